@@ -1,0 +1,70 @@
+// client ⇄ upstream byte relay of an established tunnel: backpressure through pipe(), half-close passed
+// on (a FIN from one side ends the other side's writes, the other direction keeps flowing), and both
+// sockets torn down together as soon as either errs or closes.
+import type { Socket } from 'node:net';
+
+export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway';
+
+export interface RelayStats {
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  readonly durationMs: number;
+  readonly closedBy: ClosedBy;
+}
+
+export interface Tunnel {
+  /** Ends the tunnel from the gateway's side (shutdown, policy change). */
+  close(): void;
+}
+
+export interface RelayOptions {
+  /** TCP keep-alive idle time for both legs: agents hold tunnels open between uploads. */
+  readonly keepAliveMs: number;
+  readonly onClose: (stats: RelayStats) => void;
+}
+
+/** Starts relaying. `head` holds bytes the client sent after the CONNECT head; they go upstream first. */
+export function relay(client: Socket, upstream: Socket, head: Buffer, options: RelayOptions): Tunnel {
+  const startedAt = performance.now();
+  let closedBy: ClosedBy | undefined;
+  let finished = false;
+
+  for (const socket of [client, upstream]) {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, options.keepAliveMs);
+    socket.setTimeout(0);
+  }
+
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    options.onClose({
+      bytesFromClient: upstream.bytesWritten,
+      bytesToClient: upstream.bytesRead,
+      durationMs: Math.round(performance.now() - startedAt),
+      closedBy: closedBy ?? 'client',
+    });
+  };
+  const teardown = (by: ClosedBy) => (): void => {
+    closedBy ??= by;
+    client.destroy();
+    upstream.destroy();
+  };
+
+  client.once('end', () => { closedBy ??= 'client'; });
+  upstream.once('end', () => { closedBy ??= 'upstream'; });
+  client.on('error', teardown('error'));
+  upstream.on('error', teardown('error'));
+  client.once('close', teardown('client'));
+  upstream.once('close', teardown('upstream'));
+  let open = 2;
+  const onClosed = (): void => { if (--open === 0) finish(); };
+  client.once('close', onClosed);
+  upstream.once('close', onClosed);
+
+  if (head.length > 0) upstream.write(head);
+  client.pipe(upstream);
+  upstream.pipe(client);
+
+  return { close: teardown('gateway') };
+}

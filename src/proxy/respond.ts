@@ -1,0 +1,50 @@
+// The one place that writes refusals and failures to clients, on raw sockets (CONNECT) and on
+// http.ServerResponse (absolute-URI requests). Every refusal closes the connection.
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
+
+/** How long a refused connection may keep sending before it is cut; its bytes are read and discarded. */
+const LINGER_MS = 2000;
+
+function headersFor(code: ProxyErrorCode, proxyAuthenticate: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'text/plain; charset=utf-8',
+    Connection: 'close',
+  };
+  if (code === 'auth-required' && proxyAuthenticate !== undefined) headers['Proxy-Authenticate'] = proxyAuthenticate;
+  return headers;
+}
+
+/**
+ * Answers on a raw socket (CONNECT path) and closes it. Bytes the client pipelined after the refused
+ * head (optimistic TLS, a second request) are drained unparsed, so they can never be acted upon.
+ * `proxyAuthenticate` is the full Proxy-Authenticate value for 407 answers.
+ */
+export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenticate?: string): void {
+  if (socket.destroyed) return;
+  const { status, reason } = PROXY_ERRORS[code];
+  const body = `${reason}\n`;
+  const headers = headersFor(code, proxyAuthenticate);
+  headers['Content-Length'] = String(Buffer.byteLength(body));
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  socket.end(`${head}\r\n${body}`);
+  socket.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** Answers an absolute-URI request with the error; Node closes the connection because of `Connection: close`. */
+export function refuseResponse(res: ServerResponse, code: ProxyErrorCode, proxyAuthenticate?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, reason } = PROXY_ERRORS[code];
+  const body = `${reason}\n`;
+  res.shouldKeepAlive = false;
+  res.writeHead(status, { ...headersFor(code, proxyAuthenticate), 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
