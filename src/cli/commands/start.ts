@@ -50,31 +50,38 @@ export async function start(args: readonly string[]): Promise<number> {
     process.exit(1);
   });
 
+  // Signals are handled from before the listeners open: a SIGTERM that races start-up still drains.
+  let stopping = false;
+  let resolveStopped: (code: number) => void = () => {};
+  const stopped = new Promise<number>((resolve) => { resolveStopped = resolve; });
+  let starting: Promise<unknown> = Promise.resolve();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      audit(logger, 'warn', 'service-stopped', { signal, outcome: 'forced' });
+      logger.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ event: 'signal', signal }, `received ${signal}: draining`);
+    void starting
+      .catch(() => undefined)
+      .then(() => gateway.stop(config.timeouts.shutdownGraceSeconds * 1000))
+      .then(() => {
+        logger.flush();
+        resolveStopped(0);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   try {
-    await gateway.start();
+    starting = gateway.start();
+    await starting;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     audit(logger, 'error', 'error', { code: e.code }, `cannot start listeners: ${e.message}`);
     logger.flush();
     throw new CommandFailed(`cannot start listeners: ${e.message}`);
   }
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        audit(logger, 'warn', 'service-stopped', { signal, outcome: 'forced' });
-        logger.flush();
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ event: 'signal', signal }, `received ${signal}: draining`);
-      void gateway.stop(config.timeouts.shutdownGraceSeconds * 1000).then(() => {
-        logger.flush();
-        resolve(0);
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  return stopped;
 }

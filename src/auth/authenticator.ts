@@ -1,0 +1,113 @@
+// Proxy authentication (issue 3, item 6): turns a request's Proxy-Authorization header into a user or a
+// failure reason. The proxy answers failures with 407 and `proxyAuthenticateHeader(realm)`.
+
+import { isUtf8 } from 'node:buffer';
+import { createHmac, randomBytes } from 'node:crypto';
+import basicAuth from 'basic-auth';
+import { LRUCache } from 'lru-cache';
+import type { AuthConfig, AuthMode } from '../config/types.js';
+import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.js';
+
+export type AuthFailure = 'missing' | 'malformed' | 'unsupported-scheme' | 'bad-credentials';
+
+export type AuthResult = { ok: true; user: string | undefined } | { ok: false; reason: AuthFailure };
+
+export interface Authenticator {
+  readonly mode: AuthMode;
+  readonly realm: string;
+  /**
+   * `user` is undefined in anonymous mode. Rejects only when scrypt itself fails (for instance out of memory),
+   * never for anything a client sends.
+   */
+  authenticate(proxyAuthorization: string | undefined): Promise<AuthResult>;
+}
+
+type Credentials = { readonly name: string; readonly pass: string };
+
+// The cache is keyed by a MAC of the header rather than the header so it never holds credentials; the MAC key
+// lives only in this process, so a key seen in a heap dump cannot be tested against guesses elsewhere.
+const CACHE_MAC_KEY = randomBytes(32);
+
+const AUTH_SCHEME = /^[ \t]*([^ \t]+)/;
+
+function cacheKey(header: string): string {
+  return createHmac('sha256', CACHE_MAC_KEY).update(header, 'utf8').digest('base64');
+}
+
+function failure(reason: AuthFailure): AuthResult {
+  return { ok: false, reason };
+}
+
+/** RFC 7617: `Basic base64(user-id ":" password)`; the scheme is case-insensitive, the user-id has no colon. */
+function parseBasic(header: string): Credentials | AuthFailure {
+  const scheme = AUTH_SCHEME.exec(header)?.[1];
+  if (scheme === undefined) return 'malformed';
+  if (scheme.toLowerCase() !== 'basic') return 'unsupported-scheme';
+  const credentials = basicAuth.parse(header);
+  if (credentials === undefined) return 'malformed';
+  // basic-auth decodes lossily; bytes that are not UTF-8 (RFC 7617 section 2.1) would otherwise surface as
+  // U+FFFD and look like a wrong password.
+  const token = header.trim().slice(scheme.length).trim();
+  if (!isUtf8(Buffer.from(token, 'base64'))) return 'malformed';
+  return { name: credentials.name, pass: credentials.pass };
+}
+
+function createBasicAuthenticator(config: AuthConfig): Authenticator {
+  const hashes = new Map(config.users.map((user) => [user.name, user.passwordHash]));
+  const ttlMilliseconds = Math.round(config.cacheTtlSeconds * 1000);
+  // lru-cache reads ttl 0 as "never expires", so a zero TTL or size turns caching off instead.
+  const verified =
+    config.cacheMaxEntries >= 1 && ttlMilliseconds >= 1
+      ? new LRUCache<string, string>({ max: config.cacheMaxEntries, ttl: ttlMilliseconds })
+      : undefined;
+  const inFlight = new Map<string, Promise<AuthResult>>();
+
+  async function verify(header: string): Promise<AuthResult> {
+    const credentials = parseBasic(header);
+    if (typeof credentials === 'string') return failure(credentials);
+    const stored = hashes.get(credentials.name);
+    // An unknown name still costs one scrypt, so response time does not tell which names exist.
+    const matches = await verifyPassword(credentials.pass, stored ?? DUMMY_PASSWORD_HASH);
+    return matches && stored !== undefined ? { ok: true, user: credentials.name } : failure('bad-credentials');
+  }
+
+  function authenticate(header: string | undefined): Promise<AuthResult> {
+    if (header === undefined) return Promise.resolve(failure('missing'));
+    const key = cacheKey(header);
+    const user = verified?.get(key);
+    if (user !== undefined) return Promise.resolve({ ok: true, user });
+    const pending = inFlight.get(key);
+    if (pending !== undefined) return pending;
+    const started = verify(header)
+      .then((result) => {
+        if (result.ok && result.user !== undefined) verified?.set(key, result.user);
+        return result;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, started);
+    return started;
+  }
+
+  return { mode: 'basic', realm: config.realm, authenticate };
+}
+
+const ANONYMOUS: AuthResult = Object.freeze({ ok: true, user: undefined });
+
+export function createAuthenticator(config: AuthConfig): Authenticator {
+  switch (config.mode) {
+    case 'anonymous':
+      return { mode: 'anonymous', realm: config.realm, authenticate: () => Promise.resolve(ANONYMOUS) };
+    case 'basic':
+      return createBasicAuthenticator(config);
+  }
+}
+
+/**
+ * `Basic realm="..."` with the realm as an RFC 9110 section 5.6.4 quoted-string: `"` and `\` are escaped, and
+ * anything else outside printable ASCII (CR, LF, other controls, non-ASCII, which Node refuses or sends as
+ * Latin-1) becomes `?`, so no realm can break or inject a header.
+ */
+export function proxyAuthenticateHeader(realm: string): string {
+  const quoted = realm.replace(/[^\t\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&');
+  return `Basic realm="${quoted}"`;
+}

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import { relay, type RelayStats } from '../../src/proxy/relay.js';
+
+/** Two connected socket pairs on loopback: the relay's client/upstream ends and the far ends a test drives. */
+async function socketPair(): Promise<{ near: Socket; far: Socket; server: Server }> {
+  const server = createServer({ allowHalfOpen: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const far = connect({ port: address.port, host: '127.0.0.1', allowHalfOpen: true });
+  const [near] = await accepted;
+  await once(far, 'connect');
+  return { near, far, server };
+}
+
+async function tunnel(head = Buffer.alloc(0)) {
+  const client = await socketPair();
+  const upstream = await socketPair();
+  let resolveStats: (stats: RelayStats) => void = () => {};
+  const closed = new Promise<RelayStats>((resolve) => { resolveStats = resolve; });
+  const handle = relay(client.near, upstream.near, head, { keepAliveMs: 30_000, onClose: resolveStats });
+  const cleanup = (): void => {
+    for (const s of [client.far, upstream.far, client.near, upstream.near]) s.destroy();
+    client.server.close();
+    upstream.server.close();
+  };
+  return { agent: client.far, origin: upstream.far, closed, handle, cleanup };
+}
+
+/** The far end sees the relay give up its side (FIN or RST). */
+function released(socket: Socket): Promise<unknown> {
+  socket.resume();
+  return Promise.race([once(socket, 'end'), once(socket, 'close')]);
+}
+
+function collect(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return once(socket, 'end').then(() => Buffer.concat(chunks));
+}
+
+describe('relay', () => {
+  test('delivers bytes pipelined after the CONNECT head before anything else', async (t) => {
+    const { agent, origin, cleanup } = await tunnel(Buffer.from('early-'));
+    t.after(cleanup);
+    const received = collect(origin);
+    agent.end('late');
+    assert.equal((await received).toString(), 'early-late');
+  });
+
+  test('passes a half-close on and keeps the other direction flowing', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel();
+    t.after(cleanup);
+    const atOrigin = collect(origin);
+    const atAgent = collect(agent);
+    agent.end('request');
+    assert.equal((await atOrigin).toString(), 'request');
+    // The agent has finished sending; the origin can still answer over the same tunnel.
+    origin.end('response after client FIN');
+    assert.equal((await atAgent).toString(), 'response after client FIN');
+    const stats = await closed;
+    assert.equal(stats.bytesFromClient, 'request'.length);
+    assert.equal(stats.bytesToClient, 'response after client FIN'.length);
+    assert.equal(stats.closedBy, 'client');
+  });
+
+  test('tears both sides down when one side resets', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel();
+    t.after(cleanup);
+    const agentReleased = released(agent);
+    origin.resetAndDestroy();
+    await agentReleased;
+    assert.equal((await closed).closedBy, 'error');
+  });
+
+  test('close() from the gateway ends both sides and reports it', async (t) => {
+    const { agent, origin, closed, handle, cleanup } = await tunnel();
+    t.after(cleanup);
+    const both = Promise.all([released(agent), released(origin)]);
+    handle.close();
+    await both;
+    assert.equal((await closed).closedBy, 'gateway');
+  });
+
+  test('holds a fast sender back while the receiver does not read (backpressure)', async (t) => {
+    const { agent, origin, cleanup } = await tunnel();
+    t.after(cleanup);
+    origin.pause();
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const limit = 256 * 1024 * 1024;
+    let written = 0;
+    let stalled = false;
+    // Without backpressure the relay would read everything into memory and the agent would never stall.
+    while (!stalled && written < limit) {
+      written += chunk.length;
+      if (!agent.write(chunk)) {
+        const drained = once(agent, 'drain').then(() => false);
+        const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 300));
+        stalled = await Promise.race([drained, timeout]);
+      }
+    }
+    assert.ok(stalled, 'the sender was never held back');
+    assert.ok(written < 64 * 1024 * 1024, `relay accepted ${written} bytes for a reader that reads nothing`);
+  });
+});
