@@ -8,7 +8,9 @@ import { LRUCache } from 'lru-cache';
 import type { AuthConfig, AuthMode } from '../config/types.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.js';
 
-export type AuthFailure = 'missing' | 'malformed' | 'unsupported-scheme' | 'bad-credentials';
+/** The last two come from the throttle in front of the authenticator (throttle.ts), never from it. */
+/** `plain-credentials`: Basic credentials on a plain connection of a listener that refuses them (tls/security.ts). */
+export type AuthFailure = 'missing' | 'malformed' | 'unsupported-scheme' | 'bad-credentials' | 'locked-out' | 'busy' | 'plain-credentials';
 
 export type AuthResult = { ok: true; user: string | undefined } | { ok: false; reason: AuthFailure };
 
@@ -20,6 +22,8 @@ export interface Authenticator {
    * never for anything a client sends.
    */
   authenticate(proxyAuthorization: string | undefined): Promise<AuthResult>;
+  /** The user of credentials verified within the cache TTL, without checking anything now; else undefined. */
+  remembered(proxyAuthorization: string): string | undefined;
 }
 
 type Credentials = { readonly name: string; readonly pass: string };
@@ -36,6 +40,12 @@ function cacheKey(header: string): string {
 
 function failure(reason: AuthFailure): AuthResult {
   return { ok: false, reason };
+}
+
+/** The user name Basic credentials claim, whether or not it exists and whatever the password. */
+export function claimedUser(proxyAuthorization: string): string | undefined {
+  const credentials = parseBasic(proxyAuthorization);
+  return typeof credentials === 'string' ? undefined : credentials.name;
 }
 
 /** RFC 7617: `Basic base64(user-id ":" password)`; the scheme is case-insensitive, the user-id has no colon. */
@@ -88,7 +98,8 @@ function createBasicAuthenticator(config: AuthConfig): Authenticator {
     return started;
   }
 
-  return { mode: 'basic', realm: config.realm, authenticate };
+  const remembered = (header: string): string | undefined => verified?.get(cacheKey(header));
+  return { mode: 'basic', realm: config.realm, authenticate, remembered };
 }
 
 const ANONYMOUS: AuthResult = Object.freeze({ ok: true, user: undefined });
@@ -96,7 +107,7 @@ const ANONYMOUS: AuthResult = Object.freeze({ ok: true, user: undefined });
 export function createAuthenticator(config: AuthConfig): Authenticator {
   switch (config.mode) {
     case 'anonymous':
-      return { mode: 'anonymous', realm: config.realm, authenticate: () => Promise.resolve(ANONYMOUS) };
+      return { mode: 'anonymous', realm: config.realm, authenticate: () => Promise.resolve(ANONYMOUS), remembered: () => undefined };
     case 'basic':
       return createBasicAuthenticator(config);
   }

@@ -1,20 +1,35 @@
 #!/usr/bin/env node
 // Entry point of the `oms-gateway` command: dispatches to one module per command and maps errors to
 // exit statuses (0 ok, 1 run-time failure, 2 bad usage or bad configuration).
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
+import { packageVersion } from '../observability/build-info.js';
+import { agentConfig } from './commands/agent-config.js';
+import { allowedClientCert } from './commands/allowed-client-cert.js';
+import { allowedHost } from './commands/allowed-host.js';
+import { cert } from './commands/cert.js';
 import { config } from './commands/config.js';
+import { doctor } from './commands/doctor.js';
+import { relayProxy } from './commands/relay-proxy.js';
+import { reload } from './commands/reload.js';
 import { start } from './commands/start.js';
+import { status } from './commands/status.js';
 import { user } from './commands/user.js';
 import { CommandFailed, UsageError } from './errors.js';
 import { USAGE } from './usage.js';
 
-const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = { start, config, user };
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
+  start,
+  config,
+  user,
+  status,
+  'allowed-host': allowedHost,
+  'allowed-client-cert': allowedClientCert,
+  'relay-proxy': relayProxy,
+  reload,
+  doctor,
+  'agent-config': agentConfig,
+  cert,
+};
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -24,7 +39,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === '--version' || command === '-v') {
-    process.stdout.write(`oms-gateway ${version()}\n`);
+    process.stdout.write(`oms-gateway ${packageVersion()}\n`);
     return 0;
   }
   const run = COMMANDS[command];

@@ -1,11 +1,12 @@
 // The typed configuration from a validated file and the command-line flags: the allowlist is computed once
 // here so the proxy only looks it up. Rules that depend on file and flags together are checked here too.
 
-import { defaultAllowEntries } from '../policy/defaults.js';
+import { enabledPresetEntries } from '../policy/presets.js';
 import type { ConfigIssue, Locate } from './issues.js';
 import type { FlagValues } from './overrides.js';
-import type { ConfigFile } from './schema.js';
-import type { AllowEntryConfig, Cloud, GatewayConfig, HostMappingConfig } from './types.js';
+import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
+import { tlsFileIssues, withFlagTls } from './tls-files.js';
+import type { Agent, AllowEntryConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig } from './types.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly config: GatewayConfig }
@@ -13,12 +14,19 @@ export type BuildResult =
 
 const ADD_USER_HINT = 'add one with `oms-gateway user add NAME`';
 
-function allowlist(file: ConfigFile, clouds: readonly Cloud[], flags: FlagValues): AllowEntryConfig[] {
+/** Enabled presets for every selected cloud (minus the disabled patterns), then the file's entries, then the flags'. */
+function allowlist(file: ConfigFile, clouds: readonly Cloud[], agents: readonly Agent[], flags: FlagValues): AllowEntryConfig[] {
   const disabled = new Set(file.disabledDefaultHosts);
-  const defaults = file.defaultHosts
-    ? clouds.flatMap((cloud) => defaultAllowEntries(cloud)).filter((entry) => !disabled.has(entry.pattern))
-    : [];
-  return [...defaults, ...file.allowedHosts, ...flags.allowHosts];
+  const presets = file.defaultHosts ? enabledPresetEntries(agents, clouds).filter((entry) => !disabled.has(entry.pattern)) : [];
+  return [...presets, ...file.allowedHosts, ...flags.allowHosts];
+}
+
+/** `--listen` replaces the file's listeners; `--proxy-protocol-from` gives those listeners a PROXY protocol setting. */
+function listeners(file: ConfigFile, flags: FlagValues): ListenerConfig[] {
+  if (flags.listen === undefined) return file.listen.map((listener) => ({ ...listener }));
+  if (flags.proxyProtocolFrom.length === 0) return flags.listen.map((listener) => ({ ...listener }));
+  const proxyProtocol = { ...PROXY_PROTOCOL_DEFAULTS, trusted: [...flags.proxyProtocolFrom] };
+  return flags.listen.map((listener) => ({ ...listener, proxyProtocol }));
 }
 
 /** Flags win over the file: a `--resolve` for a pattern the file already maps takes that mapping's place. */
@@ -28,6 +36,19 @@ function mappings(file: ConfigFile, flags: FlagValues): HostMappingConfig[] {
   return [...kept, ...flags.resolve];
 }
 
+function relayProxy(file: ConfigFile): RelayProxyConfig | undefined {
+  const relay = file.relayProxy;
+  if (relay === undefined) return undefined;
+  return {
+    ...relay.url,
+    username: relay.username,
+    password: relay.password,
+    bypass: [...relay.bypass],
+    caFile: relay.caFile?.path,
+    ca: relay.caFile?.pem,
+  };
+}
+
 export function buildConfig(
   file: ConfigFile,
   flags: FlagValues,
@@ -35,29 +56,59 @@ export function buildConfig(
   locate: Locate,
 ): BuildResult {
   const authMode = flags.authMode ?? file.auth.mode;
-  if (authMode === 'basic' && file.auth.users.length === 0) {
+  const users = [...file.auth.users, ...(file.auth.usersFile?.users ?? [])];
+  if (authMode === 'basic' && users.length === 0) {
     const fromFile = flags.authMode === undefined;
     const issue: ConfigIssue = fromFile
       ? { key: 'auth.mode', line: locate(['auth', 'mode']), message: `basic needs at least one entry under auth.users; ${ADD_USER_HINT}` }
       : { key: '--auth', line: undefined, message: `"basic": the configuration has no users; ${ADD_USER_HINT}` };
     return { ok: false, issues: [issue] };
   }
+  if (flags.proxyProtocolFrom.length > 0 && flags.listen === undefined) {
+    const message = 'applies to the listeners given with --listen HOST:PORT; give them, or set proxyProtocol in the file';
+    return { ok: false, issues: [{ key: '--proxy-protocol-from', line: undefined, message }] };
+  }
+  if (flags.tls !== undefined && flags.listen === undefined) {
+    const message = 'applies to the listeners given with --listen HOST:PORT; give them, or set tls in the file';
+    return { ok: false, issues: [{ key: '--tls-cert', line: undefined, message }] };
+  }
   const clouds = [...new Set(file.cloud)];
+  const agents = [...new Set(flags.agents ?? file.agents)];
   const config: GatewayConfig = {
-    listen: (flags.listen ?? file.listen).map((listener) => ({ ...listener })),
+    listen: flags.tls === undefined ? listeners(file, flags) : withFlagTls(listeners(file, flags), flags.tls),
     policy: {
+      mode: flags.policyMode ?? file.policy.mode,
       clouds,
+      agents,
       includeDefaults: file.defaultHosts,
       disabledDefaults: [...new Set(file.disabledDefaultHosts)],
-      allowlist: allowlist(file, clouds, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
+      allowlist: allowlist(file, clouds, agents, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
       workspaces: [...new Set(file.workspaces)],
+      regions: [...new Set(file.regions)],
       deniedAddresses: [...file.deniedAddresses],
     },
     resolve: mappings(file, flags).map((mapping) => ({ ...mapping })),
-    auth: { ...file.auth, mode: authMode, users: file.auth.users.map((user) => ({ ...user })) },
+    auth: { ...file.auth, mode: authMode, users: users.map((user) => ({ ...user })), usersFile: file.auth.usersFile?.path, throttle: { ...file.auth.throttle } },
     timeouts: { ...file.timeouts },
-    log: { level: flags.logLevel ?? file.log.level },
+    limits: { ...file.limits },
+    log: { level: flags.logLevel ?? file.log.level, format: flags.logFormat ?? file.log.format, file: file.log.file },
+    metrics: {
+      ...file.metrics,
+      listen: { ...(flags.metricsListen ?? file.metrics.listen) },
+      users: file.metrics.users.map((user) => ({ ...user })),
+      tls: file.metrics.tls === undefined ? undefined : { ...file.metrics.tls },
+    },
+    pidFile: flags.pidFile ?? file.pidFile,
+    watch: file.watch,
+    reload: { ...file.reload },
+    relayProxy: relayProxy(file),
+    allowedClientCertificates: [...file.allowedClientCertificates],
+    inspection: { ...file.inspection },
+    workers: flags.workers ?? file.workers,
+    dns: { ...file.dns },
     sourcePath,
   };
+  const tlsIssues = tlsFileIssues(config.listen, locate, flags.tls !== undefined);
+  if (tlsIssues.length > 0) return { ok: false, issues: tlsIssues };
   return { ok: true, config };
 }

@@ -26,7 +26,7 @@ export async function editConfigFile(path: string, mutate: (doc: Document) => vo
   mutate(doc);
   const text = doc.toString();
   const config = parseConfigText(text, path);
-  const holdsSecrets = config.auth.users.length > 0;
+  const holdsSecrets = config.auth.users.length > 0 || config.metrics.users.length > 0 || config.relayProxy?.password !== undefined;
   const mode = holdsSecrets ? 0o600 : (existing?.mode ?? 0o644);
   await writeFileAtomic(path, text, mode);
   return { created: existing === undefined, config };

@@ -37,6 +37,11 @@ export function parseListenAddress(text: string): Parsed<ListenerConfig> {
   return { ok: true, value: { host: host.host, port, optional: false } };
 }
 
+/** The inverse of parseListenAddress: `HOST:PORT`, IPv6 in brackets. */
+export function formatListenAddress(listener: Pick<ListenerConfig, 'host' | 'port'>): string {
+  return isIPv6(listener.host) ? `[${listener.host}]:${listener.port}` : `${listener.host}:${listener.port}`;
+}
+
 /**
  * `PATTERN=ADDRESS[:PORT]`. ADDRESS is a host name, an IPv4 address, `[IPv6]`, or a bare IPv6 address when
  * no port follows (a bare `::1:443` would be ambiguous, so it is read as an address).

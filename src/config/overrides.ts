@@ -3,8 +3,8 @@
 
 import type { z } from 'zod';
 import type { ConfigIssue } from './issues.js';
-import { allowEntry, authModeSchema, duplicates, listenEntry, listenerKey, logLevelSchema, mappingEntry } from './schema.js';
-import type { AllowEntryConfig, AuthMode, HostMappingConfig, ListenerConfig, LogLevel } from './types.js';
+import { agentsEntry, allowEntry, cidrEntry, authModeSchema, duplicates, listenEntry, listenerKey, logFormatSchema, logLevelSchema, mappingEntry, policyModeSchema, tlsFileEntry, workersFlagSchema } from './schema.js';
+import type { Agent, AllowEntryConfig, AuthMode, HostMappingConfig, ListenerConfig, LogFormat, LogLevel, PolicyMode, WorkersSetting } from './types.js';
 
 export interface ConfigOverrides {
   /** `--listen HOST:PORT`, repeatable: replaces the file's listeners. Absent or empty keeps them. */
@@ -17,6 +17,23 @@ export interface ConfigOverrides {
   readonly authMode?: string;
   /** `--log-level LEVEL`: replaces log.level. */
   readonly logLevel?: string;
+  /** `--log-format json|pretty`: replaces log.format. */
+  readonly logFormat?: string;
+  /** `--metrics-listen HOST:PORT`: replaces metrics.listen. */
+  readonly metricsListen?: string;
+  /** `--agents legacy,ama,...`: replaces agents (an empty value means none). */
+  readonly agents?: string;
+  /** `--policy-mode enforce|report`: replaces policy.mode. */
+  readonly policyMode?: string;
+  /** `--proxy-protocol-from CIDR`, repeatable: the --listen listeners accept PROXY headers from these. */
+  readonly proxyProtocolFrom?: readonly string[];
+  /** `--pid-file PATH` (made absolute by the CLI): replaces pidFile. */
+  readonly pidFile?: string;
+  /** `--workers auto|N`: replaces workers. */
+  readonly workers?: string;
+  /** `--tls-cert FILE` and `--tls-key FILE`, together: the --listen listeners also speak TLS. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 export interface FlagValues {
@@ -25,6 +42,15 @@ export interface FlagValues {
   readonly allowHosts: readonly AllowEntryConfig[];
   readonly authMode: AuthMode | undefined;
   readonly logLevel: LogLevel | undefined;
+  readonly logFormat: LogFormat | undefined;
+  readonly metricsListen: ListenerConfig | undefined;
+  readonly agents: readonly Agent[] | undefined;
+  readonly policyMode: PolicyMode | undefined;
+  readonly proxyProtocolFrom: readonly string[];
+  readonly pidFile: string | undefined;
+  readonly workers: WorkersSetting | undefined;
+  /** Absolute paths from --tls-cert and --tls-key, when both were given. */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
 }
 
 const allowFlagEntry = allowEntry('flag');
@@ -59,6 +85,20 @@ export function parseOverrides(overrides: ConfigOverrides): { values: FlagValues
   const allowHosts = parse('--allow-host', allowFlagEntry, overrides.allowHosts ?? []);
   const [authMode] = parse('--auth', authModeSchema, optional(overrides.authMode));
   const [logLevel] = parse('--log-level', logLevelSchema, optional(overrides.logLevel));
+  const [logFormat] = parse('--log-format', logFormatSchema, optional(overrides.logFormat));
+  const [metricsListen] = parse('--metrics-listen', listenEntry, optional(overrides.metricsListen));
+  const [policyMode] = parse('--policy-mode', policyModeSchema, optional(overrides.policyMode));
+  const agentTexts = overrides.agents === undefined ? undefined : overrides.agents.split(',').map((text) => text.trim()).filter(Boolean);
+  const agents = parse('--agents', agentsEntry, agentTexts ?? []);
+  const proxyProtocolFrom = parse('--proxy-protocol-from', cidrEntry, overrides.proxyProtocolFrom ?? []);
+
+  const [workers] = parse('--workers', workersFlagSchema, optional(overrides.workers));
+  const [tlsCert] = parse('--tls-cert', tlsFileEntry, optional(overrides.tlsCert));
+  const [tlsKey] = parse('--tls-key', tlsFileEntry, optional(overrides.tlsKey));
+  if ((overrides.tlsCert === undefined) !== (overrides.tlsKey === undefined)) {
+    const [given, missing] = overrides.tlsCert === undefined ? ['--tls-key', '--tls-cert'] : ['--tls-cert', '--tls-key'];
+    refuse(given, (overrides.tlsCert ?? overrides.tlsKey) ?? '', `needs ${missing} FILE as well`);
+  }
 
   const values: FlagValues = {
     listen: listenTexts.length === 0 ? undefined : parsed(listen),
@@ -66,6 +106,14 @@ export function parseOverrides(overrides: ConfigOverrides): { values: FlagValues
     allowHosts: parsed(allowHosts),
     authMode,
     logLevel,
+    logFormat,
+    metricsListen,
+    agents: agentTexts === undefined ? undefined : parsed(agents),
+    policyMode,
+    proxyProtocolFrom: [...new Set(parsed(proxyProtocolFrom))],
+    pidFile: overrides.pidFile,
+    workers,
+    tls: tlsCert === undefined || tlsKey === undefined ? undefined : { cert: tlsCert, key: tlsKey },
   };
   return { values, issues };
 }

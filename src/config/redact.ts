@@ -1,16 +1,40 @@
 // What `config check` prints: the effective configuration as JSON, with password hashes replaced. A hash is
 // not a password, but it allows an offline guessing attack, so it never leaves the file it was written to.
 
-import type { GatewayConfig } from './types.js';
+import type { GatewayConfig, UserConfig } from './types.js';
 
 const REDACTED = '[redacted]';
+
+/** The relay's password is replaced; the CA's PEM text is left out (its file is shown). */
+function redactRelay(relay: GatewayConfig['relayProxy']): unknown {
+  if (relay === undefined) return null;
+  const { ca: _pem, ...shown } = relay;
+  return {
+    ...shown,
+    username: relay.username ?? null,
+    password: relay.password === undefined ? null : REDACTED,
+    caFile: relay.caFile ?? null,
+  };
+}
+
+function redactUsers(users: readonly UserConfig[]): unknown[] {
+  return users.map((user) => ({ name: user.name, passwordHash: REDACTED }));
+}
 
 /** A JSON-able copy; values that are undefined (the embedded default's path, a mapping without port) become null. */
 export function redactConfig(config: GatewayConfig): unknown {
   return {
     ...config,
     resolve: config.resolve.map((mapping) => ({ ...mapping, port: mapping.port ?? null })),
-    auth: { ...config.auth, users: config.auth.users.map((user) => ({ name: user.name, passwordHash: REDACTED })) },
+    auth: { ...config.auth, users: redactUsers(config.auth.users), usersFile: config.auth.usersFile ?? null },
+    log: { ...config.log, file: config.log.file ?? null },
+    metrics: {
+      ...config.metrics,
+      users: redactUsers(config.metrics.users),
+      tls: config.metrics.tls ?? null,
+    },
     sourcePath: config.sourcePath ?? null,
+    pidFile: config.pidFile ?? null,
+    relayProxy: redactRelay(config.relayProxy),
   };
 }

@@ -3,17 +3,28 @@
 // (a misspelt key is an error, not a silently ignored setting) and string forms go through the same parsers
 // the policy uses at run time. Messages say what was expected and never repeat the value: some are secrets.
 
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { isPasswordHash } from '../auth/password.js';
 import { parseCidr } from '../policy/addresses.js';
-import { DEFAULT_DENIED_ADDRESSES, defaultAllowEntries } from '../policy/defaults.js';
+import { DEFAULT_DENIED_ADDRESSES } from '../policy/defaults.js';
 import { parseAllowEntry, parsePattern } from '../policy/patterns.js';
-import { parseHostMapping, parseListenAddress, parseWorkspaceId, type Parsed } from './forms.js';
-import type { AllowEntryConfig, Cloud, ListenerConfig } from './types.js';
+import { AGENTS, DEFAULT_AGENTS, enabledPresetEntries } from '../policy/presets.js';
+import { parseRegionName } from '../policy/regions.js';
+import { LISTEN_EXPECTED, parseHostMapping, parseListenAddress, parseWorkspaceId, type Parsed } from './forms.js';
+import { readCertificateFile } from './pem-file.js';
+import { readUsersFile } from './users-file.js';
+import { parseRelayUrl } from './relay-url.js';
+import { TLS_VERSIONS } from '../tls/clienthello.js';
+import { DEFAULT_CIPHERS, isCipherList } from '../tls/material.js';
+import { parseSubjectPattern } from '../tls/subjects.js';
+import type { AllowEntryConfig, Cloud, ListenerConfig, WorkersSetting, LogFormat, PolicyMode } from './types.js';
 
 export const CLOUDS = ['public', 'usgov', 'china'] as const satisfies readonly Cloud[];
 export const AUTH_MODES = ['anonymous', 'basic'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const satisfies readonly LogFormat[];
+export const POLICY_MODES = ['enforce', 'report'] as const satisfies readonly PolicyMode[];
 
 /** Dual-stack by default; the IPv6 listener is skipped on hosts without IPv6 instead of failing the start. */
 const DEFAULT_LISTENERS: ListenerConfig[] = [
@@ -64,6 +75,12 @@ function seconds(max: number) {
   return z.number({ error }).positive({ error }).max(max, { error });
 }
 
+/** Like seconds(), where 0 switches the timeout off. */
+function secondsOrOff(max: number) {
+  const error = `expected a number of seconds from 0 (off) to ${max}`;
+  return z.number({ error }).min(0, { error }).max(max, { error });
+}
+
 function textOf(check: (text: string) => boolean, error: string) {
   return z.string({ error: (issue) => (issue.input === undefined ? `required: ${error}` : error) }).refine(check, { error });
 }
@@ -72,6 +89,7 @@ export const listenEntry = parsedString(parseListenAddress, 'HOST:PORT');
 export const mappingEntry = parsedString(parseHostMapping, 'PATTERN=ADDRESS[:PORT]');
 export const authModeSchema = oneOf(AUTH_MODES);
 export const logLevelSchema = oneOf(LOG_LEVELS);
+export const logFormatSchema = oneOf(LOG_FORMATS);
 
 export function allowEntry(source: string) {
   return parsedString((text): Parsed<AllowEntryConfig> => {
@@ -85,16 +103,99 @@ const patternEntry = parsedString((text): Parsed<string> => {
   return result.ok ? { ok: true, value: result.pattern } : result;
 }, 'a host pattern');
 
-const cidrEntry = parsedString((text): Parsed<string> => {
+export const cidrEntry = parsedString((text): Parsed<string> => {
   const result = parseCidr(text);
   return result.ok ? { ok: true, value: result.cidr } : result;
 }, 'an address range (CIDR)');
+
+export const PROXY_PROTOCOL_DEFAULTS = { required: false, headerTimeoutSeconds: 5, maxHeaderBytes: 1024 } as const;
+
+const proxyProtocol = strictObject({
+  trusted: list(cidrEntry, 'address ranges (CIDR) of the load balancers').min(1, { error: 'expected at least one address range (CIDR) of a load balancer' }),
+  required: z.boolean({ error: 'expected true or false' }).default(PROXY_PROTOCOL_DEFAULTS.required),
+  headerTimeoutSeconds: seconds(60).default(PROXY_PROTOCOL_DEFAULTS.headerTimeoutSeconds),
+  // 232: a v2 header with UNIX addresses; 65551: the largest length field plus the fixed 16 bytes.
+  maxHeaderBytes: integer(232, 65_551).default(PROXY_PROTOCOL_DEFAULTS.maxHeaderBytes),
+});
+
+/** A certificate subject (tls/subjects.ts), kept as written. */
+const subjectEntry = parsedString((text): Parsed<string> => {
+  const result = parseSubjectPattern(text);
+  return result.ok ? { ok: true, value: result.pattern.text } : result;
+}, 'a certificate subject');
+
+/** A file of the TLS settings: relative to the working directory, stored absolute. */
+export const tlsFileEntry = textOf((path) => path.trim() !== '', 'expected a file path').transform((path) => resolvePath(path));
+const ALLOWANCES = ['allow', 'refuse'] as const;
+
+const clientAuth = strictObject({
+  ca: tlsFileEntry,
+  subjects: list(subjectEntry, 'certificate subjects').default([]),
+  mode: oneOf(['alternative', 'required']).default('alternative'),
+});
+
+/** `tls: true` is shorthand for `tls: {}`: every default, files under certs/. */
+export const listenerTlsSchema = z.preprocess(
+  (value) => (value === true ? {} : value),
+  strictObject({
+    cert: tlsFileEntry.prefault('certs/gateway.crt'),
+    key: tlsFileEntry.prefault('certs/gateway.key'),
+    minVersion: oneOf(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    ciphers: textOf(isCipherList, 'expected an OpenSSL cipher list with at least one known suite, e.g. ECDHE-RSA-AES128-GCM-SHA256').default(DEFAULT_CIPHERS),
+    requireTls: z.boolean({ error: 'expected true or false' }).default(false),
+    plainBasicAuth: oneOf(ALLOWANCES).default('allow'),
+    clientAuth: clientAuth.optional(),
+    reloadCheckSeconds: seconds(3_600).default(10),
+  }),
+);
+
+const inspection = strictObject({
+  enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  minVersion: oneOf(Object.keys(TLS_VERSIONS) as [keyof typeof TLS_VERSIONS, ...(keyof typeof TLS_VERSIONS)[]]).default('TLSv1.2'),
+  missingSni: oneOf(ALLOWANCES).default('allow'),
+  timeoutSeconds: seconds(300).default(10),
+  maxHandshakeBytes: integer(4_096, 1_048_576).default(65_536),
+  hiddenClientCertificates: oneOf(ALLOWANCES).default('refuse'),
+});
+
+const listenObject = strictObject({ address: listenEntry, proxyProtocol: proxyProtocol.optional(), tls: listenerTlsSchema.optional() });
+
+/** A listener: `HOST:PORT`, or a mapping `{address: HOST:PORT, ...}` with per-listener options. */
+const listener = z.unknown().transform((value, ctx): ListenerConfig => {
+  if (typeof value !== 'string' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    ctx.issues.push({ code: 'custom', message: `${LISTEN_EXPECTED}, or a mapping {address: HOST:PORT, proxyProtocol: ..., tls: ...}`, input: value });
+    return z.NEVER;
+  }
+  const result = typeof value === 'string' ? listenEntry.safeParse(value) : listenObject.safeParse(value);
+  if (!result.success) {
+    // Nested issues keep their own path below this entry (listen[0].proxyProtocol.trusted[1]) and their keys.
+    for (const issue of result.error.issues) ctx.issues.push(issue as z.core.$ZodRawIssue);
+    return z.NEVER;
+  }
+  if (!('address' in result.data)) return result.data;
+  const { address, proxyProtocol: protocol, tls } = result.data;
+  return { ...address, ...(protocol === undefined ? {} : { proxyProtocol: protocol }), ...(tls === undefined ? {} : { tls }) };
+});
 
 /** `cloud: public` is shorthand for `cloud: [public]`. */
 const clouds = z.preprocess(
   (value) => (typeof value === 'string' ? [value] : value),
   list(oneOf(CLOUDS), 'clouds').min(1, { error: `expected at least one of: ${CLOUDS.join(', ')}` }),
 );
+
+/** `agents: ama` is shorthand for `agents: [ama]`; an empty list leaves only operator entries. */
+const agents = z.preprocess(
+  (value) => (typeof value === 'string' ? [value] : value),
+  list(oneOf(AGENTS), `agent presets (${AGENTS.join(', ')})`),
+);
+
+export const agentsEntry = oneOf(AGENTS);
+export const policyModeSchema = oneOf(POLICY_MODES);
+
+const regionEntry = parsedString((text): Parsed<string> => {
+  const result = parseRegionName(text);
+  return result.ok ? { ok: true, value: result.region } : result;
+}, 'an Azure region name');
 
 const user = strictObject({
   name: textOf(
@@ -108,29 +209,148 @@ const auth = strictObject({
   mode: authModeSchema.default('anonymous'),
   realm: textOf((realm) => REALM.test(realm), 'expected 1-128 visible ASCII characters without " or \\').default('oms-gateway'),
   users: list(user, 'users (name, passwordHash)').default([]),
+  usersFile: parsedString((path) => readUsersFile(path, user), 'an absolute file path').optional(),
   cacheMaxEntries: integer(1, 1_000_000).default(10_000),
   cacheTtlSeconds: integer(1, 86_400).default(300),
+  throttle: strictObject({
+    failuresBeforeDelay: integer(0, 1_000).default(3),
+    delaySeconds: seconds(60).default(0.5),
+    maxDelaySeconds: seconds(60).default(8),
+    lockoutFailures: integer(0, 100_000).default(10),
+    lockoutSeconds: seconds(86_400).default(300),
+    windowSeconds: seconds(86_400).default(900),
+    maxTracked: integer(1, 1_000_000).default(10_000),
+  }).prefault({}),
 });
 
 const timeouts = strictObject({
   connectSeconds: seconds(300).default(10),
   requestHeadSeconds: seconds(300).default(30),
   shutdownGraceSeconds: seconds(3_600).default(30),
+  drainDelaySeconds: secondsOrOff(300).default(0),
   keepAliveSeconds: integer(1, 3_600).default(60),
+  tunnelIdleSeconds: secondsOrOff(604_800).default(3_600),
+  tunnelMaxSeconds: secondsOrOff(604_800).default(0),
+  authSeconds: seconds(300).default(10),
+  // RFC 8305 §8: at least 10 ms, at most 2 s, 250 ms recommended.
+  connectAttemptDelaySeconds: z.number({ error: 'expected a number of seconds from 0.01 to 2' })
+    .min(0.01, { error: 'expected a number of seconds from 0.01 to 2' })
+    .max(2, { error: 'expected a number of seconds from 0.01 to 2' })
+    .default(0.25),
+});
+
+const dns = strictObject({
+  cacheMaxEntries: integer(0, 1_000_000).default(10_000),
+  minTtlSeconds: integer(0, 86_400).default(10),
+  maxTtlSeconds: integer(1, 86_400).default(300),
+  negativeTtlSeconds: integer(0, 3_600).default(5),
+});
+
+const MAX_WORKERS = 256;
+const WORKERS_ERROR = `expected auto or a whole number from 1 to ${MAX_WORKERS}`;
+
+function parseWorkers(value: string | number): Parsed<WorkersSetting> {
+  if (value === 'auto') return { ok: true, value };
+  const count = typeof value === 'number' ? value : /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isInteger(count) && count >= 1 && count <= MAX_WORKERS ? { ok: true, value: count } : { ok: false, message: WORKERS_ERROR };
+}
+
+/** `auto` or 1-256 worker processes; the flag's text goes through the same check. */
+const workersSchema = z.union([z.string(), z.number()], { error: WORKERS_ERROR }).transform((value, ctx): WorkersSetting => {
+  const result = parseWorkers(value);
+  if (result.ok) return result.value;
+  ctx.issues.push({ code: 'custom', message: result.message, input: value });
+  return z.NEVER;
+});
+export const workersFlagSchema = parsedString(parseWorkers, 'auto or a number of workers');
+
+const limits = strictObject({
+  maxConnections: integer(1, 1_000_000).default(10_000),
+  maxConnectionsPerClient: integer(0, 1_000_000).default(1_000),
+  maxTunnelsPerUser: integer(0, 1_000_000).default(0),
+  maxPendingAuthentications: integer(1, 100_000).default(128),
+  maxRequestTargetBytes: integer(64, 65_536).default(4_096),
+  maxHeaderCount: integer(8, 1_000).default(100),
+  maxHeaderBytes: integer(1_024, 1_048_576).default(16_384),
+});
+
+/** The relay's password is sent to it, so it is stored as given (in a file of mode 0600), never hashed. */
+const RELAY_PASSWORD_MAX = 1024;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+const relayProxy = strictObject({
+  url: parsedString(parseRelayUrl, 'http://HOST:PORT'),
+  username: textOf(
+    (name) => [...name].length >= 1 && [...name].length <= USER_NAME_MAX && !USER_NAME_FORBIDDEN.test(name),
+    `expected a user name of 1-${USER_NAME_MAX} characters without ':' or control characters`,
+  ).optional(),
+  password: textOf(
+    (password) => password.length >= 1 && password.length <= RELAY_PASSWORD_MAX && !CONTROL.test(password),
+    `expected a password of 1-${RELAY_PASSWORD_MAX} characters without control characters; set it with \`oms-gateway relay-proxy set URL --username NAME --password-stdin\``,
+  ).optional(),
+  bypass: list(patternEntry, 'host patterns reached directly, not through the relay').default([]),
+  caFile: parsedString(readCertificateFile, 'a file path').optional(),
+});
+
+/** Loopback only by default: the metrics and health endpoints are for the host's own scraper unless opened up. */
+const DEFAULT_METRICS_LISTENER: ListenerConfig = { host: '127.0.0.1', port: 9464, optional: false };
+/** RFC 3986 path characters; the health paths are fixed and cannot be taken. */
+const METRICS_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,255}$/;
+const absolutePath = (example: string) => textOf(isAbsolute, `expected an absolute path, e.g. ${example}`);
+
+const log = strictObject({
+  level: logLevelSchema.default('info'),
+  format: logFormatSchema.default('json'),
+  file: absolutePath('/var/log/oms-gateway/oms-gateway.log').optional(),
+});
+
+const metrics = strictObject({
+  enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  listen: listenEntry.default(DEFAULT_METRICS_LISTENER),
+  path: textOf(
+    (path) => METRICS_PATH.test(path) && path !== '/healthz' && path !== '/readyz',
+    'expected a path such as /metrics (not /healthz or /readyz)',
+  ).default('/metrics'),
+  users: list(user, 'users (name, passwordHash)').default([]),
+  tls: strictObject({
+    cert: absolutePath('/etc/oms-gateway/certs/gateway.crt'),
+    key: absolutePath('/etc/oms-gateway/certs/gateway.key'),
+  }).optional(),
+  workspaceLabels: z.boolean({ error: 'expected true or false' }).default(false),
+  maxWorkspaces: integer(1, 100_000).default(200),
+  maxEventLoopDelaySeconds: seconds(600).default(5),
+});
+
+const reload = strictObject({
+  closeDeniedTunnels: z.boolean({ error: 'expected true or false' }).default(false),
+  debounceSeconds: seconds(60).default(0.5),
 });
 
 const fileShape = strictObject({
-  listen: list(listenEntry, 'HOST:PORT').min(1, { error: 'expected at least one HOST:PORT' }).default(DEFAULT_LISTENERS),
+  listen: list(listener, 'HOST:PORT').min(1, { error: 'expected at least one HOST:PORT' }).default(DEFAULT_LISTENERS),
   cloud: clouds.default(['public']),
   defaultHosts: z.boolean({ error: 'expected true or false' }).default(true),
   disabledDefaultHosts: list(patternEntry, 'built-in host patterns').default([]),
   allowedHosts: list(allowEntry('operator'), 'pattern[:port[,port...]] entries').default([]),
   workspaces: list(parsedString(parseWorkspaceId, 'a workspace ID'), 'workspace IDs').default([]),
+  agents: agents.default([...DEFAULT_AGENTS]),
+  regions: list(regionEntry, 'Azure region names').default([]),
+  policy: strictObject({ mode: policyModeSchema.default('enforce') }).prefault({}),
   deniedAddresses: list(cidrEntry, 'address ranges (CIDR)').default([...DEFAULT_DENIED_ADDRESSES]),
   resolve: list(mappingEntry, 'PATTERN=ADDRESS[:PORT] mappings').default([]),
   auth: auth.prefault({}),
   timeouts: timeouts.prefault({}),
-  log: strictObject({ level: logLevelSchema.default('info') }).prefault({}),
+  limits: limits.prefault({}),
+  log: log.prefault({}),
+  metrics: metrics.prefault({}),
+  pidFile: textOf(isAbsolute, 'expected an absolute path, e.g. /run/oms-gateway/oms-gateway.pid').optional(),
+  watch: z.boolean({ error: 'expected true or false' }).default(false),
+  reload: reload.prefault({}),
+  relayProxy: relayProxy.optional(),
+  allowedClientCertificates: list(subjectEntry, 'certificate subjects').default([]),
+  inspection: inspection.prefault({}),
+  workers: workersSchema.default('auto'),
+  dns: dns.prefault({}),
 });
 
 /** [index, index of the first earlier element with the same key] for each repeat; undefined keys never repeat. */
@@ -157,21 +377,42 @@ export const configFileSchema = fileShape.superRefine((file, ctx) => {
   const add = (path: (string | number)[], message: string): void => {
     ctx.addIssue({ code: 'custom', path, message });
   };
-  const builtIn = new Set(file.cloud.flatMap((cloud) => defaultAllowEntries(cloud).map((entry) => entry.pattern)));
+  if (file.dns.minTtlSeconds > file.dns.maxTtlSeconds) {
+    add(['dns', 'minTtlSeconds'], `the floor is above dns.maxTtlSeconds (${file.dns.maxTtlSeconds}); keep minTtlSeconds ≤ maxTtlSeconds`);
+  }
+  const builtIn = new Set(enabledPresetEntries(file.agents, file.cloud).map((entry) => entry.pattern));
   file.disabledDefaultHosts.forEach((pattern, index) => {
     if (!builtIn.has(pattern)) {
       const expected = [...builtIn].join(', ');
-      add(['disabledDefaultHosts', index], `not a built-in host of cloud ${file.cloud.join(', ')}; expected one of: ${expected}`);
+      const presets = `agents ${file.agents.join(', ') || '(none)'} in cloud ${file.cloud.join(', ')}`;
+      add(['disabledDefaultHosts', index], `not a preset host of ${presets}; expected one of: ${expected || '(none)'}`);
     }
   });
   for (const [index, earlier] of duplicates(file.listen, listenerKey)) {
     add(['listen', index], `same address as listen[${earlier}]; each listener needs its own HOST:PORT`);
   }
+  file.listen.forEach((listener, index) => {
+    if (listener.tls?.clientAuth?.mode === 'required' && !listener.tls.requireTls) {
+      add(['listen', index, 'tls', 'requireTls'], 'clientAuth.mode required needs requireTls: true, since a plain connection cannot carry a certificate');
+    }
+  });
   for (const [index, earlier] of duplicates(file.resolve, (mapping) => mapping.pattern)) {
     add(['resolve', index], `same PATTERN as resolve[${earlier}]; map each pattern once`);
   }
   for (const [index, earlier] of duplicates(file.auth.users, (u) => u.name)) {
     add(['auth', 'users', index, 'name'], `same name as auth.users[${earlier}]; user names must be unique`);
+  }
+  const inFile = new Set(file.auth.usersFile?.users.map((u) => u.name));
+  file.auth.users.forEach((u, index) => {
+    if (inFile.has(u.name)) add(['auth', 'users', index, 'name'], 'also in auth.usersFile; keep each user in one place');
+  });
+  for (const [index, earlier] of duplicates(file.metrics.users, (u) => u.name)) {
+    add(['metrics', 'users', index, 'name'], `same name as metrics.users[${earlier}]; user names must be unique`);
+  }
+  const relay = file.relayProxy;
+  if (relay !== undefined && (relay.username === undefined) !== (relay.password === undefined)) {
+    const missing = relay.username === undefined ? 'username' : 'password';
+    add(['relayProxy', missing], 'username and password go together; set both with `oms-gateway relay-proxy set URL --username NAME --password-stdin`');
   }
 });
 

@@ -1,32 +1,103 @@
-// pino logger for the audit trail and service messages. JSON lines on standard output by default
-// (journald, containers); the destination is asynchronous so logging never blocks the data path.
-import { pino, type Logger, type Level } from 'pino';
-import type { LogLevel } from '../config/types.js';
+// pino logger for the audit trail and service messages: JSON lines (or pretty lines for a person at a
+// terminal) on standard output by default (journald, containers) or appended to a file that logrotate can
+// move away. The destination is asynchronous so logging never blocks the data path.
+import { closeSync, openSync } from 'node:fs';
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogConfig } from '../config/types.js';
 import { EVENTS, type EventName } from './events.js';
 
 export type { Logger } from 'pino';
 
-/** Paths removed from every record, as a second line of defence: credentials never enter log objects. */
-const REDACT_PATHS = [
+/**
+ * Paths removed from every record, as a second line of defence: credentials never enter log objects.
+ * pino's `*` matches one level, so the nested forms are listed as well.
+ */
+export const REDACT_PATHS = [
   'headers["proxy-authorization"]',
   'headers.authorization',
-  '*.password',
-  '*.passwordHash',
+  '*.headers["proxy-authorization"]',
+  '*.headers.authorization',
   'password',
   'passwordHash',
+  '*.password',
+  '*.passwordHash',
+  '*.*.password',
+  '*.*.passwordHash',
 ];
 
-export function createLogger(level: LogLevel, destination: number | string = 1): Logger {
-  return pino(
+export interface LogHandle {
+  readonly logger: Logger;
+  /** The log file, or undefined for standard output. */
+  readonly file: string | undefined;
+  /** Reopens the log file after logrotate moved it; standard output needs no reopening. */
+  reopen(): void;
+  /**
+   * Passes complete JSON lines written by another process (a worker, cluster/log-relay.ts) through this
+   * destination and format, so one writer owns the output.
+   */
+  write(lines: string): void;
+}
+
+export class LogFileError extends Error {
+  readonly code = 'LOG_FILE';
+
+  constructor(file: string, cause: NodeJS.ErrnoException) {
+    super(`cannot open the log file ${file}: ${cause.code ?? cause.message}`, { cause });
+    this.name = 'LogFileError';
+  }
+}
+
+/** Opens and closes the file once, so a missing directory or a permission problem stops the start with a clear error. */
+function checkWritable(file: string): void {
+  try {
+    closeSync(openSync(file, 'a', 0o640));
+  } catch (err) {
+    throw new LogFileError(file, err as NodeJS.ErrnoException);
+  }
+}
+
+/**
+ * Opens the configured destination and builds the logger. Pretty output is colourised only when it goes to
+ * a terminal (`isTerminal`), never into a file.
+ */
+export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY === true): LogHandle {
+  if (config.file !== undefined) checkWritable(config.file);
+  const destination = pino.destination({ dest: config.file ?? 1, sync: false, minLength: 0, append: true, mkdir: false });
+  // A file that cannot be reopened (directory removed) must not take the gateway down with it.
+  destination.on('error', (err: NodeJS.ErrnoException) => {
+    process.stderr.write(`oms-gateway: cannot write the log: ${err.code ?? err.message}\n`);
+  });
+  const stream: DestinationStream =
+    config.format === 'pretty'
+      ? pretty({
+          destination,
+          colorize: config.file === undefined && isTerminal,
+          translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          singleLine: true,
+        })
+      : destination;
+  const logger = pino(
     {
-      level,
+      level: config.level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ dest: destination, sync: false, minLength: 0 }),
+    stream,
   );
+  return {
+    logger,
+    file: config.file,
+    reopen: () => {
+      if (config.file !== undefined) destination.reopen();
+    },
+    write: (lines) => {
+      stream.write(lines);
+    },
+  };
 }
 
 /** Writes one audit record: a stable event name, its numeric ID and the record's fields. */
@@ -39,4 +110,18 @@ export function audit(
 ): void {
   if (!logger.isLevelEnabled(level)) return;
   logger[level]({ event, eventId: EVENTS[event], ...fields }, message ?? event);
+}
+
+/**
+ * Reopens the log file on each signal logrotate may send. SIGHUP also reloads the configuration (another
+ * listener does that); SIGUSR2 is handled even without a file, so a stray one never ends the process.
+ */
+export function reopenLogOnSignals(log: LogHandle, signals: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGUSR2']): void {
+  for (const signal of signals) {
+    process.on(signal, () => {
+      if (log.file === undefined) return;
+      log.reopen();
+      audit(log.logger, 'info', 'log-reopened', { signal, file: log.file });
+    });
+  }
 }

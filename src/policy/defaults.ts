@@ -1,52 +1,18 @@
-// Built-in policy data. Endpoints: Microsoft's "Connect computers without internet access by using the Log
-// Analytics gateway" (public, US Government and China lists; all on 443).
+// Built-in policy data besides the agent presets (presets.ts): which names carry a workspace ID, and the
+// addresses no Azure endpoint resolves to.
 
-import type { AllowEntryConfig, Cloud } from '../config/types.js';
+import type { Cloud } from '../config/types.js';
 
-interface CloudEndpoints {
-  readonly patterns: readonly string[];
-  readonly workspaceSuffixes: readonly string[];
-}
-
-const ENDPOINTS: Readonly<Record<Cloud, CloudEndpoints>> = {
-  public: {
-    patterns: [
-      '*.ods.opinsights.azure.com',
-      '*.oms.opinsights.azure.com',
-      '*.blob.core.windows.net',
-      '*.azure-automation.net',
-      'ods.systemcenteradvisor.com',
-    ],
-    workspaceSuffixes: ['ods.opinsights.azure.com', 'oms.opinsights.azure.com', 'agentsvc.azure-automation.net'],
-  },
-  usgov: {
-    patterns: [
-      '*.ods.opinsights.azure.us',
-      '*.oms.opinsights.azure.us',
-      '*.blob.core.usgovcloudapi.net',
-      '*.azure-automation.us',
-    ],
-    workspaceSuffixes: ['ods.opinsights.azure.us', 'oms.opinsights.azure.us', 'agentsvc.azure-automation.us'],
-  },
-  china: {
-    patterns: [
-      '*.ods.opinsights.azure.cn',
-      '*.oms.opinsights.azure.cn',
-      '*.blob.core.chinacloudapi.cn',
-      '*.azure-automation.cn',
-    ],
-    workspaceSuffixes: ['ods.opinsights.azure.cn', 'oms.opinsights.azure.cn', 'agentsvc.azure-automation.cn'],
-  },
+/** Names whose first label is a workspace ID, per cloud (Log Analytics ingestion and the agent service). */
+const WORKSPACE_SUFFIXES: Readonly<Record<Cloud, readonly string[]>> = {
+  public: ['ods.opinsights.azure.com', 'oms.opinsights.azure.com', 'agentsvc.azure-automation.net'],
+  usgov: ['ods.opinsights.azure.us', 'oms.opinsights.azure.us', 'agentsvc.azure-automation.us'],
+  china: ['ods.opinsights.azure.cn', 'oms.opinsights.azure.cn', 'agentsvc.azure-automation.cn'],
 };
-
-/** The endpoints the agents of `cloud` need, on port 443, with source `default:<cloud>`. */
-export function defaultAllowEntries(cloud: Cloud): AllowEntryConfig[] {
-  return ENDPOINTS[cloud].patterns.map((pattern) => ({ pattern, ports: [443], source: `default:${cloud}` }));
-}
 
 /** Names whose first label is a workspace ID (`<id>.ods.opinsights.azure.com`), scoped by `workspaces:`. */
 export function workspaceSuffixes(cloud: Cloud): string[] {
-  return [...ENDPOINTS[cloud].workspaceSuffixes];
+  return [...WORKSPACE_SUFFIXES[cloud]];
 }
 
 /**

@@ -59,17 +59,22 @@ export function parsePattern(text: string): PatternResult {
   return { ok: true, pattern: `${label}.${normalised}` };
 }
 
-interface InLabelPattern<T> {
-  readonly prefix: string;
-  readonly suffix: string;
-  readonly value: T;
+/**
+ * In-label patterns that share what follows their leftmost label, by the text before their `*` and then the
+ * text after it. A lookup tries only the prefix and end lengths that occur (at most 63 each, the longest
+ * label), so its cost does not grow with the number of patterns.
+ */
+interface InLabelGroup<T> {
+  readonly byPrefix: Map<string, Map<string, T[]>>;
+  readonly prefixLengths: Set<number>;
+  readonly endLengths: Set<number>;
 }
 
 /** Values by pattern; `match` returns the most specific first: exact, in-label wildcard, longest `*.` suffix. */
 export class PatternMap<T> {
   readonly #exact = new Map<string, T[]>();
-  /** Keyed by what follows the leftmost label; few patterns share one key. */
-  readonly #inLabel = new Map<string, InLabelPattern<T>[]>();
+  /** Keyed by what follows the leftmost label. */
+  readonly #inLabel = new Map<string, InLabelGroup<T>>();
   /** Keyed by the suffix after `*.`. */
   readonly #wildcard = new Map<string, T[]>();
 
@@ -85,8 +90,22 @@ export class PatternMap<T> {
       return;
     }
     const dot = pattern.indexOf('.');
-    const entry = { prefix: pattern.slice(0, star), suffix: pattern.slice(star + 1, dot), value };
-    push(this.#inLabel, pattern.slice(dot + 1), entry);
+    const rest = pattern.slice(dot + 1);
+    const prefix = pattern.slice(0, star);
+    const end = pattern.slice(star + 1, dot);
+    let group = this.#inLabel.get(rest);
+    if (group === undefined) {
+      group = { byPrefix: new Map(), prefixLengths: new Set(), endLengths: new Set() };
+      this.#inLabel.set(rest, group);
+    }
+    let byEnd = group.byPrefix.get(prefix);
+    if (byEnd === undefined) {
+      byEnd = new Map();
+      group.byPrefix.set(prefix, byEnd);
+    }
+    push(byEnd, end, value);
+    group.prefixLengths.add(prefix.length);
+    group.endLengths.add(end.length);
   }
 
   /** `host` must be a normalised Target host. */
@@ -95,15 +114,27 @@ export class PatternMap<T> {
     const dot = host.indexOf('.');
     if (dot === -1) return found;
     const label = host.slice(0, dot);
-    for (const p of this.#inLabel.get(host.slice(dot + 1)) ?? []) {
-      const fits = label.length > p.prefix.length + p.suffix.length;
-      if (fits && label.startsWith(p.prefix) && label.endsWith(p.suffix)) found.push(p.value);
-    }
+    const group = this.#inLabel.get(host.slice(dot + 1));
+    if (group !== undefined) found.push(...inLabelMatches(group, label));
     for (let at = dot; at !== -1; at = host.indexOf('.', at + 1)) {
       found.push(...(this.#wildcard.get(host.slice(at + 1)) ?? []));
     }
     return found;
   }
+}
+
+/** Values whose `prefix*end` covers `label` with at least one character for the `*`. */
+function inLabelMatches<T>(group: InLabelGroup<T>, label: string): T[] {
+  const found: T[] = [];
+  for (const prefixLength of group.prefixLengths) {
+    const byEnd = prefixLength < label.length ? group.byPrefix.get(label.slice(0, prefixLength)) : undefined;
+    if (byEnd === undefined) continue;
+    for (const endLength of group.endLengths) {
+      if (prefixLength + endLength >= label.length) continue;
+      found.push(...(byEnd.get(label.slice(label.length - endLength)) ?? []));
+    }
+  }
+  return found;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -37,6 +37,7 @@ export type DenyReason =
   | 'port-not-allowed'
   | 'ip-literal'
   | 'workspace-not-allowed'
+  | 'region-not-allowed'
   | 'address-not-allowed';
 
 /** What the policy decided about a target. `entry` is the matching allowlist pattern (for metrics and logs). */
@@ -49,6 +50,11 @@ export interface DenyDecision {
   readonly allow: false;
   readonly reason: DenyReason;
   readonly entry: string | undefined;
+  /**
+   * True in report mode (`policy.mode: report`) for a reason that mode relaxes: the request is relayed and
+   * recorded as would-deny. Never true for the safety checks (IP literals, address rules).
+   */
+  readonly reportOnly: boolean;
 }
 
 /** What the policy is asked about one request. */

@@ -1,20 +1,59 @@
 // The checks every proxy request passes before anything is sent upstream, in this order:
-// 1. authenticate (407), 2. parse and normalise the target (400), 3. policy decision (403).
+// 1. authenticate (407), 2. parse and normalise the target (400), 3. policy decision (403; in report mode an
+// allowlist denial is admitted with `wouldDeny` set instead, see policy/decide.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Target, Decision, TargetResult } from '../policy/types.js';
 import { decide } from '../policy/decide.js';
+import { hintFor, type DenyHint } from '../policy/hints.js';
 import type { AuthFailure } from '../auth/authenticator.js';
+import type { Lockout } from '../auth/throttle.js';
 import type { ProxyErrorCode } from './errors.js';
 import type { Runtime } from './runtime.js';
+import { getContext } from './context.js';
+import { connectionAuth } from '../tls/security.js';
+
+/** A denial that report mode relayed: what enforce mode would have refused, and why. */
+export interface WouldDeny {
+  readonly decision: Extract<Decision, { allow: false }>;
+  readonly hint: DenyHint | undefined;
+}
 
 export type Admission =
-  | { readonly ok: true; readonly target: Target; readonly user: string | undefined; readonly entry: string }
-  | { readonly ok: false; readonly code: 'auth-required'; readonly authFailure: AuthFailure }
+  | {
+      readonly ok: true;
+      readonly target: Target;
+      readonly user: string | undefined;
+      /** The allowlist entry that admitted it; undefined when report mode relayed a name in no entry. */
+      readonly entry: string | undefined;
+      readonly wouldDeny: WouldDeny | undefined;
+    }
+  | {
+      readonly ok: false;
+      /** 407, or 429 while locked out and 503 when credentials could not be checked in time (auth/throttle.ts). */
+      readonly code: 'auth-required' | 'auth-locked' | 'auth-busy' | 'plain-credentials';
+      readonly authFailure: AuthFailure;
+      /** Lockouts this failure started. */
+      readonly lockouts: readonly Lockout[];
+    }
   | { readonly ok: false; readonly code: 'bad-target'; readonly targetError: string; readonly user: string | undefined }
-  | { readonly ok: false; readonly code: 'denied'; readonly decision: Extract<Decision, { allow: false }>; readonly target: Target; readonly user: string | undefined };
+  | {
+      readonly ok: false;
+      readonly code: 'denied';
+      readonly decision: Extract<Decision, { allow: false }>;
+      readonly target: Target;
+      readonly user: string | undefined;
+      /** What the operator could change; refusals built after admission (address rules) carry none. */
+      readonly hint?: DenyHint | undefined;
+    };
 
 export type Refusal = Extract<Admission, { ok: false }>;
 export type RefusalCode = Refusal['code'] & ProxyErrorCode;
+
+const AUTH_REFUSALS: Partial<Record<AuthFailure, 'auth-locked' | 'auth-busy' | 'plain-credentials'>> = {
+  'locked-out': 'auth-locked',
+  busy: 'auth-busy',
+  'plain-credentials': 'plain-credentials',
+};
 
 export async function admit(
   runtime: Runtime,
@@ -23,16 +62,25 @@ export async function admit(
   parseTarget: () => TargetResult,
 ): Promise<Admission> {
   const credentials = req.headersDistinct['proxy-authorization'];
+  // A TLS listener may refuse credentials sent in clear, or take a client certificate instead of them.
+  const byConnection = connectionAuth(getContext(req.socket).security, credentials !== undefined, runtime.auth.mode);
   const authResult =
-    credentials !== undefined && credentials.length > 1
-      ? ({ ok: false, reason: 'malformed' } as const)
-      : await runtime.auth.authenticate(credentials?.[0]);
-  if (!authResult.ok) return { ok: false, code: 'auth-required', authFailure: authResult.reason };
+    byConnection.kind === 'refuse'
+      ? ({ ok: false, reason: 'plain-credentials', lockouts: [] } as const)
+      : byConnection.kind === 'certificate'
+        ? ({ ok: true, user: byConnection.user } as const)
+        : credentials !== undefined && credentials.length > 1
+          ? ({ ok: false, reason: 'malformed', lockouts: [] } as const)
+          : await runtime.authThrottle.authenticate(runtime.auth, credentials?.[0], client);
+  if (!authResult.ok) return { ok: false, code: AUTH_REFUSALS[authResult.reason] ?? 'auth-required', authFailure: authResult.reason, lockouts: authResult.lockouts };
 
   const parsed = parseTarget();
   if (!parsed.ok) return { ok: false, code: 'bad-target', targetError: parsed.code, user: authResult.user };
 
-  const decision = decide(runtime.policy, { target: parsed.target, client, user: authResult.user });
-  if (!decision.allow) return { ok: false, code: 'denied', decision, target: parsed.target, user: authResult.user };
-  return { ok: true, target: parsed.target, user: authResult.user, entry: decision.entry };
+  const { target } = parsed;
+  const decision = decide(runtime.policy, { target, client, user: authResult.user });
+  if (decision.allow) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: undefined };
+  const hint = hintFor(runtime.policy, target, decision);
+  if (decision.reportOnly) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: { decision, hint } };
+  return { ok: false, code: 'denied', decision, target, user: authResult.user, hint };
 }

@@ -1,9 +1,12 @@
 // Audit records shared by the CONNECT and absolute-URI paths, built from the closed sets of codes.
+import type { Lockout } from '../auth/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
+import type { PolicyConfig } from '../config/types.js';
+import { addressHint } from '../policy/hints.js';
 import type { Target } from '../policy/types.js';
 import type { ConnectionContext } from './context.js';
-import type { Refusal } from './admit.js';
+import type { Refusal, WouldDeny } from './admit.js';
 import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
 
 export function targetString(target: Target): string {
@@ -19,7 +22,11 @@ export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: str
   const status = PROXY_ERRORS[refusal.code].status;
   switch (refusal.code) {
     case 'auth-required':
+    case 'auth-locked':
+    case 'auth-busy':
+    case 'plain-credentials':
       audit(logger, 'warn', 'auth-failed', { ...fields, decision: 'deny', reason: refusal.authFailure, status });
+      for (const lockout of refusal.lockouts) auditLockout(logger, fields, lockout);
       return;
     case 'bad-target':
       audit(logger, 'warn', 'bad-request', { ...fields, user: refusal.user, decision: 'deny', reason: refusal.targetError, status });
@@ -32,10 +39,52 @@ export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: str
         decision: 'deny',
         reason: refusal.decision.reason,
         entry: refusal.decision.entry,
+        hint: refusal.hint ?? (refusal.decision.reason === 'address-not-allowed' ? addressHint() : undefined),
         status,
       });
       return;
   }
+}
+
+/**
+ * The record of an admitted request: request-allowed, or in report mode would-deny, which says on every
+ * line that the gateway is not enforcing its allowlist. `fields` are the request's fields (baseFields,
+ * user, target, entry and route details).
+ */
+export function auditAdmitted(logger: Logger, fields: Readonly<Record<string, unknown>>, wouldDeny: WouldDeny | undefined): void {
+  if (wouldDeny === undefined) {
+    audit(logger, 'info', 'request-allowed', { ...fields, decision: 'allow' });
+    return;
+  }
+  const { decision, hint } = wouldDeny;
+  audit(
+    logger,
+    'warn',
+    'would-deny',
+    { ...fields, decision: 'would-deny', reason: decision.reason, hint, enforcing: false },
+    `NOT ENFORCING (policy.mode: report): relayed a request enforce mode would refuse (${decision.reason})`,
+  );
+}
+
+/**
+ * In report mode, a warning that the allowlist is not enforced; written at start-up and after every reload
+ * that leaves the gateway in report mode. Enforce mode writes nothing.
+ */
+export function auditPolicyMode(logger: Logger, policy: PolicyConfig): void {
+  if (policy.mode !== 'report') return;
+  audit(
+    logger,
+    'warn',
+    'policy-not-enforced',
+    { policyMode: policy.mode, enforcing: false },
+    'NOT ENFORCING: policy.mode is report; requests outside the allowlist are relayed and logged as would-deny (address rules still apply)',
+  );
+}
+
+/** A client address (or IPv6 /64) or a user name locked out by auth/throttle.ts after repeated failures. */
+function auditLockout(logger: Logger, fields: Readonly<Record<string, unknown>>, lockout: Lockout): void {
+  const who = lockout.scope === 'user' ? { user: lockout.key } : { clientKey: lockout.key };
+  audit(logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
 }
 
 /** A refusal decided before admission (framing, draining, not a proxy request). */
@@ -51,6 +100,7 @@ export function auditUpstreamError(
   user: string | undefined,
   target: Target,
   code: ProxyErrorCode,
+  extra: Readonly<Record<string, unknown>> = {},
 ): void {
   audit(logger, 'warn', 'upstream-error', {
     ...baseFields(ctx, method),
@@ -58,5 +108,6 @@ export function auditUpstreamError(
     target: targetString(target),
     reason: code,
     status: PROXY_ERRORS[code].status,
+    ...extra,
   });
 }

@@ -4,11 +4,13 @@ import type { Socket } from 'node:net';
 import { audit } from '../observability/logger.js';
 import { parseAuthority } from '../policy/target.js';
 import { admit } from './admit.js';
-import { auditEarlyRefusal, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import { auditAdmitted, auditEarlyRefusal, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
 import { getContext } from './context.js';
-import type { HandlerDeps } from './deps.js';
+import type { HandlerDeps, OpenTunnel } from './deps.js';
 import { ProxyError } from './errors.js';
+import { relayAuditFields } from './parent.js';
 import { relay } from './relay.js';
+import { checkTunnel } from '../tls/tunnel.js';
 import { refuseSocket } from './respond.js';
 import { dial, findRoute } from './upstream.js';
 
@@ -21,6 +23,7 @@ export function createConnectHandler(deps: HandlerDeps) {
     socket.on('error', () => socket.destroy());
     openTunnel(deps, req, socket, head).catch((err: unknown) => {
       deps.logger.error({ event: 'error', eventId: 400, err }, 'unexpected error in CONNECT handler');
+      deps.metrics.internalError();
       socket.destroy();
     });
   };
@@ -31,11 +34,13 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   const { logger } = deps;
   if (deps.isDraining()) {
     auditEarlyRefusal(logger, ctx, 'CONNECT', 'shutting-down');
+    deps.metrics.refused('tunnel', 'shutting-down');
     refuseSocket(socket, 'shutting-down');
     return;
   }
   if (hasBody(req)) {
     auditEarlyRefusal(logger, ctx, 'CONNECT', 'body-on-connect');
+    deps.metrics.refused('tunnel', 'body-on-connect');
     refuseSocket(socket, 'body-on-connect');
     return;
   }
@@ -44,42 +49,58 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   const admission = await admit(runtime, req, ctx.client, () => parseAuthority(req.url ?? ''));
   if (!admission.ok) {
     auditRefusal(logger, ctx, 'CONNECT', admission);
+    deps.metrics.refused('tunnel', admission);
+    if ('lockouts' in admission) admission.lockouts.forEach(() => deps.metrics.authLockout());
     refuseSocket(socket, admission.code, runtime.proxyAuthenticate);
     return;
   }
   const { target, user, entry } = admission;
   const fields = { ...baseFields(ctx, 'CONNECT'), user, target: targetString(target), entry };
+  if (!deps.limiter.admitTunnel(socket, user, fields)) return;
 
   let upstream: Socket;
   try {
-    const found = await findRoute(runtime, target, entry);
+    const found = await findRoute(runtime, target, entry, deps.metrics);
     if (!found.ok) {
       auditRefusal(logger, ctx, 'CONNECT', { ok: false, code: 'denied', decision: found.decision, target, user });
+      deps.metrics.refused('tunnel', { code: 'denied', decision: found.decision });
       refuseSocket(socket, 'denied');
       return;
     }
-    audit(logger, 'info', 'request-allowed', { ...fields, decision: 'allow', mapped: found.route.mapped });
-    upstream = await dial(found.route, runtime.config.timeouts.connectSeconds * 1000);
+    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, admission.wouldDeny);
+    if (admission.wouldDeny !== undefined) deps.metrics.wouldDeny('tunnel', admission.wouldDeny.decision.reason);
+    upstream = await deps.metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
   } catch (err) {
     const code = err instanceof ProxyError ? err.code : 'network-error';
-    auditUpstreamError(logger, ctx, 'CONNECT', user, target, code);
-    refuseSocket(socket, code);
+    auditUpstreamError(logger, ctx, 'CONNECT', user, target, code, relayAuditFields(err));
+    deps.metrics.upstreamFailed('tunnel', code);
+    refuseSocket(socket, code, undefined, err instanceof ProxyError ? err.detail : undefined);
     return;
   }
   if (socket.destroyed) {
+    // The client gave up while the target was being dialled: the tunnel ends before it began.
+    audit(logger, 'info', 'tunnel-closed', { ...fields, bytesFromClient: 0, bytesToClient: 0, durationMs: 0, closedBy: 'client' });
+    deps.metrics.tunnelAbandoned();
     upstream.destroy();
     return;
   }
 
   socket.write(ESTABLISHED);
-  const tunnel = relay(socket, upstream, head, {
+  const first = await checkTunnel(logger, runtime.inspection, { client: socket, upstream, head }, target.host, fields);
+  if (first === undefined) return;
+  const meter = deps.metrics.tunnelOpened({ entry, host: target.host }, upstream);
+  const open: OpenTunnel = { target, user, client: ctx.client, close: () => tunnel.close() };
+  const tunnel = relay(socket, upstream, first, {
     keepAliveMs: runtime.config.timeouts.keepAliveSeconds * 1000,
+    idleTimeoutMs: runtime.config.timeouts.tunnelIdleSeconds * 1000,
+    maxLifetimeMs: runtime.config.timeouts.tunnelMaxSeconds * 1000,
     onClose: (stats) => {
-      deps.tunnels.delete(tunnel);
+      deps.tunnels.delete(open);
       audit(logger, 'info', 'tunnel-closed', { ...fields, ...stats });
+      deps.metrics.tunnelClosed(meter, stats);
     },
   });
-  deps.tunnels.add(tunnel);
+  deps.tunnels.add(open);
 }
 
 /** A CONNECT request has no body (RFC 9110 §9.3.6); any framing header is a smuggling attempt. */

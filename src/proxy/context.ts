@@ -1,6 +1,7 @@
 // Per-connection state, declared in one place. Listeners register a context when they accept a socket;
 // handlers look it up. Nothing else is hung on sockets.
 import type { Socket } from 'node:net';
+import type { ConnectionSecurity } from '../tls/security.js';
 
 export interface ConnectionContext {
   /** Client IP address as the audit log, metrics and limits see it. */
@@ -8,6 +9,8 @@ export interface ConnectionContext {
   readonly clientPort: number;
   /** `host:port` of the listener that accepted the connection. */
   readonly listener: string;
+  /** Set by TLS-capable listeners (tls/listener.ts): TLS or plain, and a verified client certificate. */
+  readonly security?: ConnectionSecurity;
 }
 
 const contexts = new WeakMap<Socket, ConnectionContext>();

@@ -1,14 +1,27 @@
 // What the request handlers need from the running gateway, passed in rather than imported, so the
 // data path reads: listener → handler (connect.ts | forward.ts) → admit → upstream → relay.
 import type { Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { ConnectionLimiter } from './limits.js';
 import type { Runtime } from './runtime.js';
+import type { Target } from '../policy/types.js';
 import type { Tunnel } from './relay.js';
+
+/** An open tunnel with whom and where it serves, so a reload can hold it to the new policy. */
+export interface OpenTunnel extends Tunnel {
+  readonly target: Target;
+  readonly user: string | undefined;
+  readonly client: string;
+}
 
 export interface HandlerDeps {
   /** The runtime in force now; each request takes it once and keeps it. */
   readonly runtime: () => Runtime;
   readonly logger: Logger;
-  /** Open tunnels, for shutdown. */
-  readonly tunnels: Set<Tunnel>;
+  readonly metrics: GatewayMetrics;
+  /** Open tunnels, for shutdown and for reloads that close what the new policy denies. */
+  readonly tunnels: Set<OpenTunnel>;
   readonly isDraining: () => boolean;
+  /** Connection and per-user tunnel limits. */
+  readonly limiter: ConnectionLimiter;
 }

@@ -12,24 +12,49 @@ export const PROXY_ERRORS = {
   'upgrade-not-supported': { status: 501, reason: 'Not Implemented: protocol upgrade is not supported' },
   'denied': { status: 403, reason: 'Forbidden: target not allowed by gateway policy' },
   'auth-required': { status: 407, reason: 'Proxy Authentication Required' },
+  // TLS listeners (tls/listener.ts, tls/security.ts).
+  'tls-required': { status: 400, reason: 'Bad Request: this port accepts TLS only; use an https:// proxy URL' },
+  'plain-credentials': { status: 403, reason: 'Forbidden: proxy credentials are refused on a plain connection; use an https:// proxy URL' },
   'dns-failure': { status: 502, reason: 'Bad Gateway: target name could not be resolved' },
   'connect-refused': { status: 502, reason: 'Bad Gateway: target refused the connection' },
   'network-error': { status: 502, reason: 'Bad Gateway: network error reaching the target' },
   'upstream-error': { status: 502, reason: 'Bad Gateway: the target failed to answer' },
   'connect-timeout': { status: 504, reason: 'Gateway Timeout: connecting to the target timed out' },
+  'relay-refused': { status: 502, reason: 'Bad Gateway: the relay proxy refused the tunnel' },
+  'relay-unreachable': { status: 502, reason: 'Bad Gateway: the relay proxy could not be reached' },
+  'relay-timeout': { status: 504, reason: 'Gateway Timeout: the relay proxy did not answer in time' },
   'shutting-down': { status: 503, reason: 'Service Unavailable: gateway is shutting down' },
-} as const satisfies Record<string, { status: number; reason: string }>;
+  // Limits (proxy/limits.ts, proxy/request-head.ts, auth/throttle.ts): the client may come back later.
+  'duplicate-host': { status: 400, reason: 'Bad Request: more than one Host header' },
+  'uri-too-long': { status: 414, reason: 'URI Too Long: the request target exceeds the limit' },
+  'too-many-headers': { status: 431, reason: 'Request Header Fields Too Large: too many header fields' },
+  'too-many-connections': { status: 503, reason: 'Service Unavailable: too many open connections', retryAfterSeconds: 5 },
+  'client-connection-limit': { status: 429, reason: 'Too Many Requests: too many open connections from this address', retryAfterSeconds: 5 },
+  'user-tunnel-limit': { status: 429, reason: 'Too Many Requests: too many open tunnels for this user', retryAfterSeconds: 5 },
+  'auth-locked': { status: 429, reason: 'Too Many Requests: too many failed authentication attempts', retryAfterSeconds: 60 },
+  'auth-busy': { status: 503, reason: 'Service Unavailable: credentials could not be checked in time', retryAfterSeconds: 5 },
+  'out-of-resources': { status: 503, reason: 'Service Unavailable: the gateway is out of file descriptors', retryAfterSeconds: 5 },
+} as const satisfies Record<string, { status: number; reason: string; retryAfterSeconds?: number }>;
 
 export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+
+/** Seconds a client should wait before trying again (the Retry-After field), for refusals that pass. */
+export function retryAfterSeconds(code: ProxyErrorCode): number | undefined {
+  const entry = PROXY_ERRORS[code];
+  return 'retryAfterSeconds' in entry ? entry.retryAfterSeconds : undefined;
+}
 
 export class ProxyError extends Error {
   readonly code: ProxyErrorCode;
   readonly status: number;
+  /** Said after the reason, e.g. which relay proxy answered what; from configuration, never from the request. */
+  readonly detail: string | undefined;
 
-  constructor(code: ProxyErrorCode, options?: { cause?: unknown }) {
-    super(PROXY_ERRORS[code].reason, options);
+  constructor(code: ProxyErrorCode, options?: { cause?: unknown; detail?: string }) {
+    super(options?.detail === undefined ? PROXY_ERRORS[code].reason : `${PROXY_ERRORS[code].reason}: ${options.detail}`, options);
     this.name = 'ProxyError';
     this.code = code;
     this.status = PROXY_ERRORS[code].status;
+    this.detail = options?.detail;
   }
 }

@@ -8,10 +8,11 @@ import { audit } from '../observability/logger.js';
 import { parseAbsoluteUrl, parseAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import { admit } from './admit.js';
-import { auditEarlyRefusal, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import { auditAdmitted, auditEarlyRefusal, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
 import { getContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { ProxyError, type ProxyErrorCode } from './errors.js';
+import { relayAuditFields } from './parent.js';
 import { refuseResponse } from './respond.js';
 import { dial, findRoute } from './upstream.js';
 
@@ -33,6 +34,7 @@ class DialledSocketAgent extends Agent {
 export function createForwarder(deps: HandlerDeps) {
   const proxy = httpProxy.createProxyServer({ xfwd: false, prependPath: false, changeOrigin: false, ws: false });
   proxy.on('error', (_err, _req, res) => {
+    deps.metrics.upstreamError('upstream-error');
     if ('writeHead' in res) refuseResponse(res, 'upstream-error');
     else res.destroy();
   });
@@ -41,6 +43,7 @@ export function createForwarder(deps: HandlerDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     forward(deps, proxy, req, res).catch((err: unknown) => {
       deps.logger.error({ event: 'error', eventId: 400, err }, 'unexpected error in forwarder');
+      deps.metrics.internalError();
       res.destroy();
     });
   };
@@ -51,6 +54,7 @@ async function forward(deps: HandlerDeps, proxy: httpProxy, req: IncomingMessage
   const { logger } = deps;
   const refuseEarly = (code: ProxyErrorCode): void => {
     auditEarlyRefusal(logger, ctx, req.method, code);
+    deps.metrics.refused('request', code);
     refuseResponse(res, code);
   };
   const url = req.url ?? '';
@@ -67,6 +71,8 @@ async function forward(deps: HandlerDeps, proxy: httpProxy, req: IncomingMessage
   });
   if (!admission.ok) {
     auditRefusal(logger, ctx, req.method, admission);
+    deps.metrics.refused('request', admission);
+    if ('lockouts' in admission) admission.lockouts.forEach(() => deps.metrics.authLockout());
     refuseResponse(res, admission.code, runtime.proxyAuthenticate);
     return;
   }
@@ -76,23 +82,30 @@ async function forward(deps: HandlerDeps, proxy: httpProxy, req: IncomingMessage
 
   let socket: Socket;
   try {
-    const found = await findRoute(runtime, target, entry);
+    const found = await findRoute(runtime, target, entry, deps.metrics);
     if (!found.ok) {
       auditRefusal(logger, ctx, req.method, { ok: false, code: 'denied', decision: found.decision, target, user });
+      deps.metrics.refused('request', { code: 'denied', decision: found.decision });
       refuseResponse(res, 'denied');
       return;
     }
-    audit(logger, 'info', 'request-allowed', { ...fields, decision: 'allow', mapped: found.route.mapped });
-    socket = await dial(found.route, runtime.config.timeouts.connectSeconds * 1000);
+    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, admission.wouldDeny);
+    if (admission.wouldDeny !== undefined) deps.metrics.wouldDeny('request', admission.wouldDeny.decision.reason);
+    socket = await deps.metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
+    // A tunnel through the relay comes back paused (parent.ts); Node's HTTP client only reads a flowing socket.
+    socket.resume();
   } catch (err) {
     const code = err instanceof ProxyError ? err.code : 'network-error';
-    auditUpstreamError(logger, ctx, req.method, user, target, code);
-    refuseResponse(res, code);
+    auditUpstreamError(logger, ctx, req.method, user, target, code, relayAuditFields(err));
+    deps.metrics.upstreamFailed('request', code);
+    refuseResponse(res, code, undefined, err instanceof ProxyError ? err.detail : undefined);
     return;
   }
 
   const startedAt = performance.now();
+  const meter = deps.metrics.requestForwarded({ entry, host: target.host }, socket);
   res.once('close', () => {
+    deps.metrics.requestCompleted(meter);
     audit(logger, 'info', 'request-completed', {
       ...fields,
       status: res.statusCode,

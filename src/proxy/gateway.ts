@@ -4,17 +4,22 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
-import type { HandlerDeps } from './deps.js';
+import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
+import type { HandlerDeps, OpenTunnel } from './deps.js';
 import { createForwarder } from './forward.js';
-import { listenerName, openListener, type BoundListener } from './listener.js';
-import type { Tunnel } from './relay.js';
+import { listenerName, type BoundListener } from './listener.js';
+import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
 import { refuseSocket } from './respond.js';
+import { closeDeniedTunnels } from './revoke.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { getContext } from './context.js';
-
-/** Errors an absent address family raises; the embedded default's IPv6 listener is skipped on them. */
-const FAMILY_ABSENT = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+import { connectionCeiling } from './fd-budget.js';
+import { attachLimiter, ConnectionLimiter } from './limits.js';
+import { attachTlsServices } from '../tls/listener.js';
+import { headServerOptions, limitConnectHead, limitRequestHead } from './request-head.js';
 
 export interface StopReport {
   /** 'drained': every tunnel ended within the grace period; 'grace-expired': the rest were closed. */
@@ -22,25 +27,71 @@ export interface StopReport {
   readonly closedTunnels: number;
 }
 
+/** What a reload changed besides the configuration itself. */
+export interface ReloadReport {
+  readonly listenersOpened: readonly string[];
+  /** Kept on their address but bound again because their settings changed. */
+  readonly listenersReplaced: readonly string[];
+  readonly listenersClosed: readonly string[];
+  /** Tunnels closed because the new configuration denies them (reload.closeDeniedTunnels). */
+  readonly tunnelsClosed: number;
+}
+
+export interface GatewayOptions {
+  /**
+   * Log service-started, shutdown-started and service-stopped (default). Worker processes leave them to the
+   * supervisor (cluster/supervisor.ts), which reports the gateway as a whole once.
+   */
+  readonly announce?: boolean;
+}
+
+/** The service-started record (and the report-mode warning) for a gateway listening on `listeners`. */
+export function announceStart(
+  logger: Logger,
+  config: GatewayConfig,
+  listeners: readonly { readonly address: string; readonly port: number }[],
+  extra: Readonly<Record<string, unknown>> = {},
+): void {
+  audit(logger, 'info', 'service-started', {
+    listeners: listeners.map(({ address, port }) => ({ address, port })),
+    auth: config.auth.mode,
+    allowlistEntries: config.policy.allowlist.length,
+    agents: config.policy.agents,
+    policyMode: config.policy.mode,
+    ...extra,
+  });
+  auditPolicyMode(logger, config.policy);
+}
+
 export class Gateway {
   readonly #logger: Logger;
-  readonly #tunnels = new Set<Tunnel>();
+  readonly #tunnels = new Set<OpenTunnel>();
   readonly #http: HttpServer;
   #runtime: Runtime;
   #listeners: BoundListener[] = [];
   #draining = false;
+  /** Set on SIGTERM, before #draining: readiness is false while the listeners still accept (drain delay). */
+  #leaving = false;
+  readonly metrics: GatewayMetrics;
+  readonly #announce: boolean;
 
-  constructor(config: GatewayConfig, logger: Logger) {
+  constructor(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, options: GatewayOptions = {}) {
     this.#logger = logger;
+    this.#announce = options.announce ?? true;
+    this.metrics = metrics;
+    metrics.policyMode(config.policy.mode);
     this.#runtime = buildRuntime(config);
+    const limiter = new ConnectionLimiter({ limits: () => this.#runtime.config.limits, logger, metrics, ceiling: connectionCeiling() });
     const deps: HandlerDeps = {
       runtime: () => this.#runtime,
       logger,
+      metrics,
       tunnels: this.#tunnels,
       isDraining: () => this.#draining,
+      limiter,
     };
     this.#http = createServer({
-      headersTimeout: config.timeouts.requestHeadSeconds * 1000,
+      ...headServerOptions(config),
       // Bodies of forwarded requests may be long uploads; the head timeout guards against slowloris.
       requestTimeout: 0,
       connectionsCheckingInterval: 1000,
@@ -48,13 +99,19 @@ export class Gateway {
       requireHostHeader: false,
       insecureHTTPParser: false,
     });
-    this.#http.on('connect', createConnectHandler(deps));
-    this.#http.on('request', createForwarder(deps));
+    // Every listener hands its accepted sockets to this server, so this sees every client connection.
+    this.#http.on('connection', (socket: Socket) => metrics.clientConnected(socket, getContext(socket).client));
+    attachLimiter(this.#http, limiter);
+    attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
+    this.#http.on('connect', limitConnectHead(deps, createConnectHandler(deps)));
+    this.#http.on('request', limitRequestHead(deps, createForwarder(deps)));
     this.#http.on('upgrade', (req, socket) => {
       audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
+      metrics.refused('request', 'upgrade-not-supported');
       refuseSocket(socket, 'upgrade-not-supported');
     });
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket) => this.#onClientError(err, socket as Socket));
+    this.#http.on(PROXY_HEADER_REFUSED, (refusal: ProxyHeaderRefusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }));
   }
 
   get runtime(): Runtime {
@@ -65,31 +122,36 @@ export class Gateway {
     return this.#tunnels.size;
   }
 
-  async start(): Promise<readonly BoundListener[]> {
-    for (const listener of this.#runtime.config.listen) {
-      try {
-        this.#listeners.push(await openListener(listener, this.#http));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (!(listener.optional && FAMILY_ABSENT.has(code))) {
-          await this.#closeListeners();
-          throw err;
-        }
-        audit(this.#logger, 'warn', 'listener-skipped', { listener: listenerName(listener), reason: code });
-      }
-    }
-    audit(this.#logger, 'info', 'service-started', {
-      listeners: this.#listeners.map(({ address, port }) => ({ address, port })),
-      auth: this.#runtime.config.auth.mode,
-      allowlistEntries: this.#runtime.config.policy.allowlist.length,
-    });
+  /** True from the start of a drain (SIGTERM): readiness probes answer "not ready" then. */
+  get draining(): boolean {
+    return this.#leaving;
+  }
+
+  get listeners(): readonly BoundListener[] {
     return this.#listeners;
   }
 
-  /** Stops accepting, lets open tunnels finish within `graceMs`, then closes what is left. */
-  async stop(graceMs: number): Promise<StopReport> {
+  /** Listeners bound and not draining: what /readyz reports. */
+  isReady(): boolean {
+    return this.#listeners.length > 0 && !this.#leaving;
+  }
+
+  async start(): Promise<readonly BoundListener[]> {
+    this.#listeners = await openListeners(this.#runtime.config.listen, this.#http, this.#logger);
+    if (this.#announce) announceStart(this.#logger, this.#runtime.config, this.#listeners);
+    return this.#listeners;
+  }
+
+  /**
+   * Reports not ready and keeps serving for `drainDelayMs` (timeouts.drainDelaySeconds), so load balancers
+   * and Kubernetes stop sending new clients before anyone is refused; then stops accepting, lets open
+   * tunnels finish within `graceMs`, and closes what is left.
+   */
+  async stop(graceMs: number, drainDelayMs = 0): Promise<StopReport> {
+    this.#leaving = true;
+    if (this.#announce) audit(this.#logger, 'info', 'shutdown-started', { activeTunnels: this.#tunnels.size, graceMs, drainDelayMs });
+    if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
     this.#draining = true;
-    audit(this.#logger, 'info', 'shutdown-started', { activeTunnels: this.#tunnels.size, graceMs });
     const closing = this.#closeListeners();
     this.#http.closeIdleConnections();
     const drained = await this.#waitForTunnels(graceMs);
@@ -98,8 +160,43 @@ export class Gateway {
     this.#http.closeAllConnections();
     await closing;
     const report: StopReport = { outcome: drained ? 'drained' : 'grace-expired', closedTunnels };
-    audit(this.#logger, 'info', 'service-stopped', { ...report });
+    if (this.#announce) audit(this.#logger, 'info', 'service-stopped', { ...report });
     return report;
+  }
+
+  /**
+   * Applies a new, validated configuration: binds the listeners it adds before closing the ones it drops,
+   * then swaps the runtime in (requests already admitted keep theirs; open tunnels keep running unless
+   * reload.closeDeniedTunnels closes the ones now denied). Throws, changing nothing, when a new listener
+   * cannot bind.
+   */
+  async reload(config: GatewayConfig): Promise<ReloadReport> {
+    const runtime = buildRuntime(config, this.#runtime);
+    const plan = planListeners(this.#listeners, config.listen);
+    const opened = await openListeners(plan.add, this.#http, this.#logger);
+    let replaced: BoundListener[];
+    try {
+      replaced = await replaceListeners(plan.replace, this.#http);
+    } catch (err) {
+      for (const { server } of opened) server.close();
+      if (err instanceof RebindError) this.#listeners = this.#listeners.map((bound) => err.swaps.get(bound) ?? bound);
+      throw err;
+    }
+    this.#runtime = runtime;
+    this.metrics.policyMode(config.policy.mode);
+    this.#listeners = [...plan.keep, ...replaced, ...opened];
+    this.#http.headersTimeout = config.timeouts.requestHeadSeconds * 1000;
+    this.#logger.level = config.log.level;
+    // Connections accepted by a dropped listener are served to their end by the shared HTTP server.
+    for (const { server } of plan.drop) server.close();
+    const tunnelsClosed = config.reload.closeDeniedTunnels ? closeDeniedTunnels(this.#tunnels, runtime, this.#logger) : 0;
+    const name = ({ address, port }: BoundListener): string => listenerName({ host: address, port });
+    return {
+      listenersOpened: opened.map(name),
+      listenersReplaced: replaced.map(name),
+      listenersClosed: plan.drop.map(name),
+      tunnelsClosed,
+    };
   }
 
   #waitForTunnels(graceMs: number): Promise<boolean> {
@@ -118,7 +215,7 @@ export class Gateway {
   async #closeListeners(): Promise<void> {
     const listeners = this.#listeners;
     this.#listeners = [];
-    await Promise.all(listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await closeListeners(listeners);
   }
 
   /**
@@ -128,12 +225,13 @@ export class Gateway {
   #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     const client = getContext(socket).client;
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
-      this.#logger.debug({ event: 'client-reset', client, code: err.code }, 'client connection reset');
+      audit(this.#logger, 'debug', 'client-reset', { client, code: err.code }, 'client connection reset');
       socket.destroy();
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     audit(this.#logger, 'warn', 'bad-request', { client, reason: err.code ?? 'parse-error', status });
+    this.metrics.refused('request', 'bad-request');
     const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
   }

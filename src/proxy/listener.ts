@@ -3,7 +3,10 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, isIPv6, type Server } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
-import { setContext } from './context.js';
+import { getContext, setContext } from './context.js';
+import { acceptFailed, admitConnection } from './limits.js';
+import { proxiedClient, proxyHeaderReader } from './proxy-header.js';
+import { tlsAcceptor } from '../tls/listener.js';
 
 export interface BoundListener {
   readonly server: Server;
@@ -17,6 +20,9 @@ export function listenerName(config: Pick<ListenerConfig, 'host' | 'port'>): str
 
 export function openListener(config: ListenerConfig, http: HttpServer): Promise<BoundListener> {
   const server = createServer({ allowHalfOpen: true, noDelay: true });
+  const proxyReader = config.proxyProtocol === undefined ? undefined : proxyHeaderReader(config.proxyProtocol);
+  // Loaded before binding, so a certificate that cannot be served stops the listener from opening.
+  const tls = config.tls === undefined ? undefined : tlsAcceptor(config.tls, http);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: config.host, port: config.port, ipv6Only: isIPv6(config.host), backlog: 1024 }, () => {
@@ -24,9 +30,18 @@ export function openListener(config: ListenerConfig, http: HttpServer): Promise<
       const bound = server.address();
       const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
       const name = listenerName({ host: config.host, port });
-      server.on('connection', (socket) => {
-        setContext(socket, { client: socket.remoteAddress ?? 'unknown', clientPort: socket.remotePort ?? 0, listener: name });
-        http.emit('connection', socket);
+      server.on('error', (err: NodeJS.ErrnoException) => acceptFailed(http, err, name));
+      server.once('close', () => tls?.close());
+      server.on('connection', async (socket) => {
+        // PROXY protocol comes first: the header precedes everything else the connection carries.
+        const peer = { client: socket.remoteAddress ?? 'unknown', clientPort: socket.remotePort ?? 0 };
+        const client = proxyReader === undefined ? peer : await proxiedClient(socket, proxyReader, http, name);
+        if (client === undefined) return;
+        setContext(socket, { ...client, listener: name });
+        if (!admitConnection(http, socket, getContext(socket))) return;
+        // TLS comes after PROXY protocol on the wire: a TLS listener sniffs and, for TLS clients, decrypts.
+        if (tls === undefined) http.emit('connection', socket);
+        else tls.accept(socket);
       });
       resolve({ server, address: config.host, port });
     });

@@ -3,7 +3,8 @@
 // sockets torn down together as soon as either errs or closes.
 import type { Socket } from 'node:net';
 
-export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway';
+/** 'idle-timeout' and 'max-lifetime': the gateway ended it under timeouts.tunnelIdleSeconds / tunnelMaxSeconds. */
+export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway' | 'idle-timeout' | 'max-lifetime';
 
 export interface RelayStats {
   readonly bytesFromClient: number;
@@ -20,6 +21,10 @@ export interface Tunnel {
 export interface RelayOptions {
   /** TCP keep-alive idle time for both legs: agents hold tunnels open between uploads. */
   readonly keepAliveMs: number;
+  /** Closes the tunnel after this long without a byte in either direction; 0 or absent: never. */
+  readonly idleTimeoutMs?: number;
+  /** Closes the tunnel this long after it opened; 0 or absent: never. */
+  readonly maxLifetimeMs?: number;
   readonly onClose: (stats: RelayStats) => void;
 }
 
@@ -61,6 +66,19 @@ export function relay(client: Socket, upstream: Socket, head: Buffer, options: R
   const onClosed = (): void => { if (--open === 0) finish(); };
   client.once('close', onClosed);
   upstream.once('close', onClosed);
+
+  // The client socket sees every byte of the tunnel (read from it or written to it), so its idle timer is
+  // the tunnel's; TCP keep-alive probes carry no data and do not reset it.
+  const { idleTimeoutMs = 0, maxLifetimeMs = 0 } = options;
+  if (idleTimeoutMs > 0) {
+    client.setTimeout(idleTimeoutMs);
+    client.once('timeout', teardown('idle-timeout'));
+  }
+  if (maxLifetimeMs > 0) {
+    const lifetime = setTimeout(teardown('max-lifetime'), maxLifetimeMs);
+    lifetime.unref();
+    client.once('close', () => clearTimeout(lifetime));
+  }
 
   if (head.length > 0) upstream.write(head);
   client.pipe(upstream);

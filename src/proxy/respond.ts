@@ -2,7 +2,7 @@
 // http.ServerResponse (absolute-URI requests). Every refusal closes the connection.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
+import { PROXY_ERRORS, retryAfterSeconds, type ProxyErrorCode } from './errors.js';
 
 /** How long a refused connection may keep sending before it is cut; its bytes are read and discarded. */
 const LINGER_MS = 2000;
@@ -13,22 +13,33 @@ function headersFor(code: ProxyErrorCode, proxyAuthenticate: string | undefined)
     Connection: 'close',
   };
   if (code === 'auth-required' && proxyAuthenticate !== undefined) headers['Proxy-Authenticate'] = proxyAuthenticate;
+  const retryAfter = retryAfterSeconds(code);
+  if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
   return headers;
+}
+
+/** The table's reason, then the detail (which relay answered what) when there is one. */
+function bodyOf(code: ProxyErrorCode, detail: string | undefined): string {
+  const { reason } = PROXY_ERRORS[code];
+  return detail === undefined ? `${reason}\n` : `${reason}: ${detail}\n`;
 }
 
 /**
  * Answers on a raw socket (CONNECT path) and closes it. Bytes the client pipelined after the refused
  * head (optimistic TLS, a second request) are drained unparsed, so they can never be acted upon.
- * `proxyAuthenticate` is the full Proxy-Authenticate value for 407 answers.
+ * `proxyAuthenticate` is the full Proxy-Authenticate value for 407 answers; `detail` follows the reason.
  */
-export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenticate?: string): void {
+export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenticate?: string, detail?: string): void {
   if (socket.destroyed) return;
-  const { status, reason } = PROXY_ERRORS[code];
-  const body = `${reason}\n`;
+  const { status } = PROXY_ERRORS[code];
+  const body = bodyOf(code, detail);
   const headers = headersFor(code, proxyAuthenticate);
   headers['Content-Length'] = String(Buffer.byteLength(body));
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  // Node's HTTP server stops watching a socket it hands over (CONNECT, Upgrade) or that failed to parse:
+  // a reset while the answer lingers must not become an uncaught 'error' that ends the process.
+  socket.on('error', () => socket.destroy());
   socket.end(`${head}\r\n${body}`);
   socket.resume();
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
@@ -37,13 +48,13 @@ export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenti
 }
 
 /** Answers an absolute-URI request with the error; Node closes the connection because of `Connection: close`. */
-export function refuseResponse(res: ServerResponse, code: ProxyErrorCode, proxyAuthenticate?: string): void {
+export function refuseResponse(res: ServerResponse, code: ProxyErrorCode, proxyAuthenticate?: string, detail?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const { status, reason } = PROXY_ERRORS[code];
-  const body = `${reason}\n`;
+  const { status } = PROXY_ERRORS[code];
+  const body = bodyOf(code, detail);
   res.shouldKeepAlive = false;
   res.writeHead(status, { ...headersFor(code, proxyAuthenticate), 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

@@ -1,10 +1,14 @@
-// Where a tunnel goes: host mapping (--resolve) or DNS, then the address rules, then a TCP connect to
-// exactly the address that was checked (no second lookup, so DNS rebinding cannot slip between them).
-import { lookup } from 'node:dns/promises';
-import { connect, isIP, type Socket } from 'node:net';
+// Where a tunnel goes: host mapping (--resolve) or DNS (cached, net/dns-cache.ts), then the address rules,
+// then a TCP connect to exactly the addresses that were checked (no second lookup, so DNS rebinding cannot
+// slip between them), Happy Eyeballs style when there are several (net/happy-eyeballs.ts).
+// With a relay proxy, unmapped targets not in its bypass list go through the relay (parent.ts) instead.
+import { isIP, type Socket } from 'node:net';
+import { DnsError, type DnsObserver } from '../net/dns-cache.js';
+import { ConnectError, connectStaggered } from '../net/happy-eyeballs.js';
 import type { Target, Decision } from '../policy/types.js';
 import { checkResolvedAddress } from '../policy/decide.js';
 import { ProxyError } from './errors.js';
+import { bypassesRelay, dialViaParent, type CompiledRelay } from './parent.js';
 import type { Runtime } from './runtime.js';
 
 export interface Route {
@@ -13,89 +17,71 @@ export interface Route {
   readonly port: number;
   /** True when an operator mapping chose the address (address rules do not apply then). */
   readonly mapped: boolean;
+  /** Set when the tunnel goes through the relay (parent) proxy; `addresses` is then empty. */
+  readonly relay?: { readonly parent: CompiledRelay; readonly target: Target };
+  /** RFC 8305 Connection Attempt Delay between addresses (timeouts.connectAttemptDelaySeconds). */
+  readonly attemptDelayMs?: number;
 }
+
+/** RFC 8305 §8's recommended Connection Attempt Delay, for routes made without a configuration. */
+const ATTEMPT_DELAY_MS = 250;
 
 export type RouteResult =
   | { readonly ok: true; readonly route: Route }
   | { readonly ok: false; readonly decision: Extract<Decision, { allow: false }> };
 
 /**
- * Resolves a target the policy has already allowed (through `entry`). Throws ProxyError('dns-failure')
- * when nothing resolves.
+ * Resolves a target the policy has already admitted (through `entry`; none when report mode relayed it).
+ * Throws ProxyError('dns-failure') when nothing resolves.
  */
-export async function findRoute(runtime: Runtime, target: Target, entry: string): Promise<RouteResult> {
+export async function findRoute(
+  runtime: Runtime,
+  target: Target,
+  entry: string | undefined,
+  dns: DnsObserver,
+): Promise<RouteResult> {
   const timeoutMs = runtime.config.timeouts.connectSeconds * 1000;
+  const attemptDelayMs = runtime.config.timeouts.connectAttemptDelaySeconds * 1000;
+  const resolve = async (host: string): Promise<readonly string[]> => {
+    try {
+      return await runtime.dns.resolve(host, timeoutMs, dns);
+    } catch (err) {
+      throw err instanceof DnsError ? new ProxyError('dns-failure', { cause: err }) : err;
+    }
+  };
   const mapping = target.kind === 'name' ? runtime.mappings.match(target.host)[0] : undefined;
   if (mapping !== undefined) {
-    const addresses = isIP(mapping.address) ? [mapping.address] : await resolve(mapping.address, timeoutMs);
-    return { ok: true, route: { addresses, port: mapping.port ?? target.port, mapped: true } };
+    const addresses = isIP(mapping.address) ? [mapping.address] : await resolve(mapping.address);
+    return { ok: true, route: { addresses, port: mapping.port ?? target.port, mapped: true, attemptDelayMs } };
   }
-  const candidates = target.kind === 'name' ? await resolve(target.host, timeoutMs) : [target.host];
-  const allowedBy = { allow: true, entry } as const;
+  const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
+  // The relay resolves names itself, so only an IP literal can be held to the address rules here.
+  const viaRelay: Route | undefined = relay && { addresses: [], port: target.port, mapped: false, relay: { parent: relay, target } };
+  if (viaRelay !== undefined && target.kind === 'name') return { ok: true, route: viaRelay };
+  const candidates = target.kind === 'name' ? await resolve(target.host) : [target.host];
   const allowed: string[] = [];
   let denied: Extract<Decision, { allow: false }> | undefined;
   for (const address of candidates) {
-    const decision = checkResolvedAddress(runtime.policy, address, allowedBy);
-    if (decision.allow) allowed.push(address);
-    else denied ??= decision;
+    const refusal = checkResolvedAddress(runtime.policy, address, entry);
+    if (refusal === undefined) allowed.push(address);
+    else denied ??= refusal;
   }
   if (allowed.length === 0 && denied !== undefined) return { ok: false, decision: denied };
-  return { ok: true, route: { addresses: allowed, port: target.port, mapped: false } };
-}
-
-async function resolve(host: string, timeoutMs: number): Promise<string[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProxyError('dns-failure')), timeoutMs);
-  });
-  try {
-    const answers = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]);
-    if (answers.length === 0) throw new ProxyError('dns-failure');
-    return answers.map((answer) => answer.address);
-  } catch (err) {
-    throw err instanceof ProxyError ? err : new ProxyError('dns-failure', { cause: err });
-  } finally {
-    clearTimeout(timer);
-  }
+  return { ok: true, route: viaRelay ?? { addresses: allowed, port: target.port, mapped: false, attemptDelayMs } };
 }
 
 /**
- * Connects to the route's addresses in turn within one deadline. Resolves with a connected socket;
- * throws ProxyError 'connect-timeout', 'connect-refused' or 'network-error'.
+ * Connects to the route's addresses in turn within one deadline, or through the relay. Resolves with a
+ * connected socket; throws ProxyError 'connect-timeout', 'connect-refused' or 'network-error', or a
+ * RelayError (parent.ts).
  */
 export async function dial(route: Route, timeoutMs: number): Promise<Socket> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: ProxyError = new ProxyError('network-error');
-  for (const address of route.addresses) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(new ProxyError('connect-timeout'));
-    try {
-      return await connectOnce(address, route.port, remaining);
-    } catch (err) {
-      lastError = err instanceof ProxyError ? err : new ProxyError('network-error', { cause: err });
-      if (lastError.code === 'connect-timeout') break;
-    }
+  if (route.relay !== undefined) return dialViaParent(route.relay.target, route.relay.parent, timeoutMs);
+  try {
+    return await connectStaggered(route.addresses, { port: route.port, timeoutMs, attemptDelayMs: route.attemptDelayMs ?? ATTEMPT_DELAY_MS });
+  } catch (err) {
+    if (!(err instanceof ConnectError)) throw err;
+    const code = err.code === 'timeout' ? 'connect-timeout' : err.code === 'refused' ? 'connect-refused' : 'network-error';
+    throw new ProxyError(code, { cause: err });
   }
-  throw lastError;
-}
-
-function connectOnce(host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolvePromise, reject) => {
-    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ProxyError('connect-timeout'));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeListener('error', onError);
-      resolvePromise(socket);
-    });
-    const onError = (err: NodeJS.ErrnoException): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new ProxyError(err.code === 'ECONNREFUSED' ? 'connect-refused' : 'network-error', { cause: err }));
-    };
-    socket.once('error', onError);
-  });
 }

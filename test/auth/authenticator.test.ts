@@ -55,7 +55,8 @@ before(async () => {
 });
 
 function basicConfig(overrides: Partial<AuthConfig> = {}): AuthConfig {
-  return { mode: 'basic', realm: 'oms-gateway', users, cacheMaxEntries: 100, cacheTtlSeconds: 300, ...overrides };
+  const throttle = { failuresBeforeDelay: 3, delaySeconds: 0.5, maxDelaySeconds: 8, lockoutFailures: 10, lockoutSeconds: 300, windowSeconds: 900, maxTracked: 100 };
+  return { mode: 'basic', realm: 'oms-gateway', users, cacheMaxEntries: 100, cacheTtlSeconds: 300, throttle, ...overrides };
 }
 
 describe('anonymous mode', () => {

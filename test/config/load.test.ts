@@ -8,7 +8,8 @@ import { ConfigError, loadConfig, parseConfigText, resolveConfigPath } from '../
 import type { GatewayConfig } from '../../src/config/types.js';
 import { MAPPING_EXPECTED } from '../../src/config/forms.js';
 import { parseCidr } from '../../src/policy/addresses.js';
-import { defaultAllowEntries, DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
+import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
+import { DEFAULT_AGENTS, enabledPresetEntries } from '../../src/policy/presets.js';
 import { parseAllowEntry, parsePattern } from '../../src/policy/patterns.js';
 
 const FIXTURES = new URL('../../../test/config/fixtures/', import.meta.url);
@@ -29,7 +30,7 @@ function policyMessage(result: { ok: true } | { ok: false; message: string }): s
   return result.ok ? '' : result.message;
 }
 
-const TOP_KEYS = 'listen, cloud, defaultHosts, disabledDefaultHosts, allowedHosts, workspaces, deniedAddresses, resolve, auth, timeouts, log';
+const TOP_KEYS = 'listen, cloud, defaultHosts, disabledDefaultHosts, allowedHosts, workspaces, agents, regions, policy, deniedAddresses, resolve, auth, timeouts, log';
 const LISTEN = 'expected HOST:PORT, e.g. 0.0.0.0:8080';
 const LISTEN_HOST = `HOST must be an IP address, IPv6 in brackets as in [::]:8080; ${LISTEN}`;
 const USER_NAME = "expected a user name of 1-256 characters without ':' or control characters";
@@ -129,7 +130,7 @@ const INVALID: Record<string, readonly Expected[]> = {
     {
       key: 'disabledDefaultHosts[1]',
       line: 4,
-      message: `not a built-in host of cloud public; expected one of: ${defaultAllowEntries('public').map((e) => e.pattern).join(', ')}`,
+      message: `not a preset host of agents legacy, ama in cloud public; expected one of: ${[...new Set(enabledPresetEntries(DEFAULT_AGENTS, ['public']).map((e) => e.pattern))].join(', ')}`,
     },
   ],
   'yaml-syntax.yaml': [
@@ -208,11 +209,14 @@ describe('files that set nothing take every default', () => {
       { host: '::', port: 8080, optional: true },
     ]);
     assert.deepEqual(defaults.policy, {
+      mode: 'enforce',
       clouds: ['public'],
+      agents: ['legacy', 'ama'],
       includeDefaults: true,
       disabledDefaults: [],
-      allowlist: defaultAllowEntries('public'),
+      allowlist: enabledPresetEntries(['legacy', 'ama'], ['public']),
       workspaces: [],
+      regions: [],
       deniedAddresses: [...DEFAULT_DENIED_ADDRESSES],
     });
     assert.deepEqual(defaults.resolve, []);
@@ -277,8 +281,7 @@ describe('building the configuration', () => {
     assert.deepEqual(config.policy.clouds, ['usgov', 'china']);
     assert.deepEqual(config.policy.disabledDefaults, disabled);
     assert.deepEqual(config.policy.allowlist, [
-      ...defaultAllowEntries('usgov').filter((entry) => !disabled.includes(entry.pattern)),
-      ...defaultAllowEntries('china').filter((entry) => !disabled.includes(entry.pattern)),
+      ...enabledPresetEntries(DEFAULT_AGENTS, ['usgov', 'china']).filter((entry) => !disabled.includes(entry.pattern)),
       { pattern: 'crl.microsoft.com', ports: [80], source: 'operator' },
       { pattern: 'global.handler.control.monitor.azure.com', ports: [443], source: 'operator' },
     ]);

@@ -2,7 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashPassword } from '../../src/auth/password.js';
 import { ConfigError, loadConfig, parseConfigText, type ConfigOverrides } from '../../src/config/load.js';
-import { defaultAllowEntries } from '../../src/policy/defaults.js';
+import { DEFAULT_AGENTS, enabledPresetEntries } from '../../src/policy/presets.js';
 import { parsePattern } from '../../src/policy/patterns.js';
 
 function refusal(text: string, overrides: ConfigOverrides): ConfigError {
@@ -42,7 +42,7 @@ describe('flags override the file', () => {
       allowHosts: ['*.handler.control.monitor.azure.com', 'localhost:8443,9443'],
     });
     assert.deepEqual(config.policy.allowlist, [
-      ...defaultAllowEntries('public'),
+      ...enabledPresetEntries(DEFAULT_AGENTS, ['public']),
       { pattern: 'crl.microsoft.com', ports: [80], source: 'operator' },
       { pattern: '*.handler.control.monitor.azure.com', ports: [443], source: 'flag' },
       { pattern: 'localhost', ports: [8443, 9443], source: 'flag' },

@@ -2,13 +2,11 @@
 // refused connection, 504 for a connect that never completes, 403 when the name resolves to an address
 // the gateway never dials (loopback without an operator mapping).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type Gateway } from '../fixtures/gateway.js';
 import { connectStatus } from '../fixtures/raw-client.js';
-import { requireCommand } from '../fixtures/tools.js';
+import { startBlackHole, type BlackHole } from '../fixtures/black-hole.js';
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -19,36 +17,12 @@ async function closedPort(): Promise<number> {
   return address.port;
 }
 
-/**
- * A loopback listener that never accepts and whose accept queue is already full: further SYNs are dropped,
- * so a connect to it hangs exactly like one to a black-holed address.
- */
-async function blackHole(): Promise<{ port: number; process: ChildProcess }> {
-  requireCommand('python3');
-  const script = [
-    'import socket, sys, time',
-    's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-    'port = s.getsockname()[1]',
-    'fill = []',
-    'for _ in range(4):',
-    '    c = socket.socket(); c.setblocking(False)',
-    '    try: c.connect(("127.0.0.1", port))',
-    '    except BlockingIOError: pass',
-    '    fill.append(c)',
-    'print(port, flush=True)',
-    'time.sleep(120)',
-  ].join('\n');
-  const child = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { port: Number(line.toString().trim()), process: child };
-}
-
 describe('upstream failures', () => {
   let gateway: Gateway;
-  let hole: { port: number; process: ChildProcess };
+  let hole: BlackHole;
 
   before(async () => {
-    hole = await blackHole();
+    hole = await startBlackHole();
     const refused = await closedPort();
     gateway = await startGateway({
       configYaml: 'timeouts:\n  connectSeconds: 1.5\nallowedHosts:\n  - localhost\n',
@@ -61,7 +35,7 @@ describe('upstream failures', () => {
   });
   after(async () => {
     await gateway.stop();
-    hole.process.kill();
+    hole.close();
   });
 
   const cases = [

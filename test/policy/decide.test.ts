@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { AllowEntryConfig, Cloud, PolicyConfig } from '../../src/config/types.js';
+import type { AllowEntryConfig, Cloud, PolicyConfig, PolicyMode } from '../../src/config/types.js';
 import { checkResolvedAddress, compilePolicy, decide, type CompiledPolicy } from '../../src/policy/decide.js';
-import { DEFAULT_DENIED_ADDRESSES, defaultAllowEntries, workspaceSuffixes } from '../../src/policy/defaults.js';
+import { DEFAULT_DENIED_ADDRESSES, workspaceSuffixes } from '../../src/policy/defaults.js';
 import { parseAllowEntry } from '../../src/policy/patterns.js';
+import { presetEntries } from '../../src/policy/presets.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import type { AllowDecision, Decision } from '../../src/policy/types.js';
 
@@ -23,16 +24,23 @@ interface PolicyOptions {
   readonly clouds?: Cloud[];
   readonly extra?: AllowEntryConfig[];
   readonly workspaces?: string[];
+  readonly regions?: string[];
+  readonly mode?: PolicyMode;
 }
+
+const legacy = (cloud: Cloud): AllowEntryConfig[] => presetEntries('legacy', cloud);
 
 function policyOf(options: PolicyOptions = {}): CompiledPolicy {
   const clouds = options.clouds ?? ['public'];
   const config: PolicyConfig = {
+    mode: options.mode ?? 'enforce',
     clouds,
+    agents: ['legacy'],
     includeDefaults: true,
     disabledDefaults: [],
-    allowlist: [...clouds.flatMap(defaultAllowEntries), ...(options.extra ?? [])],
+    allowlist: [...clouds.flatMap(legacy), ...(options.extra ?? [])],
     workspaces: options.workspaces ?? [],
+    regions: options.regions ?? [],
     deniedAddresses: DEFAULT_DENIED_ADDRESSES,
   };
   return compilePolicy(config);
@@ -49,6 +57,7 @@ const deny = (reason: Extract<Decision, { allow: false }>['reason'], entry?: str
   allow: false,
   reason,
   entry,
+  reportOnly: false,
 });
 
 type Case = [title: string, authority: string, expected: Decision];
@@ -147,37 +156,43 @@ describe('workspace scoping', () => {
 });
 
 describe('checkResolvedAddress', () => {
-  const policy = policyOf();
-  const allowed = allow('*.ods.opinsights.azure.com');
-  const cases: [string, Decision][] = [
-    ['10.1.2.3', allowed],
-    ['20.42.65.1', allowed],
-    ['::ffff:10.1.2.3', allowed],
-    ['169.254.169.254', deny('address-not-allowed', '*.ods.opinsights.azure.com')],
-    ['::ffff:a9fe:a9fe', deny('address-not-allowed', '*.ods.opinsights.azure.com')],
-    ['64:ff9b::7f00:1', deny('address-not-allowed', '*.ods.opinsights.azure.com')],
-    ['127.0.0.1', deny('address-not-allowed', '*.ods.opinsights.azure.com')],
-    ['::1', deny('address-not-allowed', '*.ods.opinsights.azure.com')],
+  const ODS = '*.ods.opinsights.azure.com';
+  const cases: [string, Decision | undefined][] = [
+    ['10.1.2.3', undefined],
+    ['20.42.65.1', undefined],
+    ['::ffff:10.1.2.3', undefined],
+    ['169.254.169.254', deny('address-not-allowed', ODS)],
+    ['::ffff:a9fe:a9fe', deny('address-not-allowed', ODS)],
+    ['64:ff9b::7f00:1', deny('address-not-allowed', ODS)],
+    ['127.0.0.1', deny('address-not-allowed', ODS)],
+    ['::1', deny('address-not-allowed', ODS)],
   ];
-  for (const [ip, expected] of cases) {
-    test(ip, () => assert.deepEqual(checkResolvedAddress(policy, ip, allowed), expected));
+  for (const mode of ['enforce', 'report'] as const) {
+    const policy = policyOf({ mode });
+    for (const [ip, expected] of cases) {
+      test(`${ip} in ${mode} mode`, () => assert.deepEqual(checkResolvedAddress(policy, ip, ODS), expected));
+    }
   }
+
+  test('keeps "no entry" for a request report mode relayed', () => {
+    assert.deepEqual(checkResolvedAddress(policyOf({ mode: 'report' }), '127.0.0.1', undefined), deny('address-not-allowed'));
+  });
 
   test('uses the configured ranges, not the defaults', () => {
     const config: PolicyConfig = {
-      clouds: ['public'], includeDefaults: true, disabledDefaults: [], allowlist: [], workspaces: [],
-      deniedAddresses: ['10.0.0.0/8'],
+      mode: 'enforce', clouds: ['public'], agents: [], includeDefaults: true, disabledDefaults: [], allowlist: [],
+      workspaces: [], regions: [], deniedAddresses: ['10.0.0.0/8'],
     };
     const custom = compilePolicy(config);
-    assert.equal(checkResolvedAddress(custom, '10.1.2.3', allowed).allow, false);
-    assert.equal(checkResolvedAddress(custom, '127.0.0.1', allowed).allow, true);
+    assert.notEqual(checkResolvedAddress(custom, '10.1.2.3', ODS), undefined);
+    assert.equal(checkResolvedAddress(custom, '127.0.0.1', ODS), undefined);
   });
 });
 
 describe('properties', () => {
   const extra = operator('azgn*.servicebus.windows.net', 'crl.microsoft.com:80');
   const policy = policyOf({ extra });
-  const entries = [...defaultAllowEntries('public'), ...extra];
+  const entries = [...legacy('public'), ...extra];
 
   // An independent reading of the pattern syntax, as regular expressions.
   const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
@@ -250,5 +265,33 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('report mode relaxes the allowlist, never the safety checks', () => {
+  const report = policyOf({ mode: 'report', workspaces: [WS1], regions: ['westeurope'], extra: operator('*.handler.control.monitor.azure.com') });
+  const reportOnly = (reason: Extract<Decision, { allow: false }>['reason'], entry?: string): Decision => ({
+    allow: false,
+    reason,
+    entry,
+    reportOnly: true,
+  });
+  table(report, [
+    ['a name outside the allowlist', 'example.com:443', reportOnly('not-in-allowlist')],
+    ['a port no entry allows', `${WS1}.ods.opinsights.azure.com:22`, reportOnly('port-not-allowed', '*.ods.opinsights.azure.com')],
+    ['an unlisted workspace', `${WS2}.ods.opinsights.azure.com:443`, reportOnly('workspace-not-allowed', '*.ods.opinsights.azure.com')],
+    ['an unlisted region', 'eastus.handler.control.monitor.azure.com:443', reportOnly('region-not-allowed', '*.handler.control.monitor.azure.com')],
+    ['an IP literal stays enforced', '169.254.169.254:443', deny('ip-literal')],
+    ['an IPv6 literal stays enforced', '[::1]:443', deny('ip-literal')],
+    ['an allowed name is simply allowed', `${WS1}.ods.opinsights.azure.com:443`, allow('*.ods.opinsights.azure.com')],
+  ]);
+
+  test('enforce mode answers the same requests with reportOnly false', () => {
+    const enforce = policyOf({ workspaces: [WS1], regions: ['westeurope'], extra: operator('*.handler.control.monitor.azure.com') });
+    for (const authority of ['example.com:443', `${WS2}.ods.opinsights.azure.com:443`, 'eastus.handler.control.monitor.azure.com:443']) {
+      const decision = decideOn(enforce, authority);
+      assert.equal(decision.allow, false);
+      if (!decision.allow) assert.equal(decision.reportOnly, false);
+    }
   });
 });

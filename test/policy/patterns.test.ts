@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { PatternMap, parseAllowEntry, parsePattern } from '../../src/policy/patterns.js';
 
 describe('parsePattern accepts', () => {
@@ -122,6 +123,40 @@ describe('PatternMap.match', () => {
     map.add('*.example.com', 1);
     map.add('*.example.com', 2);
     assert.deepEqual(map.match('a.example.com'), [1, 2]);
+  });
+});
+
+describe('in-label wildcards, many at once', () => {
+  test('match agrees with an independent regular-expression reading, however many patterns share a suffix', () => {
+    const part = fc.stringMatching(/^[ab]{0,3}$/);
+    const patterns = fc.uniqueArray(
+      fc.tuple(part, part).filter(([prefix, end]) => prefix + end !== ''),
+      { minLength: 1, maxLength: 40, selector: ([prefix, end]) => `${prefix}*${end}` },
+    );
+    const labels = fc.array(fc.stringMatching(/^[ab]{1,7}(\.[ab]{1,3})?$/), { minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(patterns, labels, (pairs, hosts) => {
+        const map = new PatternMap<string>();
+        for (const [prefix, end] of pairs) map.add(`${prefix}*${end}.example.com`, `${prefix}*${end}`);
+        for (const label of hosts) {
+          const expected = pairs
+            .filter(([prefix, end]) => new RegExp(`^${prefix}[a-z0-9-]+${end}$`).test(label))
+            .map(([prefix, end]) => `${prefix}*${end}`);
+          assert.deepEqual(map.match(`${label}.example.com`).sort(), expected.sort(), label);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the issue\'s cases hold among thousands of other in-label patterns', () => {
+    const map = new PatternMap<string>();
+    for (let i = 0; i < 5000; i++) map.add(`x${i}*.servicebus.windows.net`, `x${i}`);
+    map.add('azgn*.servicebus.windows.net', 'azgn');
+    assert.deepEqual(map.match('azgnabc.servicebus.windows.net'), ['azgn']);
+    for (const host of ['azgn.x.servicebus.windows.net', 'xazgn1.servicebus.windows.net', 'azgn1.servicebus.windows.net.evil.com', 'azgn.servicebus.windows.net']) {
+      assert.deepEqual(map.match(host), [], host);
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { relay, type RelayStats } from '../../src/proxy/relay.js';
+import { relay, type RelayOptions, type RelayStats } from '../../src/proxy/relay.js';
 
 /** Two connected socket pairs on loopback: the relay's client/upstream ends and the far ends a test drives. */
 async function socketPair(): Promise<{ near: Socket; far: Socket; server: Server }> {
@@ -18,12 +18,12 @@ async function socketPair(): Promise<{ near: Socket; far: Socket; server: Server
   return { near, far, server };
 }
 
-async function tunnel(head = Buffer.alloc(0)) {
+async function tunnel(head = Buffer.alloc(0), options: Partial<Omit<RelayOptions, 'onClose'>> = {}) {
   const client = await socketPair();
   const upstream = await socketPair();
   let resolveStats: (stats: RelayStats) => void = () => {};
   const closed = new Promise<RelayStats>((resolve) => { resolveStats = resolve; });
-  const handle = relay(client.near, upstream.near, head, { keepAliveMs: 30_000, onClose: resolveStats });
+  const handle = relay(client.near, upstream.near, head, { keepAliveMs: 30_000, ...options, onClose: resolveStats });
   const cleanup = (): void => {
     for (const s of [client.far, upstream.far, client.near, upstream.near]) s.destroy();
     client.server.close();
@@ -106,5 +106,56 @@ describe('relay', () => {
     }
     assert.ok(stalled, 'the sender was never held back');
     assert.ok(written < 64 * 1024 * 1024, `relay accepted ${written} bytes for a reader that reads nothing`);
+  });
+});
+
+describe('relay timeouts', () => {
+  test('closes a tunnel that carried no byte either way for idleTimeoutMs', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel(Buffer.alloc(0), { idleTimeoutMs: 300 });
+    t.after(cleanup);
+    const started = performance.now();
+    const both = Promise.all([released(agent), released(origin)]);
+    const stats = await closed;
+    await both;
+    assert.equal(stats.closedBy, 'idle-timeout');
+    assert.ok(performance.now() - started >= 250, 'not before the idle time');
+  });
+
+  test('traffic in either direction alone keeps the tunnel open past the idle time', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel(Buffer.alloc(0), { idleTimeoutMs: 300 });
+    t.after(cleanup);
+    let result: RelayStats | undefined;
+    void closed.then((stats) => (result = stats));
+    agent.resume();
+    origin.resume();
+    // 1 s of traffic, first only towards the client, then only from it; each gap is shorter than the idle time.
+    for (let i = 0; i < 10; i++) {
+      (i < 5 ? origin : agent).write('x');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(result, undefined, `closed while busy: ${JSON.stringify(result)}`);
+    assert.equal((await closed).closedBy, 'idle-timeout');
+  });
+
+  test('closes a busy tunnel at maxLifetimeMs', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel(Buffer.alloc(0), { maxLifetimeMs: 300 });
+    t.after(cleanup);
+    origin.resume();
+    const ticker = setInterval(() => agent.write('x'), 20);
+    t.after(() => clearInterval(ticker));
+    const stats = await closed;
+    assert.equal(stats.closedBy, 'max-lifetime');
+    assert.ok(stats.durationMs >= 250 && stats.durationMs < 2000, `lasted ${stats.durationMs} ms`);
+  });
+
+  test('0 switches both off', async (t) => {
+    const { closed, handle, cleanup } = await tunnel(Buffer.alloc(0), { idleTimeoutMs: 0, maxLifetimeMs: 0 });
+    t.after(cleanup);
+    let ended = false;
+    void closed.then(() => (ended = true));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(ended, false);
+    handle.close();
+    assert.equal((await closed).closedBy, 'gateway');
   });
 });

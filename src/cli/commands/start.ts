@@ -1,8 +1,12 @@
 // `oms-gateway start`: load and validate the configuration (file, then flags), start the listeners,
-// drain on SIGTERM/SIGINT (a second signal exits at once).
+// reload on SIGHUP (service/operations.ts), drain on SIGTERM/SIGINT (a second signal exits at once).
+import { resolve as resolvePath } from 'node:path';
 import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
-import { audit, createLogger } from '../../observability/logger.js';
-import { Gateway } from '../../proxy/gateway.js';
+import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
+import { startMetricsServer } from '../../observability/metrics-server.js';
+import { createService, isWorkerProcess } from '../../cluster/service.js';
+import { runWorker } from '../../cluster/worker.js';
+import { startOperations } from '../../service/operations.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 
@@ -13,6 +17,15 @@ export const START_OPTIONS = {
   'allow-host': { type: 'string', multiple: true },
   auth: { type: 'string' },
   'log-level': { type: 'string' },
+  agents: { type: 'string' },
+  'policy-mode': { type: 'string' },
+  'proxy-protocol-from': { type: 'string', multiple: true },
+  'log-format': { type: 'string' },
+  'metrics-listen': { type: 'string' },
+  'pid-file': { type: 'string' },
+  workers: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
 
 /** The flags that override the file, shared by `start` and `config check` so both see the same result. */
@@ -22,6 +35,15 @@ export function overridesFrom(values: {
   'allow-host'?: string[] | undefined;
   auth?: string | undefined;
   'log-level'?: string | undefined;
+  agents?: string | undefined;
+  'policy-mode'?: string | undefined;
+  'proxy-protocol-from'?: string[] | undefined;
+  'log-format'?: string | undefined;
+  'metrics-listen'?: string | undefined;
+  'pid-file'?: string | undefined;
+  workers?: string | undefined;
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
 }): ConfigOverrides {
   return {
     listen: values.listen,
@@ -29,15 +51,34 @@ export function overridesFrom(values: {
     allowHosts: values['allow-host'],
     authMode: values.auth,
     logLevel: values['log-level'],
+    agents: values.agents,
+    policyMode: values['policy-mode'],
+    proxyProtocolFrom: values['proxy-protocol-from'],
+    logFormat: values['log-format'],
+    metricsListen: values['metrics-listen'],
+    pidFile: values['pid-file'] === undefined ? undefined : resolvePath(values['pid-file']),
+    workers: values.workers,
+    tlsCert: values['tls-cert'],
+    tlsKey: values['tls-key'],
   };
 }
 
 export async function start(args: readonly string[]): Promise<number> {
+  // A worker of `workers: auto|N` gets its configuration from the supervisor (cluster/worker.ts).
+  if (isWorkerProcess()) return runWorker();
   const { values, positionals } = parse('start', args, START_OPTIONS);
   if (positionals.length > 0) throw new UsageError(`start: unexpected argument "${positionals[0]}" (see: oms-gateway start --help)`);
-  const config = loadConfig({ path: resolveConfigPath(values.config, process.env), overrides: overridesFrom(values) });
-  const logger = createLogger(config.log.level);
-  const gateway = new Gateway(config, logger);
+  const path = resolveConfigPath(values.config, process.env);
+  const overrides = overridesFrom(values);
+  const config = loadConfig({ path, overrides });
+  const log = openLog(config.log);
+  const { logger } = log;
+  reopenLogOnSignals(log);
+  const gateway = createService(config, log);
+  // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.
+  const metricsServer = config.metrics.enabled ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }) : undefined;
+  // Reloads read the same file with the same flags, which keep overriding it.
+  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
 
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'error', eventId: 400, err }, 'uncaught exception: exiting so the supervisor restarts the gateway');
@@ -62,11 +103,13 @@ export async function start(args: readonly string[]): Promise<number> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ event: 'signal', signal }, `received ${signal}: draining`);
+    audit(logger, 'info', 'signal-received', { signal }, `received ${signal}: draining`);
     void starting
       .catch(() => undefined)
-      .then(() => gateway.stop(config.timeouts.shutdownGraceSeconds * 1000))
+      .then(() => gateway.stop(gateway.runtime.config.timeouts.shutdownGraceSeconds * 1000, gateway.runtime.config.timeouts.drainDelaySeconds * 1000))
+      .then(() => metricsServer?.close())
       .then(() => {
+        operations.close();
         logger.flush();
         resolveStopped(0);
       });
@@ -77,7 +120,10 @@ export async function start(args: readonly string[]): Promise<number> {
   try {
     starting = gateway.start();
     await starting;
+    await operations.ready();
   } catch (err) {
+    operations.close();
+    await metricsServer?.close();
     const e = err as NodeJS.ErrnoException;
     audit(logger, 'error', 'error', { code: e.code }, `cannot start listeners: ${e.message}`);
     logger.flush();

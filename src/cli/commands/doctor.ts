@@ -1,0 +1,79 @@
+// `oms-gateway doctor [--workspace ID]`: from this host, for every allowlisted endpoint of the configured
+// clouds: DNS, TCP, TLS (certificate verified) and the clock against the service, through the relay proxy
+// when one is set. A table with a mark, the figure and a hint per line; exit status 1 when anything fails.
+// `--resolve` and `--ca` point it at local origins (tests, or a Private Link endpoint before go-live).
+import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import { parseWorkspaceId } from '../../config/forms.js';
+import { loadConfig, resolveConfigPath } from '../../config/load.js';
+import { endpointsOf, type Endpoint } from '../../doctor/endpoints.js';
+import { probeEndpoint, type CheckLine, type Mark } from '../../doctor/probe.js';
+import { parseAuthority } from '../../policy/target.js';
+import { buildRuntime } from '../../proxy/runtime.js';
+import { parse } from '../args.js';
+import { UsageError } from '../errors.js';
+import { printTable } from '../io.js';
+
+const OPTIONS = {
+  config: { type: 'string' },
+  workspace: { type: 'string' },
+  resolve: { type: 'string', multiple: true },
+  host: { type: 'string', multiple: true },
+  ca: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const MARKS: Readonly<Record<Mark, string>> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
+const DEFAULT_TIMEOUT_S = 5;
+/** Endpoints tested at once: enough to finish quickly, few enough not to look like a scan. */
+const PARALLEL = 4;
+
+function extraHosts(texts: readonly string[]): Endpoint[] {
+  return texts.map((text) => {
+    const parsed = parseAuthority(text, 443);
+    if (!parsed.ok) throw new UsageError(`doctor: --host "${text}": ${parsed.message}`);
+    return { entry: '--host', host: parsed.target.host, port: parsed.target.port };
+  });
+}
+
+async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let at = 0; at < items.length; at += size) results.push(...(await Promise.all(items.slice(at, at + size).map(run))));
+  return results;
+}
+
+export async function doctor(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse('doctor', args, OPTIONS);
+  if (positionals.length > 0) throw new UsageError('doctor: unexpected argument (see: oms-gateway doctor --help)');
+  const workspace = values.workspace === undefined ? undefined : parseWorkspaceId(values.workspace);
+  if (workspace?.ok === false) throw new UsageError(`doctor: --workspace: ${workspace.message}`);
+  const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
+  if (!(timeoutS > 0 && timeoutS <= 120)) throw new UsageError('doctor: --timeout: expected seconds greater than 0 and at most 120');
+  let ca: string[] | undefined;
+  if (values.ca !== undefined) {
+    try {
+      ca = [...rootCertificates, await readFile(values.ca, 'utf8')];
+    } catch (err) {
+      throw new UsageError(`doctor: --ca: cannot read ${values.ca} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const config = loadConfig({ path: resolveConfigPath(values.config, process.env), overrides: { resolve: values.resolve } });
+  const runtime = buildRuntime(config);
+  const { endpoints, untestable } = endpointsOf(config, workspace?.ok === true ? workspace.value : undefined, extraHosts(values.host ?? []));
+  const probed = await inBatches(endpoints, PARALLEL, (endpoint) => probeEndpoint(endpoint, { runtime, timeoutMs: timeoutS * 1000, ca }));
+  const lines: CheckLine[] = [
+    ...probed.flat(),
+    ...untestable.map((u): CheckLine => ({ host: u.entry, port: u.port, check: 'name', mark: 'skip', figure: 'not tested', hint: u.hint })),
+  ];
+  const failed = lines.filter((l) => l.mark === 'fail').length;
+  const warned = lines.filter((l) => l.mark === 'warn').length;
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify({ ok: failed === 0, failed, warnings: warned, lines })}\n`);
+  } else {
+    const rows = lines.map((l) => [MARKS[l.mark], `${l.host}:${l.port}`, l.check, l.figure, l.hint]);
+    process.stdout.write(`${printTable([['', 'ENDPOINT', 'CHECK', 'RESULT', 'HINT'], ...rows])}\n`);
+    process.stdout.write(`${lines.length} checks: ${failed} failed, ${warned} warnings${config.relayProxy === undefined ? '' : `, through the relay proxy ${config.relayProxy.url}`}\n`);
+  }
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,22 @@
+// `oms-gateway reload [--config FILE] [--pid-file PATH]`: validate the configuration file with the
+// loader `start` uses, then tell the running gateway to reload it. An invalid file is refused here with
+// every problem listed (exit 2) and the gateway is not disturbed.
+import { resolve } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { parse } from '../args.js';
+import { CommandFailed, UsageError } from '../errors.js';
+import { configPathFor } from '../edit-command.js';
+import { describeNotice, notifyGateway } from '../notify.js';
+
+export async function reload(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse('reload', args, { config: { type: 'string' }, 'pid-file': { type: 'string' }, json: { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError('reload: takes no arguments (see: oms-gateway reload --help)');
+  const path = configPathFor('reload', values.config);
+  const config = loadConfig({ path });
+  const pidFile = values['pid-file'] === undefined ? config.pidFile : resolve(values['pid-file']);
+  const notice = await notifyGateway(pidFile, false);
+  if (notice.status !== 'signalled') throw new CommandFailed(`reload: ${path} is valid, but ${describeNotice(notice)}`);
+  if (values.json === true) process.stdout.write(`${JSON.stringify({ file: path, valid: true, reload: notice })}\n`);
+  else process.stdout.write(`${path} is valid; ${describeNotice(notice)}\n`);
+  return 0;
+}

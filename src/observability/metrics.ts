@@ -1,0 +1,293 @@
+// Every Prometheus metric of the gateway, declared eagerly in one private registry, and the methods the data
+// path calls (one line each) to update them. Names: one prefix, base units, `_total` for counters. Every
+// label value comes from a closed set (refusal codes, policy reasons, error kinds) or from the configuration
+// (allowlist patterns), except workspace IDs, whose number of distinct values is capped.
+import type { Socket } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Aggregator } from 'prom-client';
+import type { AuthFailure } from '../auth/authenticator.js';
+import type { MetricsConfig } from '../config/types.js';
+import type { PolicyMode } from '../config/types.js';
+import type { DenyReason } from '../policy/types.js';
+import type { ProxyErrorCode } from '../proxy/errors.js';
+import type { ClosedBy, RelayStats } from '../proxy/relay.js';
+import { packageVersion } from './build-info.js';
+import { socketBytes, TrafficLedger, type ByteCounts, type TrafficSession, type TrafficTotals } from './traffic.js';
+import { WorkspaceLabels } from './workspace-label.js';
+
+export const METRIC_PREFIX = 'oms_gateway_';
+
+/** CONNECT tunnels and plain-HTTP requests are counted in families of their own. */
+export type SessionKind = 'tunnel' | 'request';
+export type ErrorKind = 'upstream' | 'internal';
+export type DnsResult = 'ok' | 'error' | 'timeout';
+
+/** A refusal as a handler holds it: a bare code, or an admission result with the policy decision or auth failure. */
+export type RefusalInfo =
+  | ProxyErrorCode
+  | {
+      readonly code: ProxyErrorCode;
+      readonly decision?: { readonly reason: DenyReason };
+      readonly authFailure?: AuthFailure;
+    };
+
+export interface MetricsOptions {
+  readonly version: string;
+  /** Count traffic per workspace ID (metrics.workspaceLabels). */
+  readonly workspaceLabels: boolean;
+  /** Distinct workspace IDs labelled before the rest share the label "other". */
+  readonly maxWorkspaces: number;
+}
+
+/** Where an admitted request goes: the allowlist pattern that allowed it (none in report mode) and the normalised host. */
+export interface Destination {
+  readonly entry: string | undefined;
+  readonly host: string;
+}
+
+/** The entry label of traffic that report mode relayed without an allowlist entry. */
+export const NO_ENTRY = 'none';
+
+/** The meter of one open tunnel or forwarded request, returned when it opens and handed back when it ends. */
+export type SessionMeter = TrafficSession;
+
+// Agents hold tunnels for minutes between uploads; short ones are refusals inside the tunnel or probes.
+const TUNNEL_SECONDS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14_400];
+const CONNECT_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const name = (suffix: string): string => `${METRIC_PREFIX}${suffix}`;
+
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #traffic = new TrafficLedger();
+  readonly #workspaces: WorkspaceLabels | undefined;
+  readonly #clients = new Map<string, number>();
+
+  // The Windows gateway's performance counters (category "Log Analytics Gateway"), same meaning.
+  readonly #activeConnections = this.#gauge('active_client_connections', 'Open client TCP connections (Windows: Active Client Connection).');
+  readonly #connectedClients = this.#gauge('connected_clients', 'Distinct client addresses with at least one open connection (Windows: Connected Client).');
+  readonly #errors = this.#counter('errors_total', 'Errors: upstream failures and unexpected internal errors (Windows: Error Count).', ['kind']);
+  readonly #rejections = this.#counter('rejections_total', 'Refused requests and tunnels, by reason (Windows: Rejection Count).', ['reason']);
+
+  readonly #tunnels = this.#counter('tunnels_total', 'CONNECT requests by outcome (relayed, refused, failed) and reason.', ['outcome', 'reason']);
+  readonly #requests = this.#counter('requests_total', 'Plain-HTTP proxy requests and unparseable request heads, by outcome and reason.', ['outcome', 'reason']);
+  readonly #activeTunnels = this.#gauge('active_tunnels', 'Open CONNECT tunnels.');
+  readonly #tunnelSeconds = new Histogram({
+    name: name('tunnel_duration_seconds'),
+    help: 'Lifetime of closed tunnels, by the side that ended them.',
+    labelNames: ['closed_by'],
+    buckets: TUNNEL_SECONDS,
+    registers: [this.registry],
+  });
+  readonly #connectSeconds = new Histogram({
+    name: name('upstream_connect_duration_seconds'),
+    help: 'Time to establish the TCP connection to the target (after name resolution).',
+    buckets: CONNECT_SECONDS,
+    registers: [this.registry],
+  });
+  readonly #upstreamErrors = this.#counter('upstream_errors_total', 'Failures reaching the target, by kind.', ['kind']);
+
+  readonly #entryRequests = this.#counter('entry_requests_total', 'Relayed tunnels and requests per allowlist entry (the pattern).', ['entry']);
+  readonly #workspaceRequests = this.#counter('workspace_requests_total', 'Relayed tunnels and requests per workspace ID (when metrics.workspaceLabels is on).', ['workspace']);
+
+  readonly #authFailures = this.#counter('auth_failures_total', 'Proxy authentication failures (407), by reason.', ['reason']);
+  readonly #authLockouts = this.#counter('auth_lockouts_total', 'Temporary lockouts after repeated authentication failures.', []);
+  readonly #dnsLookups = this.#counter('dns_lookups_total', 'Name resolutions of targets and mapped addresses, by result.', ['result']);
+  readonly #dnsCacheHits = this.#counter('dns_cache_hits_total', 'Name resolutions answered from the cache.', []);
+  readonly #reloads = this.#counter('config_reloads_total', 'Configuration reloads, by result.', ['result']);
+  readonly #lastReloadOk = this.#gauge('config_last_reload_successful', '1 when the last configuration load or reload succeeded, else 0.', [], 'min');
+  readonly #lastReloadTime = this.#gauge('config_last_reload_success_timestamp_seconds', 'Time of the last successful configuration load or reload.', [], 'max');
+  readonly #certificateExpiry = this.#gauge('certificate_expiry_timestamp_seconds', 'Expiry time (notAfter) of each certificate the gateway serves.', ['certificate'], 'min');
+  readonly #wouldDeny = this.#counter('would_deny_total', 'Tunnels and requests relayed in report mode (policy.mode: report) that enforce mode would refuse, by reason.', ['kind', 'reason']);
+  readonly #enforcing = this.#gauge('policy_enforcing', '1 when the allowlist is enforced; 0 in report mode (policy.mode: report), where requests outside it are relayed.', [], 'min');
+  readonly #connectionLimit = this.#gauge('client_connections_limit', 'Open client connections the gateway accepts at most (0 until the limiter reports it).');
+  readonly #buildInfo = this.#gauge('build_info', 'Always 1; the labels carry the gateway and Node.js versions.', ['version', 'node_version'], 'first');
+
+  constructor(options: MetricsOptions) {
+    this.#workspaces = options.workspaceLabels ? new WorkspaceLabels(options.maxWorkspaces) : undefined;
+    this.#buildInfo.set({ version: options.version, node_version: process.version }, 1);
+    this.#liveBytes('relayed_bytes_total', 'Bytes relayed, from and to clients, including open tunnels.', [], (t) => [[{}, t.all]]);
+    this.#liveBytes('entry_relayed_bytes_total', 'Bytes relayed per allowlist entry (the pattern).', ['entry'], (t) =>
+      [...t.byEntry].map(([entry, bytes]) => [{ entry }, bytes]),
+    );
+    this.#liveBytes('workspace_relayed_bytes_total', 'Bytes relayed per workspace ID (when metrics.workspaceLabels is on).', ['workspace'], (t) =>
+      [...t.byWorkspace].map(([workspace, bytes]) => [{ workspace }, bytes]),
+    );
+    // The client libraries' standard process_* and nodejs_* names, unprefixed, so stock dashboards work.
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges that prom-client names like counters; `promtool check metrics` rejects them.
+    for (const misnamed of MISNAMED_DEFAULT_METRICS) this.registry.removeSingleMetric(misnamed);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text of every metric. */
+  expose(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** A client TCP connection was accepted; it is counted until the socket closes. */
+  clientConnected(socket: Socket, client: string): void {
+    this.#activeConnections.inc();
+    this.#clients.set(client, (this.#clients.get(client) ?? 0) + 1);
+    this.#connectedClients.set(this.#clients.size);
+    socket.once('close', () => {
+      this.#activeConnections.dec();
+      const left = (this.#clients.get(client) ?? 1) - 1;
+      if (left > 0) this.#clients.set(client, left);
+      else this.#clients.delete(client);
+      this.#connectedClients.set(this.#clients.size);
+    });
+  }
+
+  refused(kind: SessionKind, refusal: RefusalInfo): void {
+    const code = typeof refusal === 'string' ? refusal : refusal.code;
+    const reason = typeof refusal === 'string' ? code : refusal.decision?.reason ?? code;
+    this.#family(kind).inc({ outcome: 'refused', reason });
+    this.#rejections.inc({ reason });
+    if (typeof refusal !== 'string' && refusal.authFailure !== undefined) this.#authFailures.inc({ reason: refusal.authFailure });
+  }
+
+  /** Resolving or reaching the target failed (502/504 answered). */
+  upstreamFailed(kind: SessionKind, code: ProxyErrorCode): void {
+    this.#family(kind).inc({ outcome: 'failed', reason: code });
+    this.upstreamError(code);
+  }
+
+  /** The target failed after the request was relayed (a forwarded request's answer never came). */
+  upstreamError(code: ProxyErrorCode): void {
+    this.#upstreamErrors.inc({ kind: code });
+    this.#errors.inc({ kind: 'upstream' });
+  }
+
+  internalError(): void {
+    this.#errors.inc({ kind: 'internal' });
+  }
+
+  /** Observes how long `connecting` takes when it succeeds. */
+  async timeUpstreamConnect<T>(connecting: Promise<T>): Promise<T> {
+    const started = performance.now();
+    const connected = await connecting;
+    this.#connectSeconds.observe((performance.now() - started) / 1000);
+    return connected;
+  }
+
+  tunnelOpened(destination: Destination, upstream: Socket): SessionMeter {
+    this.#activeTunnels.inc();
+    return this.#opened('tunnel', destination, upstream);
+  }
+
+  tunnelClosed(meter: SessionMeter, stats: RelayStats): void {
+    this.#activeTunnels.dec();
+    this.#tunnelSeconds.observe({ closed_by: stats.closedBy satisfies ClosedBy }, stats.durationMs / 1000);
+    this.#traffic.close(meter, [stats.bytesFromClient, stats.bytesToClient]);
+  }
+
+  /** The target was reached but the client had gone before the tunnel could be answered. */
+  tunnelAbandoned(): void {
+    this.#tunnels.inc({ outcome: 'failed', reason: 'client-closed' });
+  }
+
+  requestForwarded(destination: Destination, upstream: Socket): SessionMeter {
+    return this.#opened('request', destination, upstream);
+  }
+
+  requestCompleted(meter: SessionMeter): void {
+    this.#traffic.close(meter, socketBytes(meter.upstream));
+  }
+
+  authLockout(): void {
+    this.#authLockouts.inc();
+  }
+
+  dnsLookup(result: DnsResult): void {
+    this.#dnsLookups.inc({ result });
+  }
+
+  dnsCacheHit(): void {
+    this.#dnsCacheHits.inc();
+  }
+
+  /** The configuration in force was loaded (at start) or a reload was attempted. */
+  configLoaded(ok: boolean, reload: boolean): void {
+    if (reload) this.#reloads.inc({ result: ok ? 'success' : 'failure' });
+    this.#lastReloadOk.set(ok ? 1 : 0);
+    if (ok) this.#lastReloadTime.set(Date.now() / 1000);
+  }
+
+  certificateExpiry(certificate: string, notAfter: Date): void {
+    this.#certificateExpiry.set({ certificate }, notAfter.getTime() / 1000);
+  }
+
+  /** Report mode relayed what enforce mode would refuse. */
+  wouldDeny(kind: SessionKind, reason: DenyReason): void {
+    this.#wouldDeny.inc({ kind, reason });
+  }
+
+  /** The policy mode in force, at start and after every reload. */
+  policyMode(mode: PolicyMode): void {
+    this.#enforcing.set(mode === 'enforce' ? 1 : 0);
+  }
+
+  /** The connection limit in force (the configured one, or lower when file descriptors are scarce). */
+  connectionLimit(max: number): void {
+    this.#connectionLimit.set(max);
+  }
+
+  #opened(kind: SessionKind, destination: Destination, upstream: Socket): SessionMeter {
+    const entry = destination.entry ?? NO_ENTRY;
+    this.#family(kind).inc({ outcome: 'relayed', reason: 'none' });
+    this.#entryRequests.inc({ entry });
+    const workspace = this.#workspaces?.of(destination.host);
+    if (workspace !== undefined) this.#workspaceRequests.inc({ workspace });
+    return this.#traffic.open({ entry, workspace }, upstream);
+  }
+
+  #family(kind: SessionKind): Counter<'outcome' | 'reason'> {
+    return kind === 'tunnel' ? this.#tunnels : this.#requests;
+  }
+
+  #counter<L extends string>(suffix: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name: name(suffix), help, labelNames, registers: [this.registry] });
+  }
+
+  /** `aggregator`: how worker processes' values combine into one scrape (cluster/metrics.ts); counts add up. */
+  #gauge<L extends string = never>(suffix: string, help: string, labelNames: readonly L[] = [], aggregator: Aggregator = 'sum'): Gauge<L> {
+    return new Gauge({ name: name(suffix), help, labelNames, aggregator, registers: [this.registry] });
+  }
+
+  /** A byte counter whose values are computed from the traffic ledger when scraped. */
+  #liveBytes(
+    suffix: string,
+    help: string,
+    labelNames: readonly string[],
+    rows: (totals: TrafficTotals) => [Readonly<Record<string, string>>, ByteCounts][],
+  ): void {
+    const traffic = this.#traffic;
+    // Registered through `registers`; nothing else holds it.
+    new Counter<string>({
+      name: name(suffix),
+      help,
+      labelNames: [...labelNames, 'direction'],
+      registers: [this.registry],
+      collect() {
+        // Totals only grow, so resetting and setting them again keeps the counter monotonic.
+        this.reset();
+        for (const [labels, [fromClient, toClient]] of rows(traffic.totals())) {
+          this.inc({ ...labels, direction: 'from_client' }, fromClient);
+          this.inc({ ...labels, direction: 'to_client' }, toClient);
+        }
+      },
+    });
+  }
+}
+
+/** The metrics of a gateway started with `config`: this package's version, and the start-up load counted as good. */
+export function metricsFor(config: MetricsConfig): GatewayMetrics {
+  const metrics = new GatewayMetrics({ version: packageVersion(), workspaceLabels: config.workspaceLabels, maxWorkspaces: config.maxWorkspaces });
+  metrics.configLoaded(true, false);
+  return metrics;
+}

@@ -1,0 +1,166 @@
+// What an operator can do about a policy refusal, computed from the compiled policy and the normalised target
+// only: a hint never sees request headers or credentials, so it cannot echo them. The target host may appear
+// in a hint; it passed target.ts, so it is plain lower-case DNS syntax or an IP literal.
+
+import type { Agent, Cloud } from '../config/types.js';
+import { isAddressDenied } from './addresses.js';
+import { workspaceOf, type CompiledPolicy } from './decide.js';
+import { PatternMap } from './patterns.js';
+import { AGENTS, presetPatterns } from './presets.js';
+import { AUTOMATION_CODES, regionOf } from './regions.js';
+import type { DenyDecision, Target } from './types.js';
+
+/** Closed set, so dashboards and scripts can branch on it. */
+export type HintKind = 'enable-preset' | 'add-host' | 'add-port' | 'ip-literal' | 'workspace' | 'region' | 'address';
+
+export interface DenyHint {
+  readonly kind: HintKind;
+  /** One line for a person. */
+  readonly text: string;
+  /** The exact command that would allow the request, where one exists. */
+  readonly command?: string;
+}
+
+interface PresetEntry {
+  readonly agent: Agent;
+  readonly cloud: Cloud;
+  readonly pattern: string;
+}
+
+const CLOUD_NAMES: readonly Cloud[] = ['public', 'usgov', 'china'];
+
+/** Every preset of every cloud in one lookup, built once: hints look up disabled presets as fast as enabled ones. */
+const PRESET_CATALOG: PatternMap<PresetEntry> = (() => {
+  const catalog = new PatternMap<PresetEntry>();
+  for (const agent of AGENTS) {
+    for (const cloud of CLOUD_NAMES) {
+      for (const pattern of presetPatterns(agent, cloud)) catalog.add(pattern, { agent, cloud, pattern });
+    }
+  }
+  return catalog;
+})();
+
+/** Lists in hints stay one line however long the configuration is. */
+const MAX_LISTED = 8;
+const SHELL_SAFE = /^[a-z0-9.:_-]+$/;
+/** Preset entries are all on port 443. */
+const PRESET_PORT = 443;
+
+function listOf(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED).join(', ');
+  return items.length > MAX_LISTED ? `[${shown}, … ${items.length - MAX_LISTED} more]` : `[${shown}]`;
+}
+
+function hostPort(target: Target): string {
+  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+function addCommand(target: Target): string {
+  const entry = hostPort(target);
+  return `oms-gateway allowed-host add ${SHELL_SAFE.test(entry) ? entry : `'${entry}'`}`;
+}
+
+/** The configuration changes that would bring a preset entry into the allowlist; empty when it already is. */
+function changesFor(policy: CompiledPolicy, found: PresetEntry): string[] {
+  const { includeDefaults, clouds, agents, disabledDefaults } = policy.source;
+  const changes: string[] = [];
+  if (!includeDefaults) changes.push('set defaultHosts: true');
+  if (!clouds.includes(found.cloud)) changes.push(`set cloud: ${listOf([...clouds, found.cloud])}`);
+  if (!agents.includes(found.agent)) changes.push(`set agents: ${listOf([...agents, found.agent])}`);
+  if (disabledDefaults.includes(found.pattern)) changes.push(`remove "${found.pattern}" from disabledDefaultHosts`);
+  return changes;
+}
+
+function notInAllowlist(policy: CompiledPolicy, target: Target): DenyHint {
+  const candidates = target.port === PRESET_PORT ? PRESET_CATALOG.match(target.host) : [];
+  const options = candidates
+    .map((found) => ({ found, changes: changesFor(policy, found) }))
+    .filter((option) => option.changes.length > 0)
+    .sort((a, b) => a.changes.length - b.changes.length);
+  const best = options[0];
+  if (best !== undefined) {
+    const { agent, cloud, pattern } = best.found;
+    return {
+      kind: 'enable-preset',
+      text: `${target.host}: enable agents: [${agent}] (preset ${agent}, cloud ${cloud}, entry ${pattern}): ${best.changes.join('; ')}`,
+    };
+  }
+  return { kind: 'add-host', text: `${hostPort(target)} is in no allowlist entry or preset`, command: addCommand(target) };
+}
+
+function ipLiteral(policy: CompiledPolicy, target: Target): DenyHint {
+  if (isAddressDenied(policy.deniedAddresses, target.host)) {
+    return { kind: 'ip-literal', text: `${target.host} is an IP literal in deniedAddresses; no allowlist entry can make it reachable` };
+  }
+  return {
+    kind: 'ip-literal',
+    text: 'IP-literal targets are refused unless an entry names that exact address (agents use names)',
+    command: addCommand(target),
+  };
+}
+
+function portNotAllowed(policy: CompiledPolicy, target: Target): DenyHint {
+  const matching = policy.allowlist.match(target.host);
+  const ports = [...new Set(matching.flatMap((entry) => entry.ports))].sort((a, b) => a - b);
+  const entries = [...new Set(matching.map((entry) => entry.pattern))];
+  return {
+    kind: 'add-port',
+    text: `${listOf(entries)} allow${entries.length === 1 ? 's' : ''} port${ports.length === 1 ? '' : 's'} ${ports.join(', ')}, not ${target.port}`,
+    command: addCommand(target),
+  };
+}
+
+function workspaceNotAllowed(policy: CompiledPolicy, target: Target): DenyHint {
+  const named = workspaceOf(policy, target.host);
+  if (named?.id === undefined) {
+    const suffix = named?.suffix ?? target.host;
+    return { kind: 'workspace', text: `with workspaces: set, names below ${suffix} must be <workspace-id>.${suffix}` };
+  }
+  return { kind: 'workspace', text: `workspace ${named.id} is not in workspaces: ${listOf(policy.source.workspaces)}; add it there to allow it` };
+}
+
+function regionNotAllowed(policy: CompiledPolicy, target: Target): DenyHint {
+  const found = regionOf(policy.regions, target.host);
+  const configured = `regions: ${listOf(policy.source.regions)}`;
+  switch (found.kind) {
+    case 'region':
+      return { kind: 'region', text: `region ${found.region} is not in ${configured}; add it there to allow it` };
+    case 'automation-code': {
+      const region = Object.keys(AUTOMATION_CODES).find((name) => AUTOMATION_CODES[name] === found.code);
+      const which = region === undefined ? `Automation location code ${found.code} is not documented for any region` : `Automation location code ${found.code} is region ${region}`;
+      return { kind: 'region', text: `${which}, not one of ${configured}` };
+    }
+    case 'unreadable':
+    case 'none':
+      return {
+        kind: 'region',
+        text: `with regions: set, names below ${'suffix' in found ? found.suffix : target.host} must name a region (<region>.… or <dce>.<region>-<n>.…)`,
+      };
+  }
+}
+
+/** The hint for a policy refusal of `target`, or undefined when there is nothing an operator should change. */
+export function hintFor(policy: CompiledPolicy, target: Target, decision: DenyDecision): DenyHint | undefined {
+  switch (decision.reason) {
+    case 'not-in-allowlist':
+      return notInAllowlist(policy, target);
+    case 'ip-literal':
+      return ipLiteral(policy, target);
+    case 'port-not-allowed':
+      return portNotAllowed(policy, target);
+    case 'workspace-not-allowed':
+      return workspaceNotAllowed(policy, target);
+    case 'region-not-allowed':
+      return regionNotAllowed(policy, target);
+    case 'address-not-allowed':
+      return addressHint();
+  }
+}
+
+/** Needs no policy: every address the name resolved to is in deniedAddresses. */
+export function addressHint(): DenyHint {
+  return {
+    kind: 'address',
+    text: 'every address the name resolved to is in deniedAddresses (loopback, link-local, metadata …); check DNS, or map the name with resolve: if it must reach a private address',
+  };
+}

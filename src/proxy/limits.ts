@@ -1,0 +1,162 @@
+// Admission limits on client connections and tunnels: how many connections are open at once, in total and
+// per client address, and how many tunnels each user holds. Over a limit the client is answered at once
+// (503 or 429 with Retry-After) and the refusal is logged with its reason; nothing waits in a queue.
+// Listeners receive only the shared HTTP server, so the limiter travels with it (attachLimiter) and a listener
+// calls admitConnection() once it knows the client's address, after any PROXY header, so that the
+// per-client count uses the address the audit log shows.
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
+import type { LimitsConfig } from '../config/types.js';
+import type { GatewayMetrics, SessionKind } from '../observability/metrics.js';
+import { audit, type Logger } from '../observability/logger.js';
+import type { ConnectionContext } from './context.js';
+import { PROXY_ERRORS } from './errors.js';
+import { refuseSocket } from './respond.js';
+
+export type LimitCode = 'too-many-connections' | 'client-connection-limit' | 'user-tunnel-limit';
+
+/** The metrics the limiter reports to. */
+export type LimitMetrics = Pick<GatewayMetrics, 'refused' | 'connectionLimit'>;
+
+export interface LimiterOptions {
+  /** The limits in force now (they follow reloads). */
+  readonly limits: () => LimitsConfig;
+  readonly logger: Logger;
+  /** Connections the descriptor limit can carry (fd-budget.ts); undefined: no ceiling known. */
+  readonly ceiling: number | undefined;
+  readonly metrics: LimitMetrics;
+}
+
+/** accept() failures are logged at most this often; the ones in between are counted in the next record. */
+const ACCEPT_LOG_INTERVAL_MS = 1000;
+
+export class ConnectionLimiter {
+  readonly #options: LimiterOptions;
+  #open = 0;
+  readonly #perClient = new Map<string, number>();
+  readonly #perUser = new Map<string, number>();
+  #acceptFailures = 0;
+  #acceptLoggedAt = -Infinity;
+  #loweredFrom: number | undefined;
+
+  constructor(options: LimiterOptions) {
+    this.#options = options;
+    this.#noteLimit();
+  }
+
+  /** Client connections counted now. */
+  get openConnections(): number {
+    return this.#open;
+  }
+
+  /** The total in force: the configured maximum, lowered to what the descriptor limit can carry. */
+  get maxConnections(): number {
+    return Math.min(this.#options.limits().maxConnections, this.#options.ceiling ?? Infinity);
+  }
+
+  /**
+   * Counts an accepted connection until its socket closes, or, over a limit, answers 503/429 on it and
+   * returns false: the caller must then not hand the socket on.
+   */
+  admitConnection(socket: Socket, ctx: ConnectionContext): boolean {
+    const limits = this.#options.limits();
+    const fromClient = this.#perClient.get(ctx.client) ?? 0;
+    const code: LimitCode | undefined =
+      this.#open >= this.maxConnections
+        ? 'too-many-connections'
+        : limits.maxConnectionsPerClient > 0 && fromClient >= limits.maxConnectionsPerClient
+          ? 'client-connection-limit'
+          : undefined;
+    if (code !== undefined) {
+      this.#noteLimit();
+      this.#refuse(socket, 'request', code, { client: ctx.client, clientPort: ctx.clientPort, listener: ctx.listener, open: this.#open });
+      return false;
+    }
+    this.#open += 1;
+    this.#perClient.set(ctx.client, fromClient + 1);
+    socket.once('close', () => {
+      this.#open -= 1;
+      release(this.#perClient, ctx.client);
+    });
+    return true;
+  }
+
+  /**
+   * Holds one of `user`'s tunnel slots while `socket` (the client's) stays open, or answers 429 and returns
+   * false. Anonymous requests have no user and no per-user limit.
+   */
+  admitTunnel(socket: Socket, user: string | undefined, fields: Readonly<Record<string, unknown>>): boolean {
+    const max = this.#options.limits().maxTunnelsPerUser;
+    if (user === undefined || max === 0) return true;
+    const held = this.#perUser.get(user) ?? 0;
+    if (held >= max) {
+      this.#refuse(socket, 'tunnel', 'user-tunnel-limit', { ...fields, tunnels: held });
+      return false;
+    }
+    this.#perUser.set(user, held + 1);
+    socket.once('close', () => release(this.#perUser, user));
+    return true;
+  }
+
+  /**
+   * A listener's accept() failed, typically EMFILE. libuv has already closed the pending connection with a
+   * spare descriptor, so the listener does not spin; the gateway keeps serving what it holds.
+   */
+  acceptFailed(err: NodeJS.ErrnoException, listener: string): void {
+    this.#acceptFailures += 1;
+    const now = performance.now();
+    if (now - this.#acceptLoggedAt < ACCEPT_LOG_INTERVAL_MS) return;
+    this.#acceptLoggedAt = now;
+    audit(this.#options.logger, 'error', 'accept-failed', {
+      listener,
+      code: err.code,
+      failures: this.#acceptFailures,
+      openConnections: this.#open,
+    });
+    this.#acceptFailures = 0;
+  }
+
+  #refuse(socket: Socket, kind: SessionKind, code: LimitCode, fields: Readonly<Record<string, unknown>>): void {
+    const { status } = PROXY_ERRORS[code];
+    audit(this.#options.logger, 'warn', 'limit-refused', { ...fields, decision: 'deny', reason: code, status });
+    this.#options.metrics.refused(kind, code);
+    refuseSocket(socket, code);
+  }
+
+  /** Tells operators (once per value) when the descriptor limit lowers the configured maximum. */
+  #noteLimit(): void {
+    const configured = this.#options.limits().maxConnections;
+    const effective = this.maxConnections;
+    this.#options.metrics.connectionLimit(effective);
+    if (effective >= configured || this.#loweredFrom === configured) return;
+    this.#loweredFrom = configured;
+    audit(this.#options.logger, 'warn', 'connection-limit-lowered', {
+      configured,
+      effective,
+      reason: 'file-descriptor-limit',
+    }, `limits.maxConnections ${configured} lowered to ${effective}: raise the open-files limit (LimitNOFILE) to allow more`);
+  }
+}
+
+function release(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
+}
+
+const limiters = new WeakMap<HttpServer, ConnectionLimiter>();
+
+/** Makes `limiter` the one every listener that hands sockets to `http` consults. */
+export function attachLimiter(http: HttpServer, limiter: ConnectionLimiter): void {
+  limiters.set(http, limiter);
+}
+
+/** For listeners: counts or refuses an accepted socket (see ConnectionLimiter.admitConnection). */
+export function admitConnection(http: HttpServer, socket: Socket, ctx: ConnectionContext): boolean {
+  return limiters.get(http)?.admitConnection(socket, ctx) ?? true;
+}
+
+/** For listeners: the listening socket's 'error' handler, so a failed accept() never kills the process. */
+export function acceptFailed(http: HttpServer, err: NodeJS.ErrnoException, listener: string): void {
+  limiters.get(http)?.acceptFailed(err, listener);
+}

@@ -1,0 +1,89 @@
+// What `start` runs beside the gateway so that it can be operated without restarts: the pid file the
+// editing commands signal through, SIGHUP reloads, and the file watch (`watch: true`). Reloads that change
+// `pidFile` or `watch` take effect here too: the pid file moves, the watch starts or stops.
+
+import type { GatewayConfig } from '../config/types.js';
+import { audit, type Logger } from '../observability/logger.js';
+import { removePidFile, writePidFile } from './pid-file.js';
+import { Reloader, type Reloadable, type ReloadCounter } from './reloader.js';
+import { watchFile, type FileWatch } from './watch.js';
+
+export interface OperationsOptions {
+  readonly gateway: Reloadable;
+  readonly logger: Logger;
+  /** The configuration `start` loaded. */
+  readonly config: GatewayConfig;
+  /** Loads the configuration again as `start` did. Throws ConfigError. */
+  readonly load: () => GatewayConfig;
+  readonly counter?: ReloadCounter;
+}
+
+export interface Operations {
+  readonly reloader: Reloader;
+  /** The listeners are up: reloads are served from now on, a SIGHUP that came earlier included. */
+  ready(): Promise<void>;
+  /**
+   * Stops watching and removes the pid file. SIGHUP stays handled (a drain ignores reloads) so that a late
+   * one cannot end the process in the middle of its drain.
+   */
+  close(): void;
+}
+
+/**
+ * Installs the SIGHUP handler (first, because SIGHUP ends a process that has none) and writes the pid file.
+ * Throws PidFileError when the pid file names another running gateway.
+ */
+export async function startOperations(options: OperationsOptions): Promise<Operations> {
+  const { logger } = options;
+  let pidFile = options.config.pidFile;
+  let watcher: FileWatch | undefined;
+  let ready = false;
+  let pending = false;
+
+  const rewatch = async (config: GatewayConfig): Promise<void> => {
+    watcher?.close();
+    watcher = undefined;
+    const path = config.sourcePath;
+    if (!config.watch || path === undefined) return;
+    watcher = await watchFile(path, {
+      debounceMs: config.reload.debounceSeconds * 1000,
+      onChange: () => void reloader.request('file-change'),
+      onError: (err) => audit(logger, 'error', 'error', { reason: 'watch-failed', code: (err as NodeJS.ErrnoException).code }, `cannot watch ${path}: ${err.message}`),
+    });
+  };
+  const moved = async (config: GatewayConfig, previous: GatewayConfig): Promise<void> => {
+    if (config.pidFile !== previous.pidFile) {
+      if (pidFile !== undefined) removePidFile(pidFile);
+      pidFile = config.pidFile;
+      if (pidFile !== undefined) await writePidFile(pidFile).catch((err: Error) => audit(logger, 'error', 'error', { reason: 'pid-file' }, err.message));
+    }
+    const watching = (c: GatewayConfig): string => JSON.stringify([c.watch, c.sourcePath, c.reload.debounceSeconds]);
+    if (watching(config) !== watching(previous)) await rewatch(config);
+  };
+  const reloader = new Reloader({ gateway: options.gateway, logger, load: options.load, counter: options.counter, applied: moved });
+
+  const onHangUp = (): void => {
+    if (ready) void reloader.request('SIGHUP');
+    else pending = true;
+  };
+  const onExit = (): void => {
+    if (pidFile !== undefined) removePidFile(pidFile);
+  };
+  process.on('SIGHUP', onHangUp);
+  process.on('exit', onExit);
+  if (pidFile !== undefined) await writePidFile(pidFile);
+
+  return {
+    reloader,
+    ready: async () => {
+      ready = true;
+      await rewatch(options.config);
+      if (pending) void reloader.request('SIGHUP');
+    },
+    close: () => {
+      watcher?.close();
+      onExit();
+      process.off('exit', onExit);
+    },
+  };
+}

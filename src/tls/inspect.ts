@@ -1,0 +1,274 @@
+// client ⇄ gateway ⇄ target, after `200 Connection established` and before the relay: a look at the TLS
+// handshake inside the tunnel, never decrypting it (the Windows gateway's TlsParser: "Client SNI is verified",
+// "TLS session is successfully verified"). The client's first record(s) must hold a ClientHello offering at
+// least the configured version, whose server name, when present, is the CONNECT host.
+//
+// With allowedClientCertificates set, the handshake is followed further: the server's ServerHello says which
+// version was chosen; up to TLS 1.2 the client's Certificate message crosses in the clear and its subject must
+// be on the list; TLS 1.3 encrypts it, and the configuration says whether such tunnels pass. While following,
+// each chunk is checked before it is passed on, so a refused certificate never reaches the target.
+//
+// Reads are bounded (maxHandshakeBytes per direction) and the whole look has one deadline. Nothing is lost:
+// bytes read but not yet passed on come back as `head` for the relay to send first.
+
+import { X509Certificate } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { CONTENT_TYPE, HANDSHAKE_TYPE, readHandshakeStream, type HandshakeStream } from './records.js';
+import { TLS_VERSIONS, firstCertificate, highestVersion, parseClientHello, serverHelloVersion, versionName } from './clienthello.js';
+import { findMatch, subjectOf, type SubjectPattern } from './subjects.js';
+
+export type Allowance = 'allow' | 'refuse';
+
+export interface InspectionOptions {
+  /** Lowest protocol version the client must offer (TLS_VERSIONS value). */
+  readonly minVersion: number;
+  readonly missingSni: Allowance;
+  readonly timeoutMs: number;
+  /** Bytes read from each side, and the longest handshake message, before the look gives up. */
+  readonly maxHandshakeBytes: number;
+  /** Subjects a client certificate must match; empty: certificates are not looked at. */
+  readonly allowedClientCertificates: readonly SubjectPattern[];
+  /** TLS 1.3 sessions when allowedClientCertificates is not empty: their certificate cannot be seen. */
+  readonly hiddenClientCertificates: Allowance;
+}
+
+/** Why a tunnel was closed: a closed set, used as the audit reason. */
+export type InspectionFailure =
+  /** Parse errors (Windows event 402). */
+  | 'not-tls'
+  | 'not-client-hello'
+  | 'malformed-handshake'
+  | 'bad-certificate'
+  | 'handshake-too-large'
+  | 'handshake-timeout'
+  /** Version refusals (Windows event 106). */
+  | 'version-too-low'
+  | 'client-certificate-hidden'
+  /** Policy refusals (Windows event 105). */
+  | 'sni-mismatch'
+  | 'sni-missing'
+  | 'client-certificate-refused'
+  /** A side closed before the look was done: not a refusal. */
+  | 'closed-early';
+
+/** What the look saw; every field is optional because a refusal can come at any step. */
+export interface TlsFacts {
+  serverName?: string;
+  offeredVersion?: string;
+  negotiatedVersion?: string;
+  /** The client certificate's subject, 'none' when the handshake carried none, 'hidden' under TLS 1.3. */
+  clientCertificate?: string;
+  /** The certificate's subject matched this allowedClientCertificates entry. */
+  allowedBy?: string;
+  /** An abbreviated TLS 1.2 handshake: the client resumed a session, sending no certificate. */
+  resumed?: boolean;
+  /** The side whose bytes did not parse or that closed early. */
+  side?: 'client' | 'server';
+}
+
+export type Inspection =
+  | { readonly ok: true; readonly head: Buffer; readonly facts: TlsFacts }
+  | { readonly ok: false; readonly reason: InspectionFailure; readonly facts: TlsFacts };
+
+type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: InspectionFailure } | undefined;
+
+const PASS: Verdict = { ok: true };
+const TLS13 = TLS_VERSIONS['TLSv1.3'];
+
+function refuse(reason: InspectionFailure): Verdict {
+  return { ok: false, reason };
+}
+
+/** Names compare without regard to case or one trailing dot (RFC 6066 §3 sends none; clients sometimes do). */
+function sameHost(a: string, b: string): boolean {
+  return a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
+}
+
+function streamFailure(stream: HandshakeStream): InspectionFailure | undefined {
+  if (stream.error === undefined) return undefined;
+  if (stream.error === 'not-tls') return 'not-tls';
+  return stream.error === 'too-large' ? 'handshake-too-large' : 'malformed-handshake';
+}
+
+/**
+ * Looks at the handshake of a tunnel whose client was just told `200 Connection established`. `head` holds
+ * client bytes that arrived with the CONNECT request. Both sockets are left paused with no listener of this
+ * module attached; on a refusal the caller closes them.
+ */
+export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, expectedHost: string, options: InspectionOptions): Promise<Inspection> {
+  return new Promise((resolve) => {
+    const facts: TlsFacts = {};
+    const following = options.allowedClientCertificates.length > 0;
+    let phase: 'client-hello' | 'server-hello' | 'client-certificate' = 'client-hello';
+    let clientBytes = head;
+    let serverBytes = Buffer.alloc(0);
+    let done = false;
+
+    const finish = (result: Inspection): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      client.off('data', onClientData).off('end', onClientEnd).off('close', onClientEnd);
+      upstream.off('data', onServerData).off('end', onServerEnd).off('close', onServerEnd).off('error', ignore);
+      client.pause();
+      upstream.pause();
+      resolve(result);
+    };
+    const conclude = (verdict: Exclude<Verdict, undefined>, head: Buffer): void => {
+      finish(verdict.ok ? { ok: true, head, facts } : { ok: false, reason: verdict.reason, facts });
+    };
+
+    /** Phase 1: the ClientHello. */
+    const judgeHello = (stream: HandshakeStream): Verdict => {
+      const failure = streamFailure(stream);
+      if (failure !== undefined) return refuse(failure);
+      const first = stream.messages[0];
+      if (first === undefined) return stream.endedBy === undefined ? undefined : refuse('not-client-hello');
+      if (first.type !== HANDSHAKE_TYPE.clientHello) return refuse('not-client-hello');
+      const parsed = parseClientHello(first.body);
+      if (!parsed.ok) return refuse(parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake');
+      const { hello } = parsed;
+      const highest = highestVersion(hello);
+      if (highest !== undefined) facts.offeredVersion = versionName(highest);
+      if (hello.serverName !== undefined) facts.serverName = hello.serverName;
+      if (highest === undefined || highest < options.minVersion) return refuse('version-too-low');
+      if (hello.serverName === undefined) return options.missingSni === 'refuse' ? refuse('sni-missing') : PASS;
+      return sameHost(hello.serverName, expectedHost) ? PASS : refuse('sni-mismatch');
+    };
+
+    /** Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. */
+    const judgeCertificate = (stream: HandshakeStream): Verdict => {
+      const failure = streamFailure(stream);
+      if (failure !== undefined) return refuse(failure);
+      for (const message of stream.messages.slice(1)) {
+        if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
+          facts.clientCertificate = 'none';
+          return PASS;
+        }
+        if (message.type !== HANDSHAKE_TYPE.certificate) continue;
+        const certificate = firstCertificate(message.body);
+        if (!certificate.ok) return refuse('malformed-handshake');
+        if (certificate.der === undefined) {
+          facts.clientCertificate = 'none';
+          return PASS;
+        }
+        let subject;
+        try {
+          subject = subjectOf(new X509Certificate(certificate.der));
+        } catch {
+          return refuse('bad-certificate');
+        }
+        facts.clientCertificate = subject.text;
+        const match = findMatch(options.allowedClientCertificates, subject);
+        if (match === undefined) return refuse('client-certificate-refused');
+        facts.allowedBy = match.text;
+        return PASS;
+      }
+      if (stream.endedBy === undefined) return undefined;
+      facts.clientCertificate = 'none';
+      if (stream.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
+      return PASS;
+    };
+
+    /** Phase 2: the version the server chose. */
+    const judgeServerHello = (stream: HandshakeStream): Verdict | 'tls12' => {
+      const failure = streamFailure(stream);
+      if (failure !== undefined) return refuse(failure === 'not-tls' ? 'malformed-handshake' : failure);
+      const first = stream.messages[0];
+      // An alert before any ServerHello: the server refused the handshake, and the session ends without us.
+      if (first === undefined) return stream.endedBy === undefined ? undefined : PASS;
+      const version = first.type === HANDSHAKE_TYPE.serverHello ? serverHelloVersion(first.body) : undefined;
+      if (version === undefined) return refuse('malformed-handshake');
+      facts.negotiatedVersion = versionName(version);
+      if (version < TLS13) return 'tls12';
+      facts.clientCertificate = 'hidden';
+      return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
+    };
+
+    const onClientData = (chunk: Buffer): void => {
+      clientBytes = Buffer.concat([clientBytes, chunk]);
+      if (clientBytes.length > options.maxHandshakeBytes) {
+        facts.side = 'client';
+        conclude({ ok: false, reason: 'handshake-too-large' }, clientBytes);
+        return;
+      }
+      if (phase === 'client-hello') {
+        evaluateHello();
+        return;
+      }
+      if (phase === 'client-certificate') {
+        const verdict = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes));
+        if (verdict !== undefined && !verdict.ok) {
+          facts.side = 'client';
+          conclude(verdict, Buffer.alloc(0));
+          return;
+        }
+        upstream.write(chunk);
+        if (verdict !== undefined) conclude(verdict, Buffer.alloc(0));
+        return;
+      }
+      upstream.write(chunk);
+    };
+
+    const evaluateHello = (): void => {
+      const verdict = judgeHello(readHandshakeStream(clientBytes, options.maxHandshakeBytes));
+      if (verdict === undefined) return;
+      if (!verdict.ok || !following) {
+        if (!verdict.ok) facts.side = 'client';
+        conclude(verdict, clientBytes);
+        return;
+      }
+      phase = 'server-hello';
+      upstream.write(clientBytes);
+      upstream.on('data', onServerData).resume();
+    };
+
+    const onServerData = (chunk: Buffer): void => {
+      serverBytes = Buffer.concat([serverBytes, chunk]);
+      if (serverBytes.length > options.maxHandshakeBytes) {
+        facts.side = 'server';
+        conclude({ ok: false, reason: 'handshake-too-large' }, Buffer.alloc(0));
+        return;
+      }
+      if (phase !== 'server-hello') {
+        client.write(chunk);
+        return;
+      }
+      const verdict = judgeServerHello(readHandshakeStream(serverBytes, options.maxHandshakeBytes));
+      if (verdict === undefined) {
+        client.write(chunk);
+        return;
+      }
+      if (verdict !== 'tls12') {
+        if (!verdict.ok) facts.side = 'server';
+        else client.write(chunk);
+        conclude(verdict, Buffer.alloc(0));
+        return;
+      }
+      client.write(chunk);
+      phase = 'client-certificate';
+      // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
+      const early = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes));
+      if (early !== undefined) conclude(early, Buffer.alloc(0));
+    };
+
+    const onClientEnd = (): void => {
+      facts.side = 'client';
+      const truncated = phase === 'client-hello' && clientBytes.length > 0;
+      finish({ ok: false, reason: truncated ? 'malformed-handshake' : 'closed-early', facts });
+    };
+    const onServerEnd = (): void => {
+      facts.side = 'server';
+      finish({ ok: false, reason: 'closed-early', facts });
+    };
+    const ignore = (): void => undefined;
+
+    const timer = setTimeout(() => finish({ ok: false, reason: 'handshake-timeout', facts }), options.timeoutMs);
+    // The relay attaches its own error handlers; until then a reset of the target must not throw.
+    upstream.on('error', ignore).once('end', onServerEnd).once('close', onServerEnd);
+    client.once('end', onClientEnd).once('close', onClientEnd);
+    if (clientBytes.length > 0) evaluateHello();
+    // The CONNECT handler paused the client; a 'data' listener alone does not resume a paused stream.
+    if (!done) client.on('data', onClientData).resume();
+  });
+}

@@ -1,0 +1,80 @@
+// The tunnel inspection as the CONNECT handler uses it: compiled once per runtime from the configuration,
+// then one call between `200 Connection established` and the relay that inspects, writes the audit record
+// (Windows events 107 verified, 106 version refused, 402 parse error, 105 refused) and closes refused tunnels.
+
+import type { Socket } from 'node:net';
+import type { GatewayConfig } from '../config/types.js';
+import { audit, type Logger } from '../observability/logger.js';
+import { TLS_VERSIONS } from './clienthello.js';
+import { inspectTunnel, type InspectionFailure, type InspectionOptions, type TlsFacts } from './inspect.js';
+import { compileSubjects } from './subjects.js';
+
+/** Undefined when inspection is switched off. */
+export type CompiledInspection = InspectionOptions | undefined;
+
+export function compileInspection(config: GatewayConfig): CompiledInspection {
+  const { inspection } = config;
+  if (!inspection.enabled) return undefined;
+  return {
+    minVersion: TLS_VERSIONS[inspection.minVersion],
+    missingSni: inspection.missingSni,
+    timeoutMs: inspection.timeoutSeconds * 1000,
+    maxHandshakeBytes: inspection.maxHandshakeBytes,
+    allowedClientCertificates: compileSubjects(config.allowedClientCertificates),
+    hiddenClientCertificates: inspection.hiddenClientCertificates,
+  };
+}
+
+const VERSION_REFUSALS = new Set<InspectionFailure>(['version-too-low', 'client-certificate-hidden']);
+const POLICY_REFUSALS = new Set<InspectionFailure>(['sni-mismatch', 'sni-missing', 'client-certificate-refused']);
+
+function factFields(facts: TlsFacts): Record<string, unknown> {
+  return {
+    sni: facts.serverName,
+    tlsVersion: facts.offeredVersion,
+    negotiatedVersion: facts.negotiatedVersion,
+    clientCertificate: facts.clientCertificate,
+    allowedBy: facts.allowedBy,
+    resumed: facts.resumed,
+    side: facts.side,
+  };
+}
+
+/**
+ * Inspects the tunnel and returns the client bytes the relay must send upstream first, or undefined when
+ * the tunnel was closed (both sockets destroyed and the record written). `fields` are the tunnel's audit
+ * fields (client, user, target, entry).
+ */
+export async function checkTunnel(
+  logger: Logger,
+  inspection: CompiledInspection,
+  sockets: { readonly client: Socket; readonly upstream: Socket; readonly head: Buffer },
+  host: string,
+  fields: Readonly<Record<string, unknown>>,
+): Promise<Buffer | undefined> {
+  const { client, upstream, head } = sockets;
+  if (inspection === undefined) return head;
+  const startedAt = performance.now();
+  const result = await inspectTunnel(client, upstream, head, host, inspection);
+  const record = { ...fields, ...factFields(result.facts) };
+  if (result.ok && !client.destroyed && !upstream.destroyed) {
+    audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });
+    return result.head;
+  }
+  client.destroy();
+  upstream.destroy();
+  if (result.ok || result.reason === 'closed-early') {
+    audit(logger, 'info', 'tunnel-closed', {
+      ...record,
+      bytesFromClient: upstream.bytesWritten,
+      bytesToClient: upstream.bytesRead,
+      durationMs: Math.round(performance.now() - startedAt),
+      closedBy: result.facts.side === 'server' ? 'upstream' : 'client',
+      reason: 'closed-during-handshake',
+    });
+    return undefined;
+  }
+  const event = VERSION_REFUSALS.has(result.reason) ? 'tls-version-refused' : POLICY_REFUSALS.has(result.reason) ? 'request-denied' : 'tls-parse-error';
+  audit(logger, 'warn', event, { ...record, decision: 'deny', reason: result.reason });
+  return undefined;
+}

@@ -1,0 +1,196 @@
+// `workers: N` as an operator sees it: one gateway on one (ephemeral) port, served by N processes. Exactly
+// one service-started, connections dealt to every worker, one scrape for all of them, a killed worker
+// replaced and counted, a SIGHUP reload applied by every worker, and one drain for all on SIGTERM.
+
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
+import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
+import { testPki, type TestPki } from '../fixtures/pki.js';
+import { connectStatus, openTunnel } from '../fixtures/raw-client.js';
+import { connectTls, readText, requestOver } from '../fixtures/tls-client.js';
+
+const HOST = 'ws1.ods.opinsights.azure.com';
+
+/** One short agent session: CONNECT, TLS, GET /hello, close. */
+async function hello(gateway: Gateway, pki: TestPki): Promise<void> {
+  const { socket } = await openTunnel(gateway.port, `${HOST}:443`);
+  const tls = await connectTls(socket, HOST, pki.caPem);
+  const res = await requestOver(tls, { method: 'GET', path: '/hello', host: HOST });
+  assert.equal(await readText(res), HELLO_BODY);
+}
+
+const events = (gateway: Gateway, event: string): AuditRecord[] => gateway.records.filter((r) => r.event === event);
+
+/** Waits until `count` records of `event` exist (from index `since`). */
+async function waitForCount(gateway: Gateway, event: string, count: number, since = 0, timeoutMs = 10_000): Promise<AuditRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = gateway.records.slice(since).filter((r) => r.event === event);
+    if (found.length >= count) return found;
+    if (Date.now() > deadline) throw new Error(`${found.length} of ${count} ${event} records after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+async function scrape(gateway: Gateway): Promise<string> {
+  assert.ok(gateway.metricsBaseUrl, 'no metrics-listening record');
+  const res = await fetch(`${gateway.metricsBaseUrl}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** The value of one sample line, e.g. `oms_gateway_workers` or `oms_gateway_tunnels_total{outcome="relayed",reason="none"}`. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('workers: 2', () => {
+  let pki: TestPki;
+  let origin: TlsOrigin;
+  let gateway: Gateway;
+
+  before(async () => {
+    pki = await testPki();
+    origin = await startTlsOrigin();
+    gateway = await startGateway({
+      args: ['--workers', '2', '--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`],
+      configYaml: 'allowedHosts:\n  - first.example.com\n',
+    });
+  });
+  after(async () => {
+    await gateway.stop();
+    await origin.close();
+  });
+
+  test('one service-started with the shared ephemeral port; connections reach every worker', async () => {
+    const started = events(gateway, 'service-started');
+    assert.equal(started.length, 1);
+    assert.equal(started[0]?.workers, 2);
+    const since = gateway.records.length;
+    for (let i = 0; i < 8; i += 1) await hello(gateway, pki);
+    const closed = await waitForCount(gateway, 'tunnel-closed', 8, since);
+    const workers = new Set(closed.map((r) => r.worker));
+    const pids = new Set(closed.map((r) => r.pid));
+    assert.equal(workers.size, 2, `tunnels went to workers ${[...workers].join(', ')}`);
+    assert.equal(pids.size, 2);
+    assert.ok(!pids.has(gateway.pid), 'a tunnel was served by the supervisor itself');
+  });
+
+  test('one scrape covers every worker: counts add up, build_info does not', async () => {
+    const before = sample(await scrape(gateway), 'oms_gateway_tunnels_total{outcome="relayed",reason="none"}') ?? 0;
+    for (let i = 0; i < 4; i += 1) await hello(gateway, pki);
+    await sleep(100);
+    const text = await scrape(gateway);
+    assert.equal(sample(text, 'oms_gateway_tunnels_total{outcome="relayed",reason="none"}'), before + 4);
+    assert.equal(sample(text, 'oms_gateway_workers'), 2);
+    const buildInfo = text.split('\n').filter((l) => l.startsWith('oms_gateway_build_info{'));
+    assert.equal(buildInfo.length, 1);
+    assert.ok(buildInfo[0]?.endsWith(' 1'), buildInfo[0]);
+    const perWorker = text.split('\n').filter((l) => l.startsWith('oms_gateway_worker_active_tunnels{'));
+    assert.equal(perWorker.length, 2, perWorker.join('\n'));
+    assert.equal(text.split('\n').filter((l) => l.startsWith('# TYPE oms_gateway_tunnels_total ')).length, 1);
+  });
+
+  test('SIGHUP: the supervisor reads the file once and every worker applies it', async () => {
+    assert.equal((await connectStatus(gateway.port, 'second.example.com:443')).status, 403);
+    assert.ok(gateway.configFile);
+    await writeFile(gateway.configFile, 'allowedHosts:\n  - first.example.com\n  - second.example.com\n');
+    const since = gateway.records.length;
+    process.kill(gateway.pid, 'SIGHUP');
+    await gateway.waitForRecord((r) => r.event === 'config-reloaded', 10_000, since);
+    // The name does not resolve here, so an allowed CONNECT ends in 502 and an upstream-error record; a
+    // worker still on the old allowlist would answer 403.
+    const statuses = await Promise.all(Array.from({ length: 6 }, () => connectStatus(gateway.port, 'second.example.com:443')));
+    assert.deepEqual(statuses.map((s) => s.status).filter((s) => s === 403), []);
+    await sleep(100);
+    const decided = gateway.records.slice(since).filter((r) => r.target === 'second.example.com:443');
+    assert.deepEqual(decided.filter((r) => r.event === 'request-denied'), []);
+    assert.equal(new Set(decided.map((r) => r.worker)).size, 2, 'the new host was tried on fewer than two workers');
+    assert.equal(gateway.records.slice(since).filter((r) => r.event === 'config-reloaded').length, 1, 'the reload was logged more than once');
+  });
+
+  test('a worker that dies is replaced and counted, and the gateway keeps serving', async () => {
+    const closed = events(gateway, 'tunnel-closed');
+    const victim = closed.at(-1)?.pid;
+    assert.equal(typeof victim, 'number');
+    const since = gateway.records.length;
+    process.kill(victim as number, 'SIGKILL');
+    const exited = await gateway.waitForRecord((r) => r.event === 'worker-exited', 10_000, since);
+    assert.equal(exited.workerPid, victim);
+    assert.equal(exited.signal, 'SIGKILL');
+    await gateway.waitForRecord((r) => r.event === 'worker-started', 10_000, since);
+    const text = await scrape(gateway);
+    assert.equal(sample(text, 'oms_gateway_worker_restarts_total'), 1);
+    assert.equal(sample(text, 'oms_gateway_workers'), 2);
+    const before = gateway.records.length;
+    for (let i = 0; i < 6; i += 1) await hello(gateway, pki);
+    const served = await waitForCount(gateway, 'tunnel-closed', 6, before);
+    assert.ok(!served.some((r) => r.pid === victim));
+    assert.equal(new Set(served.map((r) => r.pid)).size, 2);
+  });
+});
+
+describe('drain and exit with workers', () => {
+  test('SIGTERM: every worker drains its tunnels, one shutdown-started and one service-stopped, exit 0', { timeout: 30_000 }, async (t) => {
+    const pki = await testPki();
+    const origin = await startTlsOrigin();
+    t.after(() => origin.close());
+    const gateway = await startGateway({
+      args: ['--workers', '2', '--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`],
+      configYaml: 'timeouts:\n  shutdownGraceSeconds: 1\n',
+    });
+    t.after(() => gateway.stop('SIGKILL'));
+    const tunnels = await Promise.all(Array.from({ length: 4 }, () => openTunnel(gateway.port, `${HOST}:443`)));
+    const sessions = await Promise.all(tunnels.map(({ socket }) => connectTls(socket, HOST, pki.caPem)));
+    process.kill(gateway.pid, 'SIGTERM');
+    const status = await gateway.exited;
+    assert.deepEqual(status, { code: 0, signal: null });
+    assert.equal(events(gateway, 'shutdown-started').length, 1);
+    const stopped = events(gateway, 'service-stopped');
+    assert.equal(stopped.length, 1);
+    assert.equal(stopped[0]?.closedTunnels, 4);
+    assert.equal(stopped[0]?.outcome, 'grace-expired');
+    assert.equal(events(gateway, 'worker-exited').length, 0, 'a draining worker was reported as a crash');
+    for (const session of sessions) session.destroy();
+  });
+
+  test('a port already in use: exit 1 with the reason', { timeout: 20_000 }, async () => {
+    const holder = await startGateway({ args: ['--workers', '1'] });
+    try {
+      const clash = await startGateway({ listen: [`127.0.0.1:${holder.port}`], args: ['--workers', '2'] }).then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      assert.ok(clash instanceof Error);
+      assert.match(clash.message, /exited with code 1/);
+      assert.match(clash.message, /cannot start listeners: .*EADDRINUSE/);
+    } finally {
+      await holder.stop();
+    }
+  });
+});
+
+describe('worker count', () => {
+  test('the default is one worker per core; --workers 1 runs in one process', { timeout: 30_000 }, async () => {
+    const cores = availableParallelism();
+    const byDefault = await startGateway();
+    try {
+      const started = events(byDefault, 'service-started')[0];
+      assert.equal(started?.workers, cores > 1 ? cores : undefined);
+    } finally {
+      await byDefault.stop();
+    }
+    const single = await startGateway({ args: ['--workers', '1'] });
+    try {
+      assert.equal(events(single, 'service-started')[0]?.workers, undefined);
+      assert.equal(single.records.some((r) => r.worker !== undefined), false);
+    } finally {
+      await single.stop();
+    }
+  });
+});

@@ -1,0 +1,281 @@
+// Failover, proved with real parts on loopback: three gateways behind Debian's HAProxy running the shipped
+// deploy/haproxy/haproxy.cfg (ports and check timings set through its environment variables), a client that
+// keeps opening tunnels through HAProxy to a TLS origin, and then
+//   1. one gateway is killed with SIGKILL and later started again;
+//   2. another is stopped with SIGTERM (drain) and started again.
+// Pass: the only tunnels that fail are those that were on the killed gateway, or were opened before HAProxy
+// marked it down; not one fails around the drain and restart; afterwards everything succeeds and both
+// restarted gateways are back in the pool carrying tunnels. The figures are printed as diagnostics.
+
+import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
+import { startGateway, type Gateway } from '../fixtures/gateway.js';
+import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
+import { testPki } from '../fixtures/pki.js';
+import { openTunnel } from '../fixtures/raw-client.js';
+import { connectTls } from '../fixtures/tls-client.js';
+import { requireCommand } from '../fixtures/tools.js';
+import { startHaproxy, type Haproxy } from './haproxy-process.js';
+
+/** Readiness goes false at once on SIGTERM; HAProxy (fall 2 × inter 200 ms) must notice within this. */
+const DRAIN_DELAY_MS = 1500;
+/** How long one worker holds each tunnel: long enough to be open while a drained gateway closes its listener. */
+const LONG_HOLD_MS = 2500;
+const WORKERS = 6;
+const SERVERS = ['gw1', 'gw2', 'gw3'] as const;
+
+interface Instance {
+  readonly label: string;
+  readonly gateway: Gateway;
+  readonly startedAt: number;
+}
+
+interface TunnelResult {
+  readonly host: string;
+  readonly openedAt: number;
+  /** When the agent finished with it, or when it failed: the connection's close if that came first. */
+  readonly endedAt: number;
+  readonly error: string | undefined;
+}
+
+/** Distinct free loopback ports, all held until every one is known. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+  }
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Polls every 25 ms (at most `limitMs`) until a TCP connection to the port is refused; returns when. */
+async function refusedAt(port: number, limitMs: number): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (!accepted) return Date.now();
+    await sleep(25);
+  }
+  throw new Error(`port ${port} still accepts after ${limitMs} ms`);
+}
+
+/** One keep-alive GET /hello over the tunnel's TLS session. */
+function hello(tls: TLSSocket, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      tls.off('data', onData);
+      tls.off('close', onClose);
+      tls.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('latin1');
+      if (text.includes(HELLO_BODY)) done();
+    };
+    const onClose = (): void => done(new Error('tunnel closed before the answer'));
+    const timer = setTimeout(() => done(new Error('no answer within 5 s')), 5000);
+    tls.on('data', onData);
+    tls.once('close', onClose);
+    tls.once('error', done);
+    // A tunnel the far side already closed (while the agent paused) fails now, not after the timeout.
+    if (tls.destroyed || !tls.writable) done(new Error('tunnel closed before the request'));
+    else tls.write(`GET /hello HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  });
+}
+
+/** A tunnel through which an agent's TLS session to `host` is established, and when the far side closed it. */
+interface AgentSession {
+  readonly tls: TLSSocket;
+  /** Date.now() when the connection closed, if it did before the agent closed it. */
+  closedAt(): number | undefined;
+}
+
+async function openSession(port: number, host: string, ca: string): Promise<AgentSession> {
+  const { socket } = await openTunnel(port, `${host}:443`, { timeoutMs: 5000 });
+  let closedAt: number | undefined;
+  socket.once('close', () => (closedAt ??= Date.now()));
+  try {
+    const tls = await connectTls(socket, host, ca);
+    await hello(tls, host);
+    return { tls, closedAt: () => closedAt };
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+}
+
+class TunnelFailed extends Error {
+  readonly code = 'TUNNEL_FAILED';
+  constructor(message: string, readonly closedAt: number | undefined) {
+    super(message);
+  }
+}
+
+/** What an agent does: CONNECT through the load balancer, TLS to the service, a request, a pause, a request. */
+async function agentTunnel(port: number, host: string, ca: string, holdMs: number): Promise<void> {
+  const session = await openSession(port, host, ca);
+  try {
+    await sleep(holdMs);
+    await hello(session.tls, host);
+  } catch (err) {
+    throw new TunnelFailed((err as Error).message, session.closedAt());
+  } finally {
+    session.tls.destroy();
+  }
+}
+
+describe('failover behind HAProxy', () => {
+  let origin: TlsOrigin | undefined;
+  let haproxy: Haproxy | undefined;
+  const instances: Instance[] = [];
+
+  before(() => requireCommand('haproxy'));
+  after(async () => {
+    await Promise.all(instances.map(({ gateway }) => gateway.stop('SIGKILL')));
+    await haproxy?.stop();
+    await origin?.close();
+  });
+
+  test('SIGKILL loses only the killed gateway’s tunnels; a SIGTERM drain and restart lose none', { timeout: 180_000 }, async (t) => {
+    const pki = await testPki();
+    origin = await startTlsOrigin();
+    const originPort = origin.port;
+    const [lbPort = 0, statsPort = 0, ...gatewayPorts] = await freePorts(2 + 2 * SERVERS.length);
+    const proxyPort = (i: number): number => gatewayPorts[i] ?? 0;
+    const checkPort = (i: number): number => gatewayPorts[SERVERS.length + i] ?? 0;
+
+    // Gateway i on its fixed pair of ports, trusting HAProxy's PROXY protocol header (the shipped default).
+    // One process per instance (workers: 1), so SIGKILL ends the whole instance, as a host failure would.
+    const startInstance = async (i: number, label: string): Promise<Instance> => {
+      const gateway = await startGateway({
+        listen: [`127.0.0.1:${proxyPort(i)}`],
+        metricsListen: `127.0.0.1:${checkPort(i)}`,
+        args: ['--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${originPort}`, '--proxy-protocol-from', '127.0.0.1/32'],
+        configYaml: `workers: 1\ntimeouts:\n  drainDelaySeconds: ${DRAIN_DELAY_MS / 1000}\n  shutdownGraceSeconds: 20\n`,
+      });
+      const instance = { label, gateway, startedAt: Date.now() };
+      instances.push(instance);
+      return instance;
+    };
+    // One after the other, so a failed start leaves every started gateway registered for the after hook.
+    const first: Instance[] = [];
+    for (const [i, name] of SERVERS.entries()) first.push(await startInstance(i, name));
+
+    haproxy = await startHaproxy({
+      OMS_HAPROXY_BIND: `127.0.0.1:${lbPort}`,
+      OMS_HAPROXY_STATS_BIND: `127.0.0.1:${statsPort}`,
+      // The shipped 50,000 needs about 100,000 descriptors; a test process may not be allowed that many.
+      OMS_HAPROXY_MAXCONN: '1000',
+      OMS_HAPROXY_CHECK_INTER: '200ms',
+      OMS_HAPROXY_CHECK_FASTINTER: '100ms',
+      OMS_HAPROXY_CHECK_DOWNINTER: '200ms',
+      ...Object.fromEntries(SERVERS.flatMap((_, i) => [[`OMS_GATEWAY_${i + 1}`, `127.0.0.1:${proxyPort(i)}`], [`OMS_GATEWAY_${i + 1}_CHECK_PORT`, String(checkPort(i))]])),
+    });
+    const lb = haproxy;
+    for (const name of SERVERS) await lb.waitForStatus(name, /^UP$/, 10_000);
+
+    // The load: WORKERS agents opening tunnels back to back, each to a name of its own, until told to stop.
+    const results: TunnelResult[] = [];
+    let running = true;
+    let sequence = 0;
+    const worker = async (index: number): Promise<void> => {
+      while (running) {
+        sequence += 1;
+        const host = `t${sequence}.ods.opinsights.azure.com`;
+        const openedAt = Date.now();
+        const hold = index === 0 ? LONG_HOLD_MS : Math.floor(Math.random() * 400);
+        let error: string | undefined;
+        let endedAt = Date.now();
+        try {
+          await agentTunnel(lbPort, host, pki.caPem, hold);
+          endedAt = Date.now();
+        } catch (err) {
+          endedAt = (err instanceof TunnelFailed ? err.closedAt : undefined) ?? Date.now();
+          error = err instanceof Error ? err.message : String(err);
+          await sleep(20);
+        }
+        results.push({ host, openedAt, endedAt, error });
+      }
+    };
+    const load = Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(i)));
+
+    await sleep(1500);
+    const [gw1, gw2] = first;
+    assert.ok(gw1 && gw2);
+
+    // 1. SIGKILL: no drain at all. HAProxy notices through its checks (and failed connections).
+    const killAt = Date.now();
+    process.kill(gw1.gateway.pid, 'SIGKILL');
+    const downAt = await lb.waitForStatus('gw1', /^DOWN/, 10_000);
+    await gw1.gateway.exited;
+    await sleep(1500);
+    const gw1b = await startInstance(0, 'gw1 (restarted)');
+    const gw1UpAt = await lb.waitForStatus('gw1', /^UP$/, 10_000);
+    await sleep(1000);
+
+    // 2. SIGTERM: readiness goes false at once, HAProxy takes gw2 out, then its listener closes and its open
+    //    tunnels finish; it exits 0 and is started again.
+    //    An agent's tunnel open on gw2 (straight to it, so it surely is there) must outlive the listener.
+    const held = await openSession(proxyPort(1), 'held.ods.opinsights.azure.com', pki.caPem);
+    const termAt = Date.now();
+    process.kill(gw2.gateway.pid, 'SIGTERM');
+    const gw2DownAt = await lb.waitForStatus('gw2', /^DOWN/, 10_000);
+    const gw2ClosedAt = await refusedAt(proxyPort(1), DRAIN_DELAY_MS + 5000);
+    await hello(held.tls, 'held.ods.opinsights.azure.com');
+    held.tls.end();
+    const gw2Exit = await gw2.gateway.exited;
+    const gw2ExitAt = Date.now();
+    assert.equal(gw2Exit.code, 0, 'the drained gateway exits 0');
+    const stopped = gw2.gateway.records.find((r) => r.event === 'service-stopped');
+    const gw2b = await startInstance(1, 'gw2 (restarted)');
+    const gw2UpAt = await lb.waitForStatus('gw2', /^UP$/, 10_000);
+
+    // 3. Afterwards: everything succeeds and the restarted gateways take their share.
+    await sleep(2500);
+    running = false;
+    await load;
+    const endAt = Date.now();
+
+    const servedBy = (host: string): Instance | undefined =>
+      instances.find(({ gateway }) => gateway.records.some((r) => r.event === 'request-allowed' && r.target === `${host}:443`));
+    const failures = results.filter((r) => r.error !== undefined);
+    const allowed = (r: TunnelResult): boolean => {
+      const instance = servedBy(r.host);
+      return r.openedAt <= downAt && r.endedAt >= killAt && (instance === undefined || instance === gw1);
+    };
+    const unexpected = failures.filter((r) => !allowed(r));
+    const count = (from: number, to: number): number => results.filter((r) => r.openedAt >= from && r.openedAt < to).length;
+    const carried = (instance: Instance, from: number): number => results.filter((r) => r.openedAt >= from && servedBy(r.host) === instance).length;
+    const spanningDrain = results.filter((r) => servedBy(r.host) === gw2 && r.openedAt < termAt + DRAIN_DELAY_MS && r.endedAt > termAt + DRAIN_DELAY_MS);
+
+    t.diagnostic(`tunnels: ${results.length} in ${((endAt - killAt) / 1000 + 1.5).toFixed(1)} s (${WORKERS} agents); failed: ${failures.length}`);
+    t.diagnostic(`SIGKILL gw1: HAProxy marked it DOWN after ${downAt - killAt} ms; ${failures.length} tunnel(s) failed, ${failures.filter((f) => servedBy(f.host) === gw1).length} of them on gw1, the rest never reached a gateway; ${count(killAt, gw1UpAt)} tunnels opened from the kill to the rejoin`);
+    t.diagnostic(`gw1 restarted: UP in HAProxy ${gw1UpAt - gw1b.startedAt} ms after its start; carried ${carried(gw1b, gw1UpAt)} tunnels afterwards`);
+    t.diagnostic(`SIGTERM gw2: DOWN in HAProxy after ${gw2DownAt - termAt} ms, listener closed after ${gw2ClosedAt - termAt} ms (drainDelaySeconds ${DRAIN_DELAY_MS / 1000}); exit 0 after ${gw2ExitAt - termAt} ms, ${JSON.stringify({ outcome: stopped?.outcome, closedTunnels: stopped?.closedTunnels })}; ${spanningDrain.length + 1} of its tunnels outlived its listener; ${count(termAt, gw2UpAt)} tunnels opened from the SIGTERM to the rejoin`);
+    t.diagnostic(`gw2 restarted: UP in HAProxy ${gw2UpAt - gw2b.startedAt} ms after its start; carried ${carried(gw2b, gw2UpAt)} tunnels afterwards`);
+    for (const failure of failures) t.diagnostic(`  failed: ${failure.host} opened +${failure.openedAt - killAt} ms, ended +${failure.endedAt - killAt} ms after the kill, on ${servedBy(failure.host)?.label ?? 'no gateway'}: ${failure.error}`);
+
+    assert.deepEqual(unexpected.map((r) => `${r.host} on ${servedBy(r.host)?.label ?? 'no gateway'}: ${r.error}`), [], 'tunnels that failed but were neither on the killed gateway nor opened before it was marked down');
+    assert.ok(gw2DownAt < gw2ClosedAt, `HAProxy took the draining gateway out ${gw2DownAt - gw2ClosedAt} ms after its listener closed`);
+    assert.equal(stopped?.outcome, 'drained', 'every tunnel of the drained gateway finished on its own');
+    assert.ok(carried(gw1b, gw1UpAt) > 0, 'the gateway killed and restarted carries tunnels again');
+    assert.ok(carried(gw2b, gw2UpAt) > 0, 'the gateway drained and restarted carries tunnels again');
+    assert.ok(results.filter((r) => r.openedAt >= gw2UpAt).length >= WORKERS, 'traffic flowed after both restarts');
+  });
+});

@@ -1,0 +1,116 @@
+// The log destination: redaction of credentials that slip into a record, a file that can be moved away and
+// reopened (logrotate), pretty lines, and a clear error for a file that cannot be opened.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { audit, LogFileError, openLog } from '../../src/observability/logger.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'oms-gateway-log-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+/**
+ * The file's lines once it has at least `count` of them (bounded wait): the destination writes
+ * asynchronously and its flush() does not wait for writes in flight.
+ */
+async function linesOf(path: string, count: number): Promise<string[]> {
+  let lines: string[] = [];
+  for (let i = 0; i < 100; i += 1) {
+    lines = (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((line) => line !== '');
+    if (lines.length >= count) break;
+    await sleep(20);
+  }
+  return lines;
+}
+
+const eventsOf = (lines: readonly string[]): unknown[] => lines.map((line) => (JSON.parse(line) as { event: unknown }).event);
+
+describe('redaction', () => {
+  test('credentials under the redacted paths never reach the file, whatever the nesting', async () => {
+    const file = join(dir, 'redact.log');
+    const { logger } = openLog({ level: 'trace', format: 'json', file });
+    const secrets = ['Basic c2VjcmV0LXByb3h5', 'Basic b3JpZ2luLXNlY3JldA==', 'pw-top-1', 'pw-user-2', 'scrypt$hash-3', 'pw-relay-4', 'pw-deep-5', 'Basic bmVzdGVk'];
+    logger.info({
+      headers: { 'proxy-authorization': secrets[0], authorization: secrets[1], host: 'kept.example' },
+      password: secrets[2],
+      user: { name: 'kept-name', password: secrets[3], passwordHash: secrets[4] },
+      relayProxy: { url: 'http://parent.example:3128', password: secrets[5] },
+      nested: { deep: { password: secrets[6] } },
+      req: { headers: { 'proxy-authorization': secrets[7] } },
+    }, 'a record that should never have carried credentials');
+    const text = (await linesOf(file, 1)).join('\n');
+    for (const secret of secrets) assert.ok(secret !== undefined && !text.includes(secret), `${secret?.length ?? 0}-character secret in the log`);
+    assert.match(text, /kept\.example/);
+    assert.match(text, /kept-name/);
+    assert.match(text, /parent\.example/);
+    assert.equal(text.split('[redacted]').length - 1, secrets.length);
+  });
+});
+
+describe('file destination', () => {
+  test('an audit record is one JSON line with the event name and its numeric ID', async () => {
+    const file = join(dir, 'audit.log');
+    const { logger } = openLog({ level: 'info', format: 'json', file });
+    audit(logger, 'info', 'service-started', { listeners: [] });
+    audit(logger, 'debug', 'client-reset', { client: '192.0.2.1' });
+    audit(logger, 'info', 'service-stopped', {});
+    const lines = await linesOf(file, 2);
+    assert.deepEqual(eventsOf(lines), ['service-started', 'service-stopped'], 'debug is below the level');
+    const record = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    assert.equal(record.event, 'service-started');
+    assert.equal(record.eventId, 101);
+    assert.equal(record.level, 'info');
+  });
+
+  test('after the file is moved away, reopen() starts a new file; no line is lost on the way', async () => {
+    const file = join(dir, 'rotate.log');
+    const log = openLog({ level: 'info', format: 'json', file });
+    assert.equal(log.file, file);
+    log.logger.info({ event: 'before' }, 'before rotation');
+    assert.equal((await linesOf(file, 1)).length, 1);
+    await rename(file, `${file}.1`);
+    log.logger.info({ event: 'between' }, 'written while logrotate runs: lands in one file or the other');
+    log.reopen();
+    log.logger.info({ event: 'after' }, 'after rotation');
+    const moved = eventsOf(await linesOf(`${file}.1`, 1));
+    const fresh = eventsOf(await linesOf(file, 1));
+    assert.equal(moved[0], 'before');
+    assert.equal(fresh.at(-1), 'after');
+    assert.deepEqual([...moved, ...fresh], ['before', 'between', 'after']);
+  });
+
+  test('appends to an existing file instead of truncating it', async () => {
+    const file = join(dir, 'append.log');
+    for (const event of ['first', 'second']) {
+      const { logger } = openLog({ level: 'info', format: 'json', file });
+      logger.info({ event }, event);
+      await linesOf(file, event === 'first' ? 1 : 2);
+    }
+    assert.deepEqual(eventsOf(await linesOf(file, 2)), ['first', 'second']);
+  });
+
+  test('pretty lines in a file: level, message and fields, without colour codes', async () => {
+    const file = join(dir, 'pretty.log');
+    const { logger } = openLog({ level: 'info', format: 'pretty', file }, true);
+    audit(logger, 'warn', 'request-denied', { target: 'example.com:443', reason: 'not-in-allowlist' });
+    const text = (await linesOf(file, 1)).join('\n');
+    assert.match(text, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] WARN: request-denied /m);
+    assert.match(text, /"eventId":105/);
+    assert.match(text, /"reason":"not-in-allowlist"/);
+    assert.doesNotMatch(text, /\u001b\[/);
+    assert.doesNotMatch(text, /^\{"level"/m);
+  });
+
+  test('a file in a missing directory stops the start with the path and the reason', () => {
+    const file = join(dir, 'no-such-dir', 'gateway.log');
+    assert.throws(
+      () => openLog({ level: 'info', format: 'json', file }),
+      (err: unknown) => err instanceof LogFileError && err.message.includes(file) && err.message.includes('ENOENT'),
+    );
+  });
+});

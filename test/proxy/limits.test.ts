@@ -1,0 +1,262 @@
+// The connection limiter on real loopback sockets: what is admitted, what is answered 503/429 with
+// Retry-After (never a silent hang), that slots come back when sockets close, and that every refusal is
+// logged with its reason and counted in the metrics.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import type { LimitsConfig } from '../../src/config/types.js';
+import type { ConnectionContext } from '../../src/proxy/context.js';
+import { GatewayMetrics } from '../../src/observability/metrics.js';
+import { admitConnection, acceptFailed, attachLimiter, ConnectionLimiter } from '../../src/proxy/limits.js';
+import { createServer as createHttpServer } from 'node:http';
+import { parseHead } from '../fixtures/raw-client.js';
+
+const LIMITS: LimitsConfig = {
+  maxConnections: 3,
+  maxConnectionsPerClient: 0,
+  maxTunnelsPerUser: 0,
+  maxPendingAuthentications: 8,
+  maxRequestTargetBytes: 4096,
+  maxHeaderCount: 100,
+  maxHeaderBytes: 16384,
+};
+
+type LogRecord = Record<string, unknown>;
+
+function capturingLogger() {
+  const records: LogRecord[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      records.push(JSON.parse(chunk.toString()) as LogRecord);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), records };
+}
+
+interface Connection {
+  readonly admitted: boolean;
+  /** The peer's end. */
+  readonly client: Socket;
+  /** The end the limiter saw. */
+  readonly accepted: Socket;
+  /** Everything the peer received until the connection closed. */
+  readonly answer: Promise<string>;
+}
+
+/** A loopback server whose accepted sockets go through one limiter, as a listener's do. */
+async function harness(limits: Partial<LimitsConfig> = {}, ceiling?: number) {
+  const { logger, records } = capturingLogger();
+  const metrics = new GatewayMetrics({ version: 'test', workspaceLabels: false, maxWorkspaces: 1 });
+  let current: LimitsConfig = { ...LIMITS, ...limits };
+  const limiter = new ConnectionLimiter({ limits: () => current, logger, metrics, ceiling });
+  const server: Server = createServer({ allowHalfOpen: true });
+  const waiting: ((socket: Socket) => void)[] = [];
+  server.on('connection', (socket: Socket) => waiting.shift()?.(socket));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  assert.ok(typeof address === 'object' && address !== null);
+  const port = address.port;
+  const open: Socket[] = [];
+
+  type Gate = (socket: Socket, ctx: ConnectionContext) => boolean;
+  async function connectAs(clientAddress: string, gate: Gate = (socket, ctx) => limiter.admitConnection(socket, ctx)): Promise<Connection> {
+    const acceptedPromise = new Promise<Socket>((resolve) => waiting.push(resolve));
+    const client = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.on('error', () => undefined);
+    const answer = once(client, 'close').then(() => Buffer.concat(chunks).toString('latin1'));
+    const accepted = await acceptedPromise;
+    open.push(client, accepted);
+    const admitted = gate(accepted, { client: clientAddress, clientPort: 1, listener: 'test' });
+    return { admitted, client, accepted, answer };
+  }
+
+  const close = async (): Promise<void> => {
+    for (const socket of open) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  const setLimits = (next: Partial<LimitsConfig>): void => {
+    current = { ...current, ...next };
+  };
+  return { limiter, records, metrics, connectAs, close, setLimits };
+}
+
+/** Closes a connection on both ends, as the HTTP server does once the client has gone. */
+async function closeAndSettle(connection: Connection): Promise<void> {
+  const closed = once(connection.accepted, 'close');
+  connection.client.destroy();
+  connection.accepted.destroy();
+  await closed;
+}
+
+describe('ConnectionLimiter: client connections', () => {
+  let h: Awaited<ReturnType<typeof harness>>;
+  before(async () => {
+    h = await harness({ maxConnections: 3 });
+  });
+  after(() => h.close());
+
+  test('admits up to maxConnections, then answers 503 with Retry-After and closes', async () => {
+    const admitted = [await h.connectAs('10.0.0.1'), await h.connectAs('10.0.0.2'), await h.connectAs('10.0.0.3')];
+    assert.deepEqual(admitted.map((c) => c.admitted), [true, true, true]);
+    assert.equal(h.limiter.openConnections, 3);
+
+    const refused = await h.connectAs('10.0.0.4');
+    assert.equal(refused.admitted, false);
+    const head = parseHead(Buffer.from(await refused.answer, 'latin1'));
+    assert.equal(head.status, 503);
+    assert.equal(head.headers['retry-after'], '5');
+    assert.equal(head.headers.connection, 'close');
+    assert.equal(h.limiter.openConnections, 3, 'a refused connection is not counted');
+
+    const record = h.records.find((r) => r.event === 'limit-refused');
+    assert.ok(record, 'the refusal is logged');
+    assert.equal(record.eventId, 1400);
+    assert.equal(record.reason, 'too-many-connections');
+    assert.equal(record.status, 503);
+    assert.equal(record.client, '10.0.0.4');
+    assert.match(await h.metrics.expose(), /oms_gateway_rejections_total\{reason="too-many-connections"\} 1/);
+
+    // A slot comes back when a counted socket closes.
+    await closeAndSettle(admitted[0]!);
+    assert.equal(h.limiter.openConnections, 2);
+    const again = await h.connectAs('10.0.0.5');
+    assert.equal(again.admitted, true);
+  });
+});
+
+describe('ConnectionLimiter: per client address', () => {
+  let h: Awaited<ReturnType<typeof harness>>;
+  before(async () => {
+    h = await harness({ maxConnections: 10, maxConnectionsPerClient: 2 });
+  });
+  after(() => h.close());
+
+  test('answers 429 to a third connection from one address while other addresses are admitted', async () => {
+    const first = await h.connectAs('192.0.2.7');
+    assert.equal(first.admitted, true);
+    assert.equal((await h.connectAs('192.0.2.7')).admitted, true);
+    const third = await h.connectAs('192.0.2.7');
+    assert.equal(third.admitted, false);
+    const head = parseHead(Buffer.from(await third.answer, 'latin1'));
+    assert.equal(head.status, 429);
+    assert.equal(head.headers['retry-after'], '5');
+    assert.equal((await h.connectAs('192.0.2.8')).admitted, true, 'another address has its own count');
+    assert.equal(h.records.filter((r) => r.reason === 'client-connection-limit').length, 1);
+
+    await closeAndSettle(first);
+    assert.equal((await h.connectAs('192.0.2.7')).admitted, true, 'the address gets its slot back');
+  });
+
+  test('0 means no per-address limit, and a changed limit applies to the next connection', async () => {
+    h.setLimits({ maxConnectionsPerClient: 0 });
+    for (let i = 0; i < 3; i++) assert.equal((await h.connectAs('192.0.2.9')).admitted, true);
+  });
+});
+
+describe('ConnectionLimiter: tunnels per user', () => {
+  let h: Awaited<ReturnType<typeof harness>>;
+  before(async () => {
+    h = await harness({ maxConnections: 20, maxTunnelsPerUser: 2 });
+  });
+  after(() => h.close());
+
+  test('holds a slot while the client socket is open and answers 429 beyond the limit', async () => {
+    const sockets = [await h.connectAs('10.1.0.1'), await h.connectAs('10.1.0.2'), await h.connectAs('10.1.0.3')];
+    const [a, b, c] = sockets;
+    assert.ok(a && b && c);
+    assert.equal(h.limiter.admitTunnel(a.accepted, 'agent', { target: 'x:443' }), true);
+    assert.equal(h.limiter.admitTunnel(b.accepted, 'agent', { target: 'x:443' }), true);
+    assert.equal(h.limiter.admitTunnel(c.accepted, 'agent', { target: 'x:443' }), false);
+    const head = parseHead(Buffer.from(await c.answer, 'latin1'));
+    assert.equal(head.status, 429);
+    const record = h.records.find((r) => r.reason === 'user-tunnel-limit');
+    assert.equal(record?.target, 'x:443');
+    assert.equal(record?.tunnels, 2);
+
+    const other = await h.connectAs('10.1.0.4');
+    assert.equal(h.limiter.admitTunnel(other.accepted, 'other-user', {}), true, 'each user has their own count');
+    const anonymous = await h.connectAs('10.1.0.5');
+    assert.equal(h.limiter.admitTunnel(anonymous.accepted, undefined, {}), true, 'anonymous tunnels have no per-user limit');
+
+    await closeAndSettle(a);
+    const next = await h.connectAs('10.1.0.6');
+    assert.equal(h.limiter.admitTunnel(next.accepted, 'agent', {}), true, 'a closed tunnel frees its slot');
+  });
+});
+
+describe('ConnectionLimiter: descriptor ceiling', () => {
+  test('a ceiling below maxConnections lowers the limit and says so once', async () => {
+    const h = await harness({ maxConnections: 100 }, 2);
+    try {
+      assert.equal(h.limiter.maxConnections, 2);
+      assert.equal((await h.connectAs('10.2.0.1')).admitted, true);
+      assert.equal((await h.connectAs('10.2.0.2')).admitted, true);
+      const refused = await h.connectAs('10.2.0.3');
+      assert.equal(refused.admitted, false);
+      assert.equal(parseHead(Buffer.from(await refused.answer, 'latin1')).status, 503);
+      const lowered = h.records.filter((r) => r.event === 'connection-limit-lowered');
+      assert.equal(lowered.length, 1);
+      assert.equal(lowered[0]?.configured, 100);
+      assert.equal(lowered[0]?.effective, 2);
+      assert.match(await h.metrics.expose(), /oms_gateway_client_connections_limit 2/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('without a ceiling the configured maximum applies', async () => {
+    const h = await harness({ maxConnections: 7 });
+    try {
+      assert.equal(h.limiter.maxConnections, 7);
+      assert.equal(h.records.filter((r) => r.event === 'connection-limit-lowered').length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('accept failures', () => {
+  test('are logged at most once a second, not once per failure', async () => {
+    const h = await harness();
+    try {
+      const emfile = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' });
+      for (let i = 0; i < 50; i++) h.limiter.acceptFailed(emfile, '127.0.0.1:8080');
+      const logged = h.records.filter((r) => r.event === 'accept-failed');
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0]?.eventId, 1402);
+      assert.equal(logged[0]?.code, 'EMFILE');
+      assert.equal(logged[0]?.listener, '127.0.0.1:8080');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('the limiter attached to the shared HTTP server', () => {
+  test('is what listeners consult; a server without one admits everything', async () => {
+    const h = await harness({ maxConnections: 1 });
+    const http = createHttpServer();
+    const bare = createHttpServer();
+    try {
+      attachLimiter(http, h.limiter);
+      const viaHttp = (socket: Socket, ctx: ConnectionContext): boolean => admitConnection(http, socket, ctx);
+      const viaBare = (socket: Socket, ctx: ConnectionContext): boolean => admitConnection(bare, socket, ctx);
+      assert.equal((await h.connectAs('10.3.0.1', viaHttp)).admitted, true);
+      const refused = await h.connectAs('10.3.0.2', viaHttp);
+      assert.equal(refused.admitted, false);
+      assert.equal(parseHead(Buffer.from(await refused.answer, 'latin1')).status, 503);
+      assert.equal((await h.connectAs('10.3.0.3', viaBare)).admitted, true);
+      acceptFailed(http, Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }), 'x');
+      assert.equal(h.records.filter((r) => r.event === 'accept-failed').length, 1);
+    } finally {
+      await h.close();
+    }
+  });
+});
