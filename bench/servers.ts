@@ -70,6 +70,7 @@ export interface GatewayOptions {
 /** The gateway CLI with the benchmark's allowlist entry and mapping; its audit log goes to a file. */
 export async function startGateway(dir: string, options: GatewayOptions): Promise<Server> {
   const log = join(dir, 'gateway.log');
+  await writeFile(log, '');
   const config = join(dir, 'gateway.yaml');
   await writeFile(config, [
     `workers: ${options.workers}`,

@@ -44,6 +44,8 @@ Run the gateway. Flags override the configuration file.
   --log-level LEVEL               fatal|error|warn|info|debug|trace|silent (default info)
   --log-format json|pretty        JSON lines (default) or pretty lines for a terminal
   --metrics-listen HOST:PORT      metrics, /healthz and /readyz listener (default 127.0.0.1:9464)
+  --workers auto|N                worker processes sharing the listeners (default auto: one per core;
+                                  1: a single process)
   --tls-cert FILE --tls-key FILE  the --listen listeners also speak TLS with this certificate and key
                                   (PEM; plain-HTTP clients are still served on the same port)
 

@@ -104,7 +104,7 @@ export interface AuthConfig {
   /** auth.users and the users of auth.usersFile, in that order. */
   readonly users: readonly UserConfig[];
   /** The separate users file (config/users-file.ts), if any. */
-  readonly usersFile: string | undefined;
+  readonly usersFile?: string | undefined;
   readonly cacheMaxEntries: number;
   readonly cacheTtlSeconds: number;
   readonly throttle: AuthThrottleConfig;

@@ -5,8 +5,7 @@
 import type { Socket } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Aggregator } from 'prom-client';
 import type { AuthFailure } from '../auth/authenticator.js';
-import type { MetricsConfig } from '../config/types.js';
-import type { PolicyMode } from '../config/types.js';
+import type { MetricsConfig, PolicyMode } from '../config/types.js';
 import type { DenyReason } from '../policy/types.js';
 import type { ProxyErrorCode } from '../proxy/errors.js';
 import type { ClosedBy, RelayStats } from '../proxy/relay.js';
@@ -18,7 +17,6 @@ export const METRIC_PREFIX = 'oms_gateway_';
 
 /** CONNECT tunnels and plain-HTTP requests are counted in families of their own. */
 export type SessionKind = 'tunnel' | 'request';
-export type ErrorKind = 'upstream' | 'internal';
 export type DnsResult = 'ok' | 'error' | 'timeout';
 
 /** A refusal as a handler holds it: a bare code, or an admission result with the policy decision or auth failure. */

@@ -21,7 +21,6 @@ export interface TrafficTotals {
 /** One tunnel or forwarded request; its upstream socket counts what the client sent and received. */
 export interface TrafficSession extends TrafficLabels {
   readonly upstream: Socket;
-  readonly startedAt: number;
 }
 
 function add(map: Map<string, ByteCounts>, key: string | undefined, [from, to]: ByteCounts): void {
@@ -47,7 +46,7 @@ export class TrafficLedger {
   readonly #byWorkspace = new Map<string, ByteCounts>();
 
   open(labels: TrafficLabels, upstream: Socket): TrafficSession {
-    const session: TrafficSession = { ...labels, upstream, startedAt: performance.now() };
+    const session: TrafficSession = { ...labels, upstream };
     this.#open.add(session);
     return session;
   }

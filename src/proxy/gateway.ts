@@ -19,7 +19,7 @@ import { getContext } from './context.js';
 import { connectionCeiling } from './fd-budget.js';
 import { attachLimiter, ConnectionLimiter } from './limits.js';
 import { attachTlsServices } from '../tls/listener.js';
-import { headServerOptions, limitConnectHead, limitRequestHead } from './request-head.js';
+import { enforceHeadTimeouts, headServerOptions, limitConnectHead, limitRequestHead } from './request-head.js';
 
 export interface StopReport {
   /** 'drained': every tunnel ended within the grace period; 'grace-expired': the rest were closed. */
@@ -101,6 +101,7 @@ export class Gateway {
     });
     // Every listener hands its accepted sockets to this server, so this sees every client connection.
     this.#http.on('connection', (socket: Socket) => metrics.clientConnected(socket, getContext(socket).client));
+    enforceHeadTimeouts(this.#http);
     attachLimiter(this.#http, limiter);
     attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
     this.#http.on('connect', limitConnectHead(deps, createConnectHandler(deps)));

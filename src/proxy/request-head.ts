@@ -3,7 +3,7 @@
 // length of the request target (414), the number of header fields (431) and a repeated Host (400, RFC 9112
 // §3.2: Node keeps the first and drops the rest, so two readers could pick different ones) are checked here,
 // before a handler sees the request, so no check depends on which handler a request reaches.
-import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig, LimitsConfig } from '../config/types.js';
 import { auditEarlyRefusal } from './audit-records.js';
@@ -19,6 +19,16 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 /** Options of the shared HTTP server that bound the head: its size and the time to send it. */
 export function headServerOptions(config: GatewayConfig): Pick<ServerOptions, 'maxHeaderSize' | 'headersTimeout'> {
   return { maxHeaderSize: config.limits.maxHeaderBytes, headersTimeout: config.timeouts.requestHeadSeconds * 1000 };
+}
+
+/**
+ * Starts Node's connection checks on the shared server, which never listens itself (listeners hand it their
+ * sockets). Node starts them on 'listening'; without them headersTimeout is never enforced (a head sent a
+ * byte at a time, or no byte at all, holds its connection for ever) and closeIdleConnections() and
+ * closeAllConnections() find no connection to close. Call before the first connection is handed over.
+ */
+export function enforceHeadTimeouts(http: HttpServer): void {
+  http.emit('listening');
 }
 
 /** Why a parsed head is refused, if it is. */

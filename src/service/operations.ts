@@ -5,7 +5,7 @@
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { removePidFile, writePidFile } from './pid-file.js';
-import { Reloader, type Reloadable, type ReloadCounter } from './reloader.js';
+import { Reloader, type Reloadable, type ReloadCounter, type ReloadTrigger } from './reloader.js';
 import { watchFile, type FileWatch } from './watch.js';
 
 export interface OperationsOptions {
@@ -20,7 +20,7 @@ export interface OperationsOptions {
 
 export interface Operations {
   readonly reloader: Reloader;
-  /** The listeners are up: reloads are served from now on, a SIGHUP that came earlier included. */
+  /** The listeners are up: reloads are served from now on, one asked for earlier included. */
   ready(): Promise<void>;
   /**
    * Stops watching and removes the pid file. SIGHUP stays handled (a drain ignores reloads) so that a late
@@ -38,7 +38,12 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   let pidFile = options.config.pidFile;
   let watcher: FileWatch | undefined;
   let ready = false;
-  let pending = false;
+  let pending: ReloadTrigger | undefined;
+  // Until the listeners are up, a request is remembered (the last one wins) and served by ready().
+  const requestReload = (trigger: ReloadTrigger): void => {
+    if (ready) void reloader.request(trigger);
+    else pending = trigger;
+  };
 
   const rewatch = async (config: GatewayConfig): Promise<void> => {
     watcher?.close();
@@ -47,7 +52,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     if (!config.watch || path === undefined) return;
     watcher = await watchFile(path, {
       debounceMs: config.reload.debounceSeconds * 1000,
-      onChange: () => void reloader.request('file-change'),
+      onChange: () => requestReload('file-change'),
       onError: (err) => audit(logger, 'error', 'error', { reason: 'watch-failed', code: (err as NodeJS.ErrnoException).code }, `cannot watch ${path}: ${err.message}`),
     });
   };
@@ -62,23 +67,21 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   };
   const reloader = new Reloader({ gateway: options.gateway, logger, load: options.load, counter: options.counter, applied: moved });
 
-  const onHangUp = (): void => {
-    if (ready) void reloader.request('SIGHUP');
-    else pending = true;
-  };
+  const onHangUp = (): void => requestReload('SIGHUP');
   const onExit = (): void => {
     if (pidFile !== undefined) removePidFile(pidFile);
   };
   process.on('SIGHUP', onHangUp);
   process.on('exit', onExit);
   if (pidFile !== undefined) await writePidFile(pidFile);
+  // Watched from now on, so that a change made while the listeners open is not missed.
+  await rewatch(options.config);
 
   return {
     reloader,
     ready: async () => {
       ready = true;
-      await rewatch(options.config);
-      if (pending) void reloader.request('SIGHUP');
+      if (pending !== undefined) await reloader.request(pending);
     },
     close: () => {
       watcher?.close();

@@ -11,6 +11,17 @@ import { test } from 'node:test';
 import { REPO_ROOT } from '../fixtures/gateway.js';
 import { requireCommand } from '../fixtures/tools.js';
 
+interface AgentRun {
+  readonly uploads: number;
+  readonly errors: number;
+  readonly firstError?: string;
+}
+
+interface AgentStep {
+  readonly direct: AgentRun;
+  readonly gateway: AgentRun;
+}
+
 interface Figure {
   readonly label: string;
   readonly values: Readonly<Record<string, number | null>>;
@@ -36,7 +47,7 @@ test('npm run bench --smoke: every path measured, table printed, results written
   const json = files.find((name) => name.endsWith('-smoke.json'));
   assert.ok(json, `no results file in ${files.join(', ')}`);
   assert.ok(files.some((name) => name.endsWith('-smoke.md')));
-  const results = JSON.parse(await readFile(join(out, json), 'utf8')) as { figures: Figure[] };
+  const results = JSON.parse(await readFile(join(out, json), 'utf8')) as { figures: Figure[]; agents?: { steps: AgentStep[] } };
   const figure = (label: string): Figure => {
     const found = results.figures.find((f) => f.label.startsWith(label));
     assert.ok(found, `no figure "${label}"`);
@@ -52,5 +63,10 @@ test('npm run bench --smoke: every path measured, table printed, results written
     assert.ok((figure('CPU per GB relayed').values[path] ?? 0) > 0, `no CPU figure for ${path}`);
     assert.ok((figure('resident memory, idle').values[path] ?? 0) > 0, `no memory figure for ${path}`);
   }
-  assert.equal(figure('agents carried').values.gateway, 20, 'the smoke step of 20 agents was not carried');
+  const step = results.agents?.steps[0];
+  assert.ok(step !== undefined, 'no agent step ran');
+  for (const path of ['direct', 'gateway'] as const) {
+    assert.equal(step[path].errors, 0, `${path}: ${step[path].firstError}`);
+    assert.equal(step[path].uploads, 2 * 20, `${path}: not every simulated agent uploaded twice`);
+  }
 });

@@ -8,15 +8,15 @@
 // restarted gateways are back in the pool carrying tunnels. The figures are printed as diagnostics.
 
 import assert from 'node:assert/strict';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { startGateway, type Gateway } from '../fixtures/gateway.js';
-import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
+import { startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki } from '../fixtures/pki.js';
-import { openTunnel } from '../fixtures/raw-client.js';
-import { connectTls } from '../fixtures/tls-client.js';
+import { openTunnel, whenRefused } from '../fixtures/raw-client.js';
+import { connectTls, getHello } from '../fixtures/tls-client.js';
 import { requireCommand } from '../fixtures/tools.js';
 import { startHaproxy, type Haproxy } from './haproxy-process.js';
 
@@ -54,51 +54,6 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Polls every 25 ms (at most `limitMs`) until a TCP connection to the port is refused; returns when. */
-async function refusedAt(port: number, limitMs: number): Promise<number> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    const accepted = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (!accepted) return Date.now();
-    await sleep(25);
-  }
-  throw new Error(`port ${port} still accepts after ${limitMs} ms`);
-}
-
-/** One keep-alive GET /hello over the tunnel's TLS session. */
-function hello(tls: TLSSocket, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      tls.off('data', onData);
-      tls.off('close', onClose);
-      tls.off('error', done);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      if (text.includes(HELLO_BODY)) done();
-    };
-    const onClose = (): void => done(new Error('tunnel closed before the answer'));
-    const timer = setTimeout(() => done(new Error('no answer within 5 s')), 5000);
-    tls.on('data', onData);
-    tls.once('close', onClose);
-    tls.once('error', done);
-    // A tunnel the far side already closed (while the agent paused) fails now, not after the timeout.
-    if (tls.destroyed || !tls.writable) done(new Error('tunnel closed before the request'));
-    else tls.write(`GET /hello HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
-  });
-}
-
 /** A tunnel through which an agent's TLS session to `host` is established, and when the far side closed it. */
 interface AgentSession {
   readonly tls: TLSSocket;
@@ -112,7 +67,7 @@ async function openSession(port: number, host: string, ca: string): Promise<Agen
   socket.once('close', () => (closedAt ??= Date.now()));
   try {
     const tls = await connectTls(socket, host, ca);
-    await hello(tls, host);
+    await getHello(tls, host);
     return { tls, closedAt: () => closedAt };
   } catch (err) {
     socket.destroy();
@@ -132,7 +87,7 @@ async function agentTunnel(port: number, host: string, ca: string, holdMs: numbe
   const session = await openSession(port, host, ca);
   try {
     await sleep(holdMs);
-    await hello(session.tls, host);
+    await getHello(session.tls, host);
   } catch (err) {
     throw new TunnelFailed((err as Error).message, session.closedAt());
   } finally {
@@ -236,8 +191,8 @@ describe('failover behind HAProxy', () => {
     const termAt = Date.now();
     process.kill(gw2.gateway.pid, 'SIGTERM');
     const gw2DownAt = await lb.waitForStatus('gw2', /^DOWN/, 10_000);
-    const gw2ClosedAt = await refusedAt(proxyPort(1), DRAIN_DELAY_MS + 5000);
-    await hello(held.tls, 'held.ods.opinsights.azure.com');
+    const gw2ClosedAt = await whenRefused(proxyPort(1), DRAIN_DELAY_MS + 5000);
+    await getHello(held.tls, 'held.ods.opinsights.azure.com');
     held.tls.end();
     const gw2Exit = await gw2.gateway.exited;
     const gw2ExitAt = Date.now();

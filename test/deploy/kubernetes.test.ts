@@ -5,9 +5,11 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { parseConfigText } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { HEALTH_PATH, READY_PATH } from '../../src/observability/metrics-server.js';
 import { environment, last, parseDockerfile } from './dockerfile.js';
@@ -169,11 +171,17 @@ describe('kubernetes manifests', () => {
       if (source.kind === 'configMap') assert.ok(at(configMap, 'data', source.key) !== undefined, `ConfigMap key ${source.key}`);
       else assert.ok(source.optional || at(secret, 'stringData', source.key) !== undefined, `Secret key ${source.key} for ${path}`);
     }
-    // The users file the ConfigMap's comment tells operators to name, in the form the gateway reads.
-    const usersPath = `${text(mount, 'mountPath')}/users.yaml`;
-    const withUsers = effectiveConfig(args, env, (path) => (path === config.sourcePath ? `${mountedText(path)}\nauth:\n  usersFile: ${usersPath}\n`.replace(/^auth:\n {2}mode: anonymous\n/m, '') : mountedText(path)));
-    assert.equal(withUsers.auth.usersFile, usersPath);
-    assert.ok(readRepoFile('deploy', 'kubernetes', 'configmap.yaml').includes(`usersFile: ${usersPath}`));
+    // The users file the ConfigMap's comment tells operators to name is the Secret's, in the form the
+    // gateway reads (checked from a copy: the loader reads the file itself).
+    assert.ok(readRepoFile('deploy', 'kubernetes', 'configmap.yaml').includes(`usersFile: ${text(mount, 'mountPath')}/users.yaml`));
+    assert.deepEqual(projected.get('users.yaml'), { kind: 'secret', key: 'users.yaml', optional: true });
+    const copy = join(mkdtempSync(join(tmpdir(), 'oms-gateway-k8s-')), 'users.yaml');
+    writeFileSync(copy, mountedText(`${text(mount, 'mountPath')}/users.yaml`));
+    try {
+      assert.deepEqual(parseConfigText(`auth:\n  usersFile: ${copy}\n`, 'check').auth.users, []);
+    } finally {
+      rmSync(dirname(copy), { recursive: true, force: true });
+    }
     assert.ok([...projected.keys()].some((p) => p.startsWith('certs/')), 'certificates under certs/');
     assert.ok(list(container, 'volumeMounts').some((m) => m.mountPath === '/tmp'), 'a writable /tmp on the read-only root');
   });
@@ -224,5 +232,8 @@ describe('kubernetes services and policies', () => {
     const [endpoint] = list(monitor, 'spec', 'endpoints');
     assert.ok(list(metricsService, 'spec', 'ports').some((p) => p.name === text(endpoint, 'port')));
     assert.equal(text(endpoint, 'path'), config.metrics.path);
+    const job = at(metricsService, 'metadata', 'labels', text(monitor, 'spec', 'jobLabel'));
+    const alertJobs = new Set([...readRepoFile('deploy', 'prometheus', 'alerts.yml').matchAll(/job="([^"]+)"/g)].map((m) => m[1]));
+    assert.deepEqual(alertJobs, new Set([job]), 'the job label the alerting rules select');
   });
 });

@@ -251,8 +251,11 @@ async function tlsFront(pki: TestPki, backendPort: number): Promise<TlsFront> {
   const open = new Set<Socket>();
   const server: TlsServer = createTlsServer({ key: pki.keyPem, cert: pki.certPem }, (tls) => {
     const backend = connect({ host: '127.0.0.1', port: backendPort });
-    open.add(backend);
-    backend.once('close', () => open.delete(backend));
+    for (const socket of [tls, backend]) {
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+    }
+    backend.once('close', () => tls.destroy());
     tls.pipe(backend).pipe(tls);
     tls.on('error', () => backend.destroy());
     backend.on('error', () => tls.destroy());

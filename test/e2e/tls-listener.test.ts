@@ -173,6 +173,7 @@ describe('cert generate, then start with a TLS listener using the default certs/
     assert.equal(head.status, 200);
     const inner = await connectTls(proxy as unknown as import('node:net').Socket, host, pki.caPem);
     assert.equal(await readText(await requestOver(inner, { method: 'GET', path: '/hello', host })), HELLO_BODY);
+    proxy.destroy();
   });
 });
 

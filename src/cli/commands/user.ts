@@ -1,14 +1,17 @@
 // `oms-gateway user add|remove|list`: proxy users (auth.users) or, with --metrics, scrapers of the metrics
-// endpoint (metrics.users), stored in the configuration file as scrypt hashes.
-import { isMap, isSeq, YAMLMap, YAMLSeq, type Document } from 'yaml';
+// endpoint (metrics.users), stored in the configuration file as scrypt hashes. Edits tell a running
+// gateway to reload (edit-command.ts).
+import { isMap } from 'yaml';
+import { linuxAgentCredentialProblems } from '../../agent-config/linux-agent.js';
 import { hashPassword } from '../../auth/password.js';
-import { editConfigFile } from '../../config/edit.js';
 import { loadConfig, resolveConfigPath } from '../../config/load.js';
+import { listAt } from '../../config/yaml-lists.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
+import { commitEdit, EDIT_OPTIONS, printOutcome } from '../edit-command.js';
 import { printTable, readNewPassword } from '../io.js';
 
-const OPTIONS = { config: { type: 'string' }, json: { type: 'boolean' }, metrics: { type: 'boolean' } } as const;
+const OPTIONS = { ...EDIT_OPTIONS, metrics: { type: 'boolean' } } as const;
 
 /** Where the users of each kind live in the file. */
 type Scope = 'auth' | 'metrics';
@@ -26,52 +29,56 @@ export async function user(args: readonly string[]): Promise<number> {
       const name = positionals[0];
       if (name === undefined || positionals.length > 1) throw new UsageError(`user ${action}: give exactly one user NAME`);
       if (path === undefined) throw new UsageError(`user ${action}: no configuration file: give --config FILE or set OMS_GATEWAY_CONFIG`);
-      return action === 'add' ? addUser(path, scope, name) : removeUser(path, scope, name);
+      const edit = { json: values.json === true, pidFile: values['pid-file'] };
+      return action === 'add' ? addUser(path, scope, name, edit) : removeUser(path, scope, name, edit);
     }
     default:
       throw new UsageError('user: expected add, remove or list (see: oms-gateway user --help)');
   }
 }
 
-async function addUser(path: string, scope: Scope, name: string): Promise<number> {
+interface EditFlags {
+  readonly json: boolean;
+  readonly pidFile: string | undefined;
+}
+
+async function addUser(path: string, scope: Scope, name: string, flags: EditFlags): Promise<number> {
   const password = await readNewPassword();
   if (password.length === 0) throw new UsageError('user add: the password is empty');
   const passwordHash = await hashPassword(password);
   let replaced = false;
-  const result = await editConfigFile(path, (doc) => {
+  const committed = await commitEdit(path, (doc) => {
     // A new or empty file gets Basic auth with its first user; an existing file's mode is the operator's.
     const fresh = scope === 'auth' && (!isMap(doc.contents) || doc.contents.items.length === 0);
-    const users = usersOf(doc, scope, true);
-    const existing = users.items.find((item) => isMap(item) && item.get('name') === name);
+    const users = listAt(doc, [scope, 'users'], true);
+    const existing = users?.items.find((item) => isMap(item) && item.get('name') === name);
     if (existing !== undefined && isMap(existing)) {
       existing.set('passwordHash', passwordHash);
       replaced = true;
     } else {
-      users.add(doc.createNode({ name, passwordHash }));
+      users?.add(doc.createNode({ name, passwordHash }));
     }
     if (fresh) doc.setIn(['auth', 'mode'], 'basic');
-  }, { create: true });
-  process.stdout.write(`${replaced ? 'updated' : 'added'} user "${name}" in ${path}${result.created ? ' (file created)' : ''}\n`);
-  if (scope === 'metrics') return 0;
-  for (const warning of agentWarnings(password)) process.stderr.write(`warning: ${warning}\n`);
-  if (result.config.auth.mode !== 'basic') {
-    process.stderr.write(`warning: auth.mode is "${result.config.auth.mode}": set it to "basic" for users to be required\n`);
+  }, { create: true, pidFile: flags.pidFile });
+  // The Linux agent's Ruby proxy parser cannot carry some names and passwords; say so when the user is made.
+  const warnings = scope === 'metrics' ? [] : linuxAgentCredentialProblems(name, password);
+  if (scope === 'auth' && committed.config.auth.mode !== 'basic') {
+    warnings.push(`auth.mode is "${committed.config.auth.mode}": set it to "basic" for users to be required`);
   }
+  const action = replaced ? 'updated' : 'added';
+  printOutcome(flags.json, `${action} user "${name}" in ${path}`, { action, user: name, scope, warnings }, path, committed);
+  if (!flags.json) for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   return 0;
 }
 
-async function removeUser(path: string, scope: Scope, name: string): Promise<number> {
-  let found = false;
-  await editConfigFile(path, (doc) => {
-    const users = usersOf(doc, scope, false);
-    const index = users.items.findIndex((item) => isMap(item) && item.get('name') === name);
-    if (index >= 0) {
-      users.delete(index);
-      found = true;
-    }
-  }, { create: false });
-  if (!found) throw new CommandFailed(`user remove: no user "${name}" in ${path}`);
-  process.stdout.write(`removed user "${name}" from ${path}\n`);
+async function removeUser(path: string, scope: Scope, name: string, flags: EditFlags): Promise<number> {
+  const committed = await commitEdit(path, (doc) => {
+    const users = listAt(doc, [scope, 'users'], false);
+    const index = users?.items.findIndex((item) => isMap(item) && item.get('name') === name) ?? -1;
+    if (index < 0) throw new CommandFailed(`user remove: no user "${name}" in ${path}`);
+    users?.delete(index);
+  }, { create: false, pidFile: flags.pidFile });
+  printOutcome(flags.json, `removed user "${name}" from ${path}`, { action: 'removed', user: name, scope }, path, committed);
   return 0;
 }
 
@@ -87,22 +94,4 @@ function listUsers(path: string | undefined, scope: Scope, json: boolean): numbe
   if (json) process.stdout.write(`${JSON.stringify({ mode: config.auth.mode, users: names })}\n`);
   else process.stdout.write(`${printTable([['USER'], ...names.map((n) => [n])])}\n(auth mode: ${config.auth.mode})\n`);
   return 0;
-}
-
-function usersOf(doc: Document, scope: Scope, create: boolean): YAMLSeq {
-  const users = doc.getIn([scope, 'users']);
-  if (isSeq(users)) return users;
-  if (!create) return new YAMLSeq();
-  if (!isMap(doc.get(scope))) doc.set(scope, new YAMLMap());
-  const seq = new YAMLSeq();
-  doc.setIn([scope, 'users'], seq);
-  return seq;
-}
-
-/** The Linux agent's Ruby proxy parser cannot carry some passwords; say so when the user is created. */
-function agentWarnings(password: string): string[] {
-  const warnings: string[] = [];
-  if (password.includes('@')) warnings.push('the Linux agent (proxy.conf / -p) cannot use a password that contains "@"');
-  if (/[^\x21-\x7e]/.test(password)) warnings.push('the password has spaces or non-ASCII characters: some agents cannot send it');
-  return warnings;
 }
