@@ -32,6 +32,11 @@ export interface HeyOptions {
   readonly method?: 'GET' | 'POST';
   readonly bodyFile?: string;
   readonly timeoutSeconds?: number;
+  /**
+   * Percentiles from hey's per-request CSV rather than its summary, which leaves the 99th out when fewer
+   * than 100 requests completed. The CSV lists completed requests only, so `errors` counts non-200 answers.
+   */
+  readonly perRequest?: boolean;
 }
 
 export function runHey(options: HeyOptions): Promise<HeyResult> {
@@ -43,13 +48,31 @@ export function runHey(options: HeyOptions): Promise<HeyResult> {
   if (options.proxy !== undefined) args.push('-x', options.proxy);
   if (options.method !== undefined) args.push('-m', options.method);
   if (options.bodyFile !== undefined) args.push('-D', options.bodyFile, '-T', 'application/octet-stream');
+  if (options.perRequest === true) args.push('-o', 'csv');
   args.push('-host', options.host, options.url);
   return new Promise((resolve, reject) => {
-    execFile('hey', args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile('hey', args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`hey ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(parseSummary(stdout));
+      else resolve(options.perRequest === true ? parseCsv(stdout) : parseSummary(stdout));
     });
   });
+}
+
+/** Rows of `response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset`. */
+export function parseCsv(text: string): HeyResult {
+  const rows = text.split('\n').slice(1).map((line) => line.split(',')).filter((cells) => cells.length >= 8);
+  const ok = rows.filter((cells) => cells[6] === '200');
+  const times = ok.map((cells) => Number(cells[0]) * 1000).sort((a, b) => a - b);
+  const end = Math.max(0, ...rows.map((cells) => Number(cells[7]) + Number(cells[0])));
+  const at = (p: number): number => (times.length === 0 ? Number.NaN : times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN);
+  return {
+    requests: ok.length,
+    errors: rows.length - ok.length,
+    totalSeconds: end,
+    requestsPerSecond: end > 0 ? ok.length / end : Number.NaN,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  };
 }
 
 function seconds(text: string, pattern: RegExp): number {

@@ -64,6 +64,7 @@ export function requestLatency(target: Target, originPort: number, sizes: Sizes)
     durationSeconds: sizes.latencySeconds,
     ratePerWorker: sizes.latencyRatePerTunnel,
     keepAlive: true,
+    perRequest: true,
   });
 }
 

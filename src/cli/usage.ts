@@ -8,9 +8,20 @@ Usage: oms-gateway <command> [options]
 Commands:
   start                 run the gateway (default: embedded configuration, listening on port 8080)
   config check [FILE]   validate a configuration and print the effective result (secrets redacted)
+  config get [KEY]      show settings of the file, or one (e.g. timeouts.connectSeconds)
+  config set KEY VALUE  change one setting; config unset KEY goes back to its default
+  allowed-host add|remove|list PATTERN[:PORTS]
+                        the operator's allowlist entries; remove also disables a built-in host
+  allowed-client-cert add|remove|list --subject SUBJECT
+                        client-certificate subjects agents may present
+  relay-proxy set URL|get|clear
+                        the parent proxy outbound tunnels go through
   user add NAME         add or update a proxy user (password from stdin or a prompt)
   user remove NAME      remove a proxy user
   user list             list proxy users
+  reload                validate the configuration file and tell the running gateway to reload it
+  doctor                check DNS, TCP, TLS and clock for every allowed endpoint from this host
+  agent-config          the proxy settings of each agent for this gateway; --check LINE for proxy.conf
   status                summary of a running gateway from its metrics endpoint
   cert generate|show|request
                         certificates of TLS listeners: private CA and server certificate, CSR
@@ -49,26 +60,115 @@ Run the gateway. Flags override the configuration file.
   --tls-cert FILE --tls-key FILE  the --listen listeners also speak TLS with this certificate and key
                                   (PEM; plain-HTTP clients are still served on the same port)
 
+  --pid-file PATH                 write the process ID there (default: pidFile, else none); the editing
+                                  commands and 'reload' find the running gateway through it
+
 Signals: SIGTERM/SIGINT drain (open tunnels get timeouts.shutdownGraceSeconds), a second one exits at once.
-SIGHUP and SIGUSR2 reopen the log file (log.file) after logrotate moved it.
+SIGHUP reloads the configuration file (same flags; an invalid file is refused and the running
+configuration kept) and, like SIGUSR2, reopens the log file (log.file) after logrotate moved it.
 `,
   config: `Usage: oms-gateway config check [FILE] [--config FILE] [--json] [start flags...]
+       oms-gateway config get [KEY] [--config FILE] [--json]
+       oms-gateway config set KEY VALUE [--config FILE] [--pid-file PATH] [--json]
+       oms-gateway config unset KEY [--config FILE] [--pid-file PATH] [--json]
 
-Validate a configuration with the same loader as 'start' and print the effective configuration,
+check: validate a configuration with the same loader as 'start' and print the effective configuration,
 password hashes redacted, followed by the effective allowlist with the source of each entry
 (preset:<agent>:<cloud>, operator or flag). Start flags (--listen, --allow-host, --agents, ...) are
 applied as 'start' would.
 Exit status 0 when valid, 2 with every problem listed (file:line: key: expected ...) when not.
+
+get: every setting of the file with its value and whether the file sets it or it has its default;
+with KEY (dotted, as in the file: listen, cloud, timeouts.connectSeconds, ...) that value alone,
+a list one item per line. Secrets show as [redacted].
+
+set: VALUE is YAML (5, true, public, '[public, usgov]'); a single value for a list key makes a
+one-item list. unset removes the key, so it has its default again. The whole resulting file is
+validated first (an invalid edit changes nothing and says why), comments are kept, the file is
+replaced atomically, and a running gateway is told to reload (pid file: --pid-file, else pidFile).
+Users and passwords are refused here: use 'user add' and 'relay-proxy set --password-stdin'.
+
+  oms-gateway config set timeouts.connectSeconds 5 --config /etc/oms-gateway/oms-gateway.yaml
 `,
-  user: `Usage: oms-gateway user add NAME [--config FILE] [--metrics]
-       oms-gateway user remove NAME [--config FILE] [--metrics]
+  'allowed-host': `Usage: oms-gateway allowed-host add PATTERN[:PORTS] [--config FILE] [--pid-file PATH] [--json]
+       oms-gateway allowed-host remove PATTERN[:PORTS] [--config FILE] [--pid-file PATH] [--json]
+       oms-gateway allowed-host list [--config FILE] [--json]
+
+add: an allowedHosts entry (port 443 when none is given); ports of an existing entry of the same
+pattern are merged; a disabled built-in host is enabled again; nothing is written when the host
+is already allowed. remove: the given ports (else every port) of the pattern leave allowedHosts;
+a built-in host is added to disabledDefaultHosts. list: every entry with its ports and source.
+Edits are validated, keep comments, are written atomically and reload a running gateway.
+
+  oms-gateway allowed-host add crl.microsoft.com:80
+  oms-gateway allowed-host remove '*.azure-automation.net'
+`,
+  'allowed-client-cert': `Usage: oms-gateway allowed-client-cert add --subject SUBJECT [--config FILE] [--pid-file PATH] [--json]
+       oms-gateway allowed-client-cert remove --subject SUBJECT [--config FILE] [--pid-file PATH] [--json]
+       oms-gateway allowed-client-cert list [--config FILE] [--json]
+
+The allowedClientCertificates list: subjects of the client certificates agents may present inside
+their tunnels (see config/oms-gateway.example.yaml for how they are matched).
+
+  oms-gateway allowed-client-cert add --subject 'CN=0d4f5e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a'
+`,
+  'relay-proxy': `Usage: oms-gateway relay-proxy set URL [--username NAME [--password-stdin]] [--bypass PATTERN]...
+                                [--no-bypass] [--ca-file FILE] [--config FILE] [--pid-file PATH] [--json]
+       oms-gateway relay-proxy get [--config FILE] [--json]
+       oms-gateway relay-proxy clear [--config FILE] [--pid-file PATH] [--json]
+
+The parent proxy outbound tunnels and plain-HTTP requests go through (relayProxy). URL is
+http://HOST:PORT or https://HOST:PORT. With --username the password is read from standard input
+(--password-stdin) or a prompt, never from the command line; it is stored as given (the relay needs
+it) and the file gets mode 0600. 'get' never shows it. Without --username stored credentials are
+dropped. --bypass (repeatable) replaces the list of names reached directly; --no-bypass empties it.
+
+  printf %s 'PASSWORD' | oms-gateway relay-proxy set http://proxy.corp.example:3128 --username gw --password-stdin
+`,
+  reload: `Usage: oms-gateway reload [--config FILE] [--pid-file PATH] [--json]
+
+Validate the configuration file with the loader 'start' uses, then send SIGHUP to the running
+gateway (pid file: --pid-file, else pidFile). An invalid file is refused here, every problem listed
+(exit 2), and the gateway is not disturbed. Exit 1 when no gateway runs with that pid file.
+The gateway logs config-reloaded (1200) with what changed, or config-invalid (401).
+`,
+  doctor: `Usage: oms-gateway doctor [--workspace ID] [--host NAME[:PORT]]... [--config FILE]
+                          [--resolve PATTERN=ADDRESS[:PORT]]... [--ca FILE] [--timeout SECONDS] [--json]
+
+From this host, for every allowlisted endpoint: DNS, TCP, the TLS handshake with certificate
+verification, and the clock against the service's Date header (agents are refused at 15 minutes
+off), through the relay proxy when one is set. Wildcard entries are tested on <ID>.<suffix> with
+--workspace (else the first of 'workspaces'), or a well-known name; --host adds names. --resolve
+and --ca point it at local origins or Private Link addresses. One line per check: a mark (✓ ok,
+! warning, ✗ failed, - not tested), the figure and a hint. Exit status 1 when any check failed.
+`,
+  'agent-config': `Usage: oms-gateway agent-config [--user NAME [--password-stdin]] [--host NAME] [--config FILE] [--json]
+       oms-gateway agent-config --check LINE [--json]
+
+For each listener of this gateway: the Log Analytics agent's onboarding -p argument and
+/etc/opt/microsoft/omsagent/proxy.conf line (with a command that writes it without a trailing
+newline), the Windows agent's OPINSIGHTS_PROXY_URL/_USERNAME/_PASSWORD, and the Azure Monitor
+Agent's proxy settings. --host is the name agents use (default: this machine's name for 0.0.0.0
+and ::). With --user the password is shown as <password>, or, given with --password-stdin, checked
+against the stored hash and filled in.
+
+--check says whether the Linux agent will parse a proxy.conf line and what it will do: its Ruby
+daemon strips http:// or https://, refuses other schemes, reads [user:pass@]host[:port] (no ':' in
+the user, no '@' in the password, nothing URL-decoded, no IPv6) and, when the line does not parse,
+connects DIRECTLY without a word; a trailing newline breaks the agent's configuration component;
+without a port Ruby uses 80 and curl 1080. LINE '-' reads the line from standard input as it is.
+Exit status 0 when the agent will use the gateway, 1 when not.
+`,
+  user: `Usage: oms-gateway user add NAME [--config FILE] [--metrics] [--pid-file PATH] [--json]
+       oms-gateway user remove NAME [--config FILE] [--metrics] [--pid-file PATH] [--json]
        oms-gateway user list [--config FILE] [--json] [--metrics]
 
 Proxy users for 'auth.mode: basic', stored as salted scrypt hashes in the configuration file.
 'user add' reads the password from standard input (one trailing newline removed), or prompts
 without echo at a terminal; it creates a missing file (with auth.mode: basic) and replaces the
 password of an existing user. The file is validated before it is written, written atomically,
-and given mode 0600.
+and given mode 0600; a running gateway is told to reload (pid file: --pid-file, else pidFile).
+'user add' warns when the Linux agent cannot carry the name or password in its proxy line.
 
 With --metrics the users are the scrapers of the metrics endpoint (metrics.users): when there
 is at least one, GET /metrics needs Basic credentials (health probes never do).

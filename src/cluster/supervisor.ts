@@ -120,9 +120,9 @@ export class Supervisor {
     return this.#listeners;
   }
 
+  /** Every worker listened once, none is draining, and at least one serves (a replacement may be starting). */
   isReady(): boolean {
-    const members = [...this.#members.values()].filter((member) => !member.leaving);
-    return this.#started && !this.#draining && members.length > 0 && members.every((member) => member.ready);
+    return this.#started && !this.#draining && this.#serving().length > 0;
   }
 
   /** Forks every worker and resolves once all of them listen; if one cannot, stops the others and rejects. */

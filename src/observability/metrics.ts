@@ -9,6 +9,7 @@ import type { MetricsConfig, PolicyMode } from '../config/types.js';
 import type { DenyReason } from '../policy/types.js';
 import type { ProxyErrorCode } from '../proxy/errors.js';
 import type { ClosedBy, RelayStats } from '../proxy/relay.js';
+import type { InspectionFailure } from '../tls/inspect.js';
 import { packageVersion } from './build-info.js';
 import { socketBytes, TrafficLedger, type ByteCounts, type TrafficSession, type TrafficTotals } from './traffic.js';
 import { WorkspaceLabels } from './workspace-label.js';
@@ -19,9 +20,13 @@ export const METRIC_PREFIX = 'oms_gateway_';
 export type SessionKind = 'tunnel' | 'request';
 export type DnsResult = 'ok' | 'error' | 'timeout';
 
-/** A refusal as a handler holds it: a bare code, or an admission result with the policy decision or auth failure. */
+/**
+ * A refusal as a handler holds it: a bare code (a refusal code, or why the tunnel inspection closed a tunnel),
+ * or an admission result with the policy decision or auth failure.
+ */
 export type RefusalInfo =
   | ProxyErrorCode
+  | InspectionFailure
   | {
       readonly code: ProxyErrorCode;
       readonly decision?: { readonly reason: DenyReason };

@@ -46,7 +46,10 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   }
 
   const runtime = deps.runtime();
-  const admission = await admit(runtime, req, ctx.client, () => parseAuthority(req.url ?? ''));
+  // The closure takes the authority, not `req`: closures of this function share one context, and the
+  // tunnel's onClose keeps that context for the tunnel's life (the CONNECT request and its headers with it).
+  const authority = req.url ?? '';
+  const admission = await admit(runtime, req, ctx.client, () => parseAuthority(authority));
   if (!admission.ok) {
     auditRefusal(logger, ctx, 'CONNECT', admission);
     deps.metrics.refused('tunnel', admission);

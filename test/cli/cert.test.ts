@@ -83,7 +83,7 @@ describe('cert request', () => {
 
   test('a subject that is not TYPE=value is bad usage', async (t) => {
     const result = await runCli(['cert', 'request', '--out', await tempDir(t), '--subject', 'gateway']);
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /--subject: each attribute must be TYPE=value/);
   });
 });
@@ -94,7 +94,7 @@ describe('cert show', () => {
     assert.equal((await runCli(['cert', 'generate', '--out', dir, '--host', 'show.test'])).code, 0);
     assert.equal((await runCli(['cert', 'request', '--out', join(dir, 'req'), '--host', 'show.test'])).code, 0);
     const bundle = join(dir, 'bundle.pem');
-    const [cert, ca, csr, key] = await Promise.all(['gateway.crt', 'ca.crt', 'req/gateway.csr', 'gateway.key'].map((name) => readFile(join(dir, name), 'utf8')));
+    const [cert, ca, csr, key] = (await Promise.all(['gateway.crt', 'ca.crt', 'req/gateway.csr', 'gateway.key'].map((name) => readFile(join(dir, name), 'utf8')))) as [string, string, string, string];
     await writeFile(bundle, `${cert}${ca}${csr}${key}`);
     const result = await runCli(['cert', 'show', bundle]);
     assert.equal(result.code, 0, result.stderr);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hashPassword } from '../../src/auth/password.js';
 import { diffConfigs } from '../../src/config/diff.js';
 import { parseConfigText } from '../../src/config/load.js';
 
-const HASH_A = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$' + 'A'.repeat(43);
-const HASH_B = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$' + 'B'.repeat(43);
+const HASH_A = await hashPassword('password-a');
+const HASH_B = await hashPassword('password-b');
 
 function config(text: string) {
   return parseConfigText(text, '/etc/oms-gateway/oms-gateway.yaml');

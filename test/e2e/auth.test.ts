@@ -44,7 +44,8 @@ describe('anonymous mode', () => {
 });
 
 describe('basic mode', () => {
-  const get = useStage({ configYaml: () => basicAuthYaml([AGENT, UTF8_USER, EMAIL_USER]) });
+  // Dozens of deliberate failures from one address: throttling (test/security/auth-throttle.test.ts) stays out of the way.
+  const get = useStage({ configYaml: () => basicAuthYaml([AGENT, UTF8_USER, EMAIL_USER], { auth: { throttle: { failuresBeforeDelay: 1000, lockoutFailures: 0 } } }) });
 
   const refused: readonly { name: string; authorization: string | undefined }[] = [
     { name: 'no Proxy-Authorization', authorization: undefined },

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
@@ -19,6 +21,7 @@ import { runCli } from '../fixtures/cli.js';
 import { recordMatching, startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
 import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki, type TestPki } from '../fixtures/pki.js';
+import { v1Header } from '../fixtures/proxy-headers.js';
 import { connectStatus, parseHead } from '../fixtures/raw-client.js';
 import { connectTls, readText, requestOver } from '../fixtures/tls-client.js';
 import { requireCommand, runCommand, type RunResult } from '../fixtures/tools.js';
@@ -110,7 +113,8 @@ describe('cert generate, then start with a TLS listener using the default certs/
     gateway = await startGateway({
       cwd: work,
       listen: [],
-      configYaml: `workers: 1\nlisten:\n${tlsListener('{}')}`,
+      // The second listener sits behind a load balancer: PROXY protocol first, then TLS.
+      configYaml: `workers: 1\nlisten:\n${tlsListener('{}')}${tlsListener('true')}    proxyProtocol: {trusted: [127.0.0.1]}\n`,
       args: ['--resolve', `*.${DOMAIN}=127.0.0.1:${origin.port}`],
     });
   });
@@ -118,6 +122,31 @@ describe('cert generate, then start with a TLS listener using the default certs/
     await gateway?.stop();
     await origin?.close();
     await rm(work, { recursive: true, force: true });
+  });
+
+  test('PROXY protocol comes before TLS: the client the header names is the one logged for the TLS client', async () => {
+    const raw = netConnect({ host: '127.0.0.1', port: listenerPort(gateway, 1) });
+    await once(raw, 'connect');
+    raw.write(v1Header('203.0.113.7', 40_000));
+    const proxy = await new Promise<TLSSocket>((resolve, reject) => {
+      const socket = tlsConnect({ socket: raw, ca: readFileSync(certs.ca, 'utf8'), servername: 'localhost' });
+      socket.once('secureConnect', () => resolve(socket)).once('error', reject);
+    });
+    const since = gateway.records.length;
+    assert.equal((await connectOver(proxy, `behind-lb.${DOMAIN}:443`)).status, 200);
+    const record = await waitFor(gateway, since, { event: 'request-allowed', target: `behind-lb.${DOMAIN}:443` });
+    assert.equal(record.client, '203.0.113.7');
+    assert.equal(record.clientPort, 40_000);
+    proxy.destroy();
+  });
+
+  test('the expiry of the served certificate is a metric', async () => {
+    assert.ok(gateway.metricsBaseUrl !== undefined);
+    const text = await (await fetch(`${gateway.metricsBaseUrl}/metrics`)).text();
+    const notAfter = Date.parse(new X509Certificate(readFileSync(certs.cert)).validTo) / 1000;
+    const line = text.split('\n').find((l) => l.startsWith('oms_gateway_certificate_expiry_timestamp_seconds{') && l.includes(`proxy:${certs.cert}`));
+    assert.ok(line, 'no expiry series for the listener certificate');
+    assert.equal(Number(line.split(' ').at(-1)), notAfter);
   });
 
   test('the key files are mode 0600 and the certificates 0644', async () => {
@@ -135,10 +164,21 @@ describe('cert generate, then start with a TLS listener using the default certs/
     await waitFor(gateway, since, { event: 'request-allowed', target: `plain-curl.${DOMAIN}:443` });
   });
 
-  test('curl refuses the proxy without --proxy-cacert: the certificate is the private CA', async () => {
+  test('curl refuses the proxy without --proxy-cacert, and the gateway logs why (event 1600)', async () => {
+    const since = gateway.records.length;
     const result = await curl(['-x', `https://127.0.0.1:${gateway.port}`, '--cacert', pki.caFile], `untrusted.${DOMAIN}`);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /certificate/i);
+    const record = await waitFor(gateway, since, { event: 'tls-handshake-failed', reason: 'certificate-rejected' });
+    assert.equal(record.eventId, 1600);
+  });
+
+  test('a client offering only TLS 1.1 to the proxy is refused (protocol-version)', async () => {
+    requireCommand('openssl');
+    const since = gateway.records.length;
+    const result = await runCommand('openssl', ['s_client', '-connect', `127.0.0.1:${gateway.port}`, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0', '-CAfile', certs.ca]);
+    assert.doesNotMatch(result.stdout, /-----BEGIN CERTIFICATE-----/);
+    await waitFor(gateway, since, { event: 'tls-handshake-failed', reason: 'protocol-version' });
   });
 
   test('undici ProxyAgent with an https:// proxy URL', async () => {
@@ -340,6 +380,8 @@ describe('certificate reload while tunnels are open', () => {
     assert.equal(reloaded.eventId, 1601);
     const newCert = new X509Certificate(await readFile(certs.cert, 'utf8'));
     assert.equal(reloaded.fingerprint256, newCert.fingerprint256);
+    const metrics = await (await fetch(`${gateway.metricsBaseUrl ?? assert.fail('no metrics listener')}/metrics`)).text();
+    assert.ok(metrics.includes(`oms_gateway_certificate_expiry_timestamp_seconds{certificate="proxy:${certs.cert}"} ${Date.parse(newCert.validTo) / 1000}`), 'the expiry metric still shows the old certificate');
 
     assert.equal(await readText(await requestOver(inner, { method: 'GET', path: '/hello', host })), HELLO_BODY, 'the tunnel opened before the reload stopped working');
     const fresh = await connectProxy(gateway.port, await readFile(certs.ca, 'utf8'));
