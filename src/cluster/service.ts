@@ -2,7 +2,6 @@
 // that each run one (workers: auto or N > 1). Both answer to the same calls, so start-up, signals, reloads,
 // the metrics listener and the pid file work the same way for either.
 
-import cluster from 'node:cluster';
 import type { GatewayConfig } from '../config/types.js';
 import type { GatewayState } from '../observability/health.js';
 import type { LogHandle } from '../observability/logger.js';
@@ -23,9 +22,4 @@ export function createService(config: GatewayConfig, log: LogHandle): Service {
   const workers = workerCount(config.workers);
   if (workers <= 1) return new Gateway(config, log.logger, metricsFor(config.metrics));
   return new Supervisor({ config, workers, logger: log.logger, writeLog: log.write });
-}
-
-/** True in a process the supervisor forked: it takes its configuration from the supervisor, not from flags. */
-export function isWorkerProcess(): boolean {
-  return cluster.isWorker;
 }

@@ -7,6 +7,7 @@
 // applied it back. Each worker's log lines pass through this process's log destination (log-relay.ts).
 
 import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { announceStart, type ReloadReport, type StopReport } from '../proxy/gateway.js';
@@ -63,6 +64,8 @@ const RESTART_DELAY_MIN_MS = 500;
 const RESTART_DELAY_MAX_MS = 30_000;
 const RESTART_CALM_MS = 60_000;
 
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+
 /**
  * glibc hands freed heap back to the system once 128 KiB lie free at its top, and Node frees the 64 KiB
  * buffer of every socket read in batches, at each garbage collection: the heap shrinks and grows again and
@@ -105,7 +108,7 @@ export class Supervisor {
     this.metrics = new ClusterMetrics(options.config.metrics, () => this.#collectMetrics());
     // Worker output comes here through pipes (silent); messages use structured clone so a configuration
     // keeps its undefined fields.
-    cluster.setupPrimary({ serialization: 'advanced', silent: true });
+    cluster.setupPrimary({ exec: WORKER_MAIN, serialization: 'advanced', silent: true });
   }
 
   get runtime(): { readonly config: GatewayConfig } {

@@ -44,7 +44,7 @@ function endWhenIdle(code: number): void {
 
 /**
  * Runs until the supervisor stops the worker or goes away; the process then ends by itself, so the returned
- * promise never settles.
+ * promise never settles (it rejects only when the worker cannot be set up).
  */
 export async function runWorker(): Promise<number> {
   // Until the gateway listens, a termination signal simply ends the process.

@@ -90,6 +90,73 @@ function streamFailure(stream: HandshakeStream): InspectionFailure | undefined {
   return stream.error === 'too-large' ? 'handshake-too-large' : 'malformed-handshake';
 }
 
+/** Phase 1: the ClientHello. */
+function judgeHello(stream: HandshakeStream, expectedHost: string, options: InspectionOptions, facts: TlsFacts): Verdict {
+  const failure = streamFailure(stream);
+  if (failure !== undefined) return refuse(failure);
+  const first = stream.messages[0];
+  if (first === undefined) return stream.endedBy === undefined ? undefined : refuse('not-client-hello');
+  if (first.type !== HANDSHAKE_TYPE.clientHello) return refuse('not-client-hello');
+  const parsed = parseClientHello(first.body);
+  if (!parsed.ok) return refuse(parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake');
+  const { hello } = parsed;
+  const highest = highestVersion(hello);
+  if (highest !== undefined) facts.offeredVersion = versionName(highest);
+  if (hello.serverName !== undefined) facts.serverName = hello.serverName;
+  if (highest === undefined || highest < options.minVersion) return refuse('version-too-low');
+  if (hello.serverName === undefined) return options.missingSni === 'refuse' ? refuse('sni-missing') : PASS;
+  return sameHost(hello.serverName, expectedHost) ? PASS : refuse('sni-mismatch');
+}
+
+/** Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. */
+function judgeCertificate(stream: HandshakeStream, options: InspectionOptions, facts: TlsFacts): Verdict {
+  const failure = streamFailure(stream);
+  if (failure !== undefined) return refuse(failure);
+  for (const message of stream.messages.slice(1)) {
+    if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
+      facts.clientCertificate = 'none';
+      return PASS;
+    }
+    if (message.type !== HANDSHAKE_TYPE.certificate) continue;
+    const certificate = firstCertificate(message.body);
+    if (!certificate.ok) return refuse('malformed-handshake');
+    if (certificate.der === undefined) {
+      facts.clientCertificate = 'none';
+      return PASS;
+    }
+    let subject;
+    try {
+      subject = subjectOf(new X509Certificate(certificate.der));
+    } catch {
+      return refuse('bad-certificate');
+    }
+    facts.clientCertificate = subject.text;
+    const match = findMatch(options.allowedClientCertificates, subject);
+    if (match === undefined) return refuse('client-certificate-refused');
+    facts.allowedBy = match.text;
+    return PASS;
+  }
+  if (stream.endedBy === undefined) return undefined;
+  facts.clientCertificate = 'none';
+  if (stream.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
+  return PASS;
+}
+
+/** Phase 2: the version the server chose; 'tls12' when the client's certificate can be read next. */
+function judgeServerHello(stream: HandshakeStream, options: InspectionOptions, facts: TlsFacts): Verdict | 'tls12' {
+  const failure = streamFailure(stream);
+  if (failure !== undefined) return refuse(failure === 'not-tls' ? 'malformed-handshake' : failure);
+  const first = stream.messages[0];
+  // An alert before any ServerHello: the server refused the handshake, and the session ends without us.
+  if (first === undefined) return stream.endedBy === undefined ? undefined : PASS;
+  const version = first.type === HANDSHAKE_TYPE.serverHello ? serverHelloVersion(first.body) : undefined;
+  if (version === undefined) return refuse('malformed-handshake');
+  facts.negotiatedVersion = versionName(version);
+  if (version < TLS13) return 'tls12';
+  facts.clientCertificate = 'hidden';
+  return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
+}
+
 /**
  * Looks at the handshake of a tunnel whose client was just told `200 Connection established`. `head` holds
  * client bytes that arrived with the CONNECT request. Both sockets are left paused with no listener of this
@@ -114,75 +181,8 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
       upstream.pause();
       resolve(result);
     };
-    const conclude = (verdict: Exclude<Verdict, undefined>, head: Buffer): void => {
-      finish(verdict.ok ? { ok: true, head, facts } : { ok: false, reason: verdict.reason, facts });
-    };
-
-    /** Phase 1: the ClientHello. */
-    const judgeHello = (stream: HandshakeStream): Verdict => {
-      const failure = streamFailure(stream);
-      if (failure !== undefined) return refuse(failure);
-      const first = stream.messages[0];
-      if (first === undefined) return stream.endedBy === undefined ? undefined : refuse('not-client-hello');
-      if (first.type !== HANDSHAKE_TYPE.clientHello) return refuse('not-client-hello');
-      const parsed = parseClientHello(first.body);
-      if (!parsed.ok) return refuse(parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake');
-      const { hello } = parsed;
-      const highest = highestVersion(hello);
-      if (highest !== undefined) facts.offeredVersion = versionName(highest);
-      if (hello.serverName !== undefined) facts.serverName = hello.serverName;
-      if (highest === undefined || highest < options.minVersion) return refuse('version-too-low');
-      if (hello.serverName === undefined) return options.missingSni === 'refuse' ? refuse('sni-missing') : PASS;
-      return sameHost(hello.serverName, expectedHost) ? PASS : refuse('sni-mismatch');
-    };
-
-    /** Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. */
-    const judgeCertificate = (stream: HandshakeStream): Verdict => {
-      const failure = streamFailure(stream);
-      if (failure !== undefined) return refuse(failure);
-      for (const message of stream.messages.slice(1)) {
-        if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
-          facts.clientCertificate = 'none';
-          return PASS;
-        }
-        if (message.type !== HANDSHAKE_TYPE.certificate) continue;
-        const certificate = firstCertificate(message.body);
-        if (!certificate.ok) return refuse('malformed-handshake');
-        if (certificate.der === undefined) {
-          facts.clientCertificate = 'none';
-          return PASS;
-        }
-        let subject;
-        try {
-          subject = subjectOf(new X509Certificate(certificate.der));
-        } catch {
-          return refuse('bad-certificate');
-        }
-        facts.clientCertificate = subject.text;
-        const match = findMatch(options.allowedClientCertificates, subject);
-        if (match === undefined) return refuse('client-certificate-refused');
-        facts.allowedBy = match.text;
-        return PASS;
-      }
-      if (stream.endedBy === undefined) return undefined;
-      facts.clientCertificate = 'none';
-      if (stream.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
-      return PASS;
-    };
-
-    /** Phase 2: the version the server chose. */
-    const judgeServerHello = (stream: HandshakeStream): Verdict | 'tls12' => {
-      const failure = streamFailure(stream);
-      if (failure !== undefined) return refuse(failure === 'not-tls' ? 'malformed-handshake' : failure);
-      const first = stream.messages[0];
-      // An alert before any ServerHello: the server refused the handshake, and the session ends without us.
-      if (first === undefined) return stream.endedBy === undefined ? undefined : PASS;
-      const version = first.type === HANDSHAKE_TYPE.serverHello ? serverHelloVersion(first.body) : undefined;
-      if (version === undefined) return refuse('malformed-handshake');
-      facts.negotiatedVersion = versionName(version);
-      if (version < TLS13) return 'tls12';
-      facts.clientCertificate = 'hidden';
-      return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
+    const conclude = (verdict: Exclude<Verdict, undefined>, unsent: Buffer): void => {
+      finish(verdict.ok ? { ok: true, head: unsent, facts } : { ok: false, reason: verdict.reason, facts });
     };
 
     const onClientData = (chunk: Buffer): void => {
@@ -197,7 +197,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
         return;
       }
       if (phase === 'client-certificate') {
-        const verdict = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes));
+        const verdict = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
         if (verdict !== undefined && !verdict.ok) {
           facts.side = 'client';
           conclude(verdict, Buffer.alloc(0));
@@ -211,7 +211,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
     };
 
     const evaluateHello = (): void => {
-      const verdict = judgeHello(readHandshakeStream(clientBytes, options.maxHandshakeBytes));
+      const verdict = judgeHello(readHandshakeStream(clientBytes, options.maxHandshakeBytes), expectedHost, options, facts);
       if (verdict === undefined) return;
       if (!verdict.ok || !following) {
         if (!verdict.ok) facts.side = 'client';
@@ -234,7 +234,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
         client.write(chunk);
         return;
       }
-      const verdict = judgeServerHello(readHandshakeStream(serverBytes, options.maxHandshakeBytes));
+      const verdict = judgeServerHello(readHandshakeStream(serverBytes, options.maxHandshakeBytes), options, facts);
       if (verdict === undefined) {
         client.write(chunk);
         return;
@@ -248,7 +248,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
       client.write(chunk);
       phase = 'client-certificate';
       // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
-      const early = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes));
+      const early = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
       if (early !== undefined) conclude(early, Buffer.alloc(0));
     };
 

@@ -159,7 +159,7 @@ describe('drain and exit with workers', () => {
     for (const session of sessions) session.destroy();
   });
 
-  test('a port already in use: exit 1 with the reason', { timeout: 20_000 }, async () => {
+  test('a port already in use: exit 1 with the reason', { timeout: 60_000 }, async () => {
     const holder = await startGateway({ args: ['--workers', '1'] });
     try {
       const clash = await startGateway({ listen: [`127.0.0.1:${holder.port}`], args: ['--workers', '2'] }).then(

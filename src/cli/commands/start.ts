@@ -4,8 +4,7 @@ import { resolve as resolvePath } from 'node:path';
 import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
-import { createService, isWorkerProcess } from '../../cluster/service.js';
-import { runWorker } from '../../cluster/worker.js';
+import { createService } from '../../cluster/service.js';
 import { startOperations } from '../../service/operations.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
@@ -64,8 +63,6 @@ export function overridesFrom(values: {
 }
 
 export async function start(args: readonly string[]): Promise<number> {
-  // A worker of `workers: auto|N` gets its configuration from the supervisor (cluster/worker.ts).
-  if (isWorkerProcess()) return runWorker();
   const { values, positionals } = parse('start', args, START_OPTIONS);
   if (positionals.length > 0) throw new UsageError(`start: unexpected argument "${positionals[0]}" (see: oms-gateway start --help)`);
   const path = resolveConfigPath(values.config, process.env);

@@ -1,0 +1,217 @@
+// `npm run soak`: many short tunnels through one gateway process on loopback, ended in every order a
+// connection can end — client FIN, server FIN, half-close, client RST, server RST, silent upstream — to show
+// that nothing leaks: at the end the gateway's resident memory and open descriptors are back near where they
+// started and its active-tunnel gauge is 0. Not part of CI (it takes ten minutes by default).
+//   node dist/bench/soak.js [--tunnels 100000] [--seconds 600] [--concurrency 64]
+// Prints progress every 10 s and a summary; exits 1 when tunnels failed or something did not return to its
+// starting level.
+
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startGateway, type Gateway } from '../test/fixtures/gateway.js';
+import { openFds, rssBytes, settle } from '../test/fixtures/process-stats.js';
+
+const CLOSE_ORDERS = ['client-fin', 'server-fin', 'half-close', 'client-rst', 'server-rst', 'silent'] as const;
+type CloseOrder = (typeof CLOSE_ORDERS)[number];
+
+const TARGET = 'soak.example';
+const PAYLOAD = Buffer.alloc(2048, 0x61);
+const TUNNEL_TIMEOUT_MS = 15_000;
+/** How long a client waits on a silent upstream before it gives up. */
+const SILENT_WAIT_MS = 200;
+/** Growth allowed between the start and the end of the run before the run counts as leaking. */
+const RSS_SLACK_BYTES = 32 * 1024 * 1024;
+const FD_SLACK = 2;
+
+/**
+ * The upstream: every connection starts with one line naming its close order; the server plays its side
+ * of that order. Payload bytes are echoed except where the order says otherwise.
+ */
+async function startUpstream(): Promise<{ server: Server; port: number }> {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => undefined);
+    let order: CloseOrder | undefined;
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (order === undefined) {
+        pending = Buffer.concat([pending, chunk]);
+        const newline = pending.indexOf(10);
+        if (newline < 0) return;
+        order = pending.subarray(0, newline).toString() as CloseOrder;
+        chunk = pending.subarray(newline + 1);
+      }
+      if (order === 'silent') return;
+      if (order === 'server-rst') {
+        socket.resetAndDestroy();
+        return;
+      }
+      if (order !== 'half-close') socket.write(chunk);
+      if (order === 'server-fin') socket.end();
+    });
+    socket.on('end', () => {
+      if (order === 'half-close') socket.end(PAYLOAD);
+      else if (order !== 'silent') socket.end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('upstream has no address');
+  return { server, port: address.port };
+}
+
+/** One tunnel ended in `order`; resolves 'ok' or a short error kind. */
+function tunnel(port: number, order: CloseOrder): Promise<string> {
+  return new Promise((resolve) => {
+    const socket: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: order === 'half-close' });
+    let outcome: string | undefined;
+    let head = Buffer.alloc(0);
+    let established = false;
+    let echoed = 0;
+    const finish = (result: string): void => {
+      outcome ??= result;
+    };
+    const timer = setTimeout(() => {
+      finish('timeout');
+      socket.destroy();
+    }, TUNNEL_TIMEOUT_MS);
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(order === 'client-rst' || order === 'server-rst' ? 'ok' : `error:${err.code ?? 'unknown'}`));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(outcome ?? (established ? 'ok' : 'closed-before-answer'));
+    });
+    socket.on('connect', () => socket.write(`CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\n\r\n`));
+    socket.on('end', () => {
+      if (order === 'server-fin' || order === 'half-close') {
+        finish(echoed >= PAYLOAD.length ? 'ok' : 'short-answer');
+        socket.end();
+      }
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (!established) {
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!head.subarray(0, 12).toString().startsWith('HTTP/1.1 200')) {
+          finish(`status:${head.subarray(9, 12).toString()}`);
+          socket.destroy();
+          return;
+        }
+        established = true;
+        chunk = head.subarray(end + 4);
+        socket.write(`${order}\n`);
+        socket.write(PAYLOAD);
+        if (order === 'half-close') socket.end();
+        if (order === 'client-rst') setImmediate(() => socket.resetAndDestroy());
+        if (order === 'server-rst') return;
+        if (order === 'silent') {
+          setTimeout(() => {
+            finish('ok');
+            socket.destroy();
+          }, SILENT_WAIT_MS);
+        }
+      }
+      echoed += chunk.length;
+      if (order === 'client-fin' && echoed >= PAYLOAD.length) {
+        finish('ok');
+        socket.end();
+      }
+    });
+  });
+}
+
+interface Snapshot {
+  readonly rssMiB: number;
+  readonly fds: number;
+  readonly activeTunnels: number;
+}
+
+async function activeTunnels(gateway: Gateway): Promise<number> {
+  if (gateway.metricsBaseUrl === undefined) return Number.NaN;
+  const text = await (await fetch(`${gateway.metricsBaseUrl}/metrics`)).text();
+  const match = /^oms_gateway_active_tunnels (\d+)/m.exec(text);
+  return match?.[1] === undefined ? Number.NaN : Number(match[1]);
+}
+
+async function snapshot(gateway: Gateway): Promise<Snapshot> {
+  return { rssMiB: rssBytes(gateway.pid) / 1024 / 1024, fds: openFds(gateway.pid), activeTunnels: await activeTunnels(gateway) };
+}
+
+function describeSnapshot(s: Snapshot): string {
+  return `RSS ${s.rssMiB.toFixed(1)} MiB, open fds ${s.fds}, active tunnels ${s.activeTunnels}`;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      tunnels: { type: 'string', default: '100000' },
+      seconds: { type: 'string', default: '600' },
+      concurrency: { type: 'string', default: '64' },
+    },
+  });
+  const total = Number(values.tunnels);
+  const seconds = Number(values.seconds);
+  const concurrency = Number(values.concurrency);
+  const upstream = await startUpstream();
+  // One worker, so that the memory and descriptors measured are those of the process doing the work; the
+  // audit log stays at info, as operators run it.
+  const gateway = await startGateway({
+    configYaml: 'workers: 1\ninspection:\n  enabled: false\nlimits:\n  maxConnectionsPerClient: 0\n',
+    args: ['--allow-host', TARGET, '--resolve', `${TARGET}=127.0.0.1:${upstream.port}`],
+  });
+  try {
+    // A short warm-up, so the start figures are of a gateway that has loaded its code paths.
+    for (const order of CLOSE_ORDERS) await tunnel(gateway.port, order);
+    await sleep(1000);
+    const start = await snapshot(gateway);
+    console.log(`soak: ${total} tunnels over ${seconds} s, ${concurrency} at a time, close orders ${CLOSE_ORDERS.join(', ')}`);
+    console.log(`start: ${describeSnapshot(start)}`);
+
+    const errors = new Map<string, number>();
+    let started = 0;
+    let done = 0;
+    const t0 = performance.now();
+    const progress = setInterval(() => {
+      void snapshot(gateway).then((s) => {
+        const elapsed = (performance.now() - t0) / 1000;
+        const failed = [...errors.values()].reduce((a, b) => a + b, 0);
+        console.log(`${elapsed.toFixed(0).padStart(4)} s: ${done} tunnels (${(done / elapsed).toFixed(0)}/s), ${failed} errors, ${describeSnapshot(s)}`);
+      });
+    }, 10_000);
+    const intervalMs = (seconds * 1000) / total;
+    const runner = async (): Promise<void> => {
+      while (started < total) {
+        const index = started++;
+        const due = t0 + index * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        const order = CLOSE_ORDERS[index % CLOSE_ORDERS.length] ?? 'client-fin';
+        const outcome = await tunnel(gateway.port, order);
+        done += 1;
+        if (outcome !== 'ok') errors.set(`${order}:${outcome}`, (errors.get(`${order}:${outcome}`) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, runner));
+    clearInterval(progress);
+    const elapsed = (performance.now() - t0) / 1000;
+
+    // Closed tunnels release their descriptors as the close events run; give them a moment.
+    await settle(() => openFds(gateway.pid), (fds) => fds <= start.fds, 10_000, 200);
+    await sleep(2000);
+    const end = await snapshot(gateway);
+    const failed = [...errors.values()].reduce((a, b) => a + b, 0);
+    console.log(`end:   ${describeSnapshot(end)}`);
+    console.log(`tunnels ${done} in ${elapsed.toFixed(0)} s (${(done / elapsed).toFixed(0)}/s), errors ${failed}${failed > 0 ? ` ${JSON.stringify(Object.fromEntries(errors))}` : ''}`);
+    console.log(`RSS ${start.rssMiB.toFixed(1)} → ${end.rssMiB.toFixed(1)} MiB, open fds ${start.fds} → ${end.fds}, active tunnels ${end.activeTunnels}`);
+    console.log(JSON.stringify({ tunnels: done, seconds: Math.round(elapsed), errors: failed, errorKinds: Object.fromEntries(errors), start, end }));
+    const leaked = end.fds > start.fds + FD_SLACK || (end.rssMiB - start.rssMiB) * 1024 * 1024 > RSS_SLACK_BYTES || end.activeTunnels !== 0;
+    return failed > 0 || leaked ? 1 : 0;
+  } finally {
+    await gateway.stop();
+    await new Promise((resolve) => upstream.server.close(resolve));
+  }
+}
+
+process.exitCode = await main();
