@@ -164,6 +164,9 @@ interface Results {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { smoke: { type: 'boolean' }, out: { type: 'string' }, profile: { type: 'boolean' } } });
   const smoke = values.smoke === true;
+  for (const tool of ['hey', 'openssl']) {
+    if (command('sh', ['-c', `command -v ${tool}`]) === undefined) throw new Error(`${tool} is needed: apt-get install ${tool}`);
+  }
   const sizes = smoke ? SMOKE : FULL;
   const outDir = values.out ?? fileURLToPath(new URL('../../bench/results/', import.meta.url));
   const dir = await mkdtemp(join(tmpdir(), 'oms-gateway-bench-'));

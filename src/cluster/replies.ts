@@ -5,13 +5,16 @@ import type { FromWorker } from './messages.js';
 
 export type Reply = Extract<FromWorker, { id: number }>;
 
-/** A worker did not answer in time, or exited first; `code` is 'ETIMEDOUT' for the former. */
-export class ReplyError extends Error {
+/**
+ * A worker failed what it was asked (start, reload: `code` is its own error's, e.g. EADDRINUSE), did not
+ * answer in time ('ETIMEDOUT'), or exited first.
+ */
+export class WorkerError extends Error {
   readonly code: string | undefined;
 
   constructor(message: string, code: string | undefined) {
     super(message);
-    this.name = 'ReplyError';
+    this.name = 'WorkerError';
     this.code = code;
   }
 }
@@ -34,7 +37,7 @@ export class Replies {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new ReplyError(`worker ${worker} did not answer within ${timeoutMs} ms`, 'ETIMEDOUT'));
+        reject(new WorkerError(`worker ${worker} did not answer within ${timeoutMs} ms`, 'ETIMEDOUT'));
       }, timeoutMs);
       this.#pending.set(id, { worker, resolve, reject, timer });
       send(id);
@@ -56,7 +59,7 @@ export class Replies {
       if (pending.worker !== worker) continue;
       clearTimeout(pending.timer);
       this.#pending.delete(id);
-      pending.reject(new ReplyError(`worker ${worker} exited`, undefined));
+      pending.reject(new WorkerError(`worker ${worker} exited`, undefined));
     }
   }
 }

@@ -14,7 +14,7 @@ import { announceStart, type ReloadReport, type StopReport } from '../proxy/gate
 import { relayLines } from './log-relay.js';
 import { isFromWorker, type FromWorker, type ListenerAddress, type ToWorker } from './messages.js';
 import { ClusterMetrics, type WorkerMetrics } from './metrics.js';
-import { Replies, type Reply } from './replies.js';
+import { Replies, WorkerError, type Reply } from './replies.js';
 import { workerCount, workerShare } from './share.js';
 
 export interface SupervisorOptions {
@@ -23,17 +23,6 @@ export interface SupervisorOptions {
   readonly logger: Logger;
   /** Writes worker log lines through the supervisor's own destination (LogHandle.write). */
   readonly writeLog: (lines: string) => void;
-}
-
-/** A worker failed to start or to apply a reload; `code` is the worker's error code (e.g. EADDRINUSE). */
-export class WorkerError extends Error {
-  readonly code: string | undefined;
-
-  constructor(message: string, code: string | undefined) {
-    super(message);
-    this.name = 'WorkerError';
-    this.code = code;
-  }
 }
 
 interface Member {

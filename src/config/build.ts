@@ -56,7 +56,8 @@ export function buildConfig(
   locate: Locate,
 ): BuildResult {
   const authMode = flags.authMode ?? file.auth.mode;
-  const users = [...file.auth.users, ...(file.auth.usersFile?.users ?? [])];
+  const { usersFile, ...authFile } = file.auth;
+  const users = [...file.auth.users, ...(usersFile?.users ?? [])];
   if (authMode === 'basic' && users.length === 0) {
     const fromFile = flags.authMode === undefined;
     const issue: ConfigIssue = fromFile
@@ -88,7 +89,7 @@ export function buildConfig(
       deniedAddresses: [...file.deniedAddresses],
     },
     resolve: mappings(file, flags).map((mapping) => ({ ...mapping })),
-    auth: { ...file.auth, mode: authMode, users: users.map((user) => ({ ...user })), usersFile: file.auth.usersFile?.path, throttle: { ...file.auth.throttle } },
+    auth: { ...authFile, mode: authMode, users: users.map((user) => ({ ...user })), ...(usersFile && { usersFile: usersFile.path }), throttle: { ...file.auth.throttle } },
     timeouts: { ...file.timeouts },
     limits: { ...file.limits },
     log: { level: flags.logLevel ?? file.log.level, format: flags.logFormat ?? file.log.format, file: file.log.file },

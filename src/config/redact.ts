@@ -26,7 +26,7 @@ export function redactConfig(config: GatewayConfig): unknown {
   return {
     ...config,
     resolve: config.resolve.map((mapping) => ({ ...mapping, port: mapping.port ?? null })),
-    auth: { ...config.auth, users: redactUsers(config.auth.users), usersFile: config.auth.usersFile ?? null },
+    auth: { ...config.auth, users: redactUsers(config.auth.users) },
     log: { ...config.log, file: config.log.file ?? null },
     metrics: {
       ...config.metrics,

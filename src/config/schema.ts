@@ -230,6 +230,7 @@ const timeouts = strictObject({
   drainDelaySeconds: secondsOrOff(300).default(0),
   keepAliveSeconds: integer(1, 3_600).default(60),
   tunnelIdleSeconds: secondsOrOff(604_800).default(3_600),
+  tunnelHalfClosedSeconds: secondsOrOff(604_800).default(60),
   tunnelMaxSeconds: secondsOrOff(604_800).default(0),
   authSeconds: seconds(300).default(10),
   // RFC 8305 §8: at least 10 ms, at most 2 s, 250 ms recommended.

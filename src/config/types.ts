@@ -171,6 +171,8 @@ export interface TimeoutsConfig {
   readonly keepAliveSeconds: number;
   /** A tunnel that carried no byte either way for this long is closed; 0: never. */
   readonly tunnelIdleSeconds: number;
+  /** After one side of a tunnel sent its FIN, it is closed when the other sends nothing for this long; 0: never. */
+  readonly tunnelHalfClosedSeconds: number;
   /** A tunnel is closed this long after it opened; 0: never. */
   readonly tunnelMaxSeconds: number;
   /** Longest wait for a password check (queue and scrypt) before answering 503. */

@@ -96,6 +96,7 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   const tunnel = relay(socket, upstream, first, {
     keepAliveMs: runtime.config.timeouts.keepAliveSeconds * 1000,
     idleTimeoutMs: runtime.config.timeouts.tunnelIdleSeconds * 1000,
+    halfClosedTimeoutMs: runtime.config.timeouts.tunnelHalfClosedSeconds * 1000,
     maxLifetimeMs: runtime.config.timeouts.tunnelMaxSeconds * 1000,
     onClose: (stats) => {
       deps.tunnels.delete(open);

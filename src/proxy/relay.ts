@@ -3,8 +3,11 @@
 // sockets torn down together as soon as either errs or closes.
 import type { Socket } from 'node:net';
 
-/** 'idle-timeout' and 'max-lifetime': the gateway ended it under timeouts.tunnelIdleSeconds / tunnelMaxSeconds. */
-export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway' | 'idle-timeout' | 'max-lifetime';
+/**
+ * 'idle-timeout', 'half-closed-timeout' and 'max-lifetime': the gateway ended it under
+ * timeouts.tunnelIdleSeconds, tunnelHalfClosedSeconds and tunnelMaxSeconds.
+ */
+export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway' | 'idle-timeout' | 'half-closed-timeout' | 'max-lifetime';
 
 export interface RelayStats {
   readonly bytesFromClient: number;
@@ -23,6 +26,12 @@ export interface RelayOptions {
   readonly keepAliveMs: number;
   /** Closes the tunnel after this long without a byte in either direction; 0 or absent: never. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Once one side has sent its FIN, closes the tunnel after this long without a byte from the other side;
+   * 0 or absent: wait for it (up to idleTimeoutMs). A client that closed while its upstream stays silent
+   * would otherwise hold both sockets for as long as the upstream does.
+   */
+  readonly halfClosedTimeoutMs?: number;
   /** Closes the tunnel this long after it opened; 0 or absent: never. */
   readonly maxLifetimeMs?: number;
   readonly onClose: (stats: RelayStats) => void;
@@ -68,12 +77,23 @@ export function relay(client: Socket, upstream: Socket, head: Buffer, options: R
   upstream.once('close', onClosed);
 
   // The client socket sees every byte of the tunnel (read from it or written to it), so its idle timer is
-  // the tunnel's; TCP keep-alive probes carry no data and do not reset it.
-  const { idleTimeoutMs = 0, maxLifetimeMs = 0 } = options;
-  if (idleTimeoutMs > 0) {
-    client.setTimeout(idleTimeoutMs);
-    client.once('timeout', teardown('idle-timeout'));
-  }
+  // the tunnel's; TCP keep-alive probes carry no data and do not reset it. After a FIN the same timer, set
+  // to the half-closed timeout when that is shorter, watches the direction still open.
+  const { idleTimeoutMs = 0, halfClosedTimeoutMs = 0, maxLifetimeMs = 0 } = options;
+  let halfClosed = false;
+  client.setTimeout(idleTimeoutMs);
+  client.on('timeout', () => {
+    // The gateway ended it, whichever side sent a FIN before.
+    closedBy = halfClosed ? 'half-closed-timeout' : 'idle-timeout';
+    teardown(closedBy)();
+  });
+  const onHalfClose = (): void => {
+    if (halfClosed || halfClosedTimeoutMs === 0 || (idleTimeoutMs > 0 && idleTimeoutMs <= halfClosedTimeoutMs)) return;
+    halfClosed = true;
+    client.setTimeout(halfClosedTimeoutMs);
+  };
+  client.once('end', onHalfClose);
+  upstream.once('end', onHalfClose);
   if (maxLifetimeMs > 0) {
     const lifetime = setTimeout(teardown('max-lifetime'), maxLifetimeMs);
     lifetime.unref();

@@ -114,7 +114,7 @@ describe('doctor', () => {
   describe('through a relay proxy', () => {
     let parent: Gateway;
     before(async () => {
-      parent = await startGateway({ args: ['--workers', '1', ...resolveAll(origin.port)] });
+      parent = await startGateway({ startTimeoutMs: 60_000, args: ['--workers', '1', ...resolveAll(origin.port)] });
     });
     after(() => parent?.stop());
 

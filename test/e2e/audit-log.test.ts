@@ -63,6 +63,8 @@ describe('the audit log of an authenticated run', () => {
     ].join('\n');
     gateway = await startGateway({
       configYaml,
+      // Several worker processes start slowly on a loaded CI machine.
+      startTimeoutMs: 60_000,
       args: [
         '--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${tlsOrigin.port}`,
         '--resolve', `plain.example.net=127.0.0.1:${httpOrigin.port}`,

@@ -6,15 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exchangeOverTunnel, probe, startExchangeOrigin } from '../fixtures/exchange.js';
-import { startGateway } from '../fixtures/gateway.js';
+import { startGateway, type Gateway } from '../fixtures/gateway.js';
 
 test('readiness turns to 503 "draining" on SIGTERM while an open tunnel still relays; liveness stays 200', async () => {
   const origin = await startExchangeOrigin();
-  const gateway = await startGateway({
-    args: ['--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`],
-    configYaml: 'inspection:\n  enabled: false\ntimeouts:\n  shutdownGraceSeconds: 20\n',
-  });
+  let gateway: Gateway | undefined;
   try {
+    gateway = await startGateway({
+      args: ['--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`],
+      configYaml: 'inspection:\n  enabled: false\ntimeouts:\n  shutdownGraceSeconds: 20\n',
+      // Several worker processes start slowly on a loaded CI machine.
+      startTimeoutMs: 60_000,
+    });
     const base = gateway.metricsBaseUrl;
     assert.ok(base !== undefined);
     const ready = await probe(base, '/readyz');
@@ -47,7 +50,7 @@ test('readiness turns to 503 "draining" on SIGTERM while an open tunnel still re
     assert.equal(closed.closedBy, 'client');
     assert.equal(await stopped, 0);
   } finally {
-    await gateway.stop('SIGKILL');
+    await gateway?.stop('SIGKILL');
     await origin.close();
   }
 });

@@ -36,7 +36,8 @@ async function recordsOf(path: string): Promise<LogRecord[]> {
 
 /** Records of `path` once one satisfies `predicate` (bounded wait). */
 async function waitInFile(path: string, predicate: (record: LogRecord) => boolean, what: string): Promise<LogRecord[]> {
-  for (let i = 0; i < 300; i += 1) {
+  // Several worker processes start slowly on a loaded CI machine: up to a minute.
+  for (let i = 0; i < 1200; i += 1) {
     const records = await recordsOf(path);
     if (records.some(predicate)) return records;
     await sleep(50);
@@ -124,7 +125,7 @@ describe('a log file rotated while the gateway runs', () => {
 test('--log-format pretty: one readable line per record on standard output', async () => {
   const gateway = spawnGateway(['--log-format', 'pretty']);
   try {
-    for (let i = 0; i < 300 && !/service-started/.test(gateway.output()); i += 1) await sleep(50);
+    for (let i = 0; i < 1200 && !/service-started/.test(gateway.output()); i += 1) await sleep(50);
     const line = gateway.output().split('\n').find((l) => l.includes('service-started')) ?? '';
     assert.match(line, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: service-started \{"event":"service-started","eventId":101,/);
     assert.doesNotMatch(gateway.output(), /\u001b\[/, 'no colour codes when standard output is not a terminal');

@@ -157,6 +157,8 @@ describe('a real Prometheus scraping the gateway', () => {
       args: ['--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`],
       // The exchange origin speaks no TLS, so tunnel inspection (which expects a ClientHello) is off.
       configYaml: 'inspection:\n  enabled: false\n',
+      // Several worker processes start slowly on a loaded CI machine.
+      startTimeoutMs: 60_000,
     });
     assert.ok(gateway.metricsBaseUrl !== undefined);
     prometheus = await startPrometheus(dir, new URL(gateway.metricsBaseUrl).host);

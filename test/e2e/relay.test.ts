@@ -51,7 +51,7 @@ describe('relay through a second oms-gateway', () => {
   before(async () => {
     pki = await testPki();
     origin = await startTlsOrigin();
-    parent = await startGateway({ args: ['--workers', '1', '--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`] });
+    parent = await startGateway({ startTimeoutMs: 60_000, args: ['--workers', '1', '--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`] });
   });
   after(async () => {
     await parent?.stop();
@@ -59,7 +59,7 @@ describe('relay through a second oms-gateway', () => {
   });
 
   test('a tunnel goes gateway → parent → origin, and both gateways log it', async (t) => {
-    const gateway = await startGateway({ configYaml: relayYaml(parent.proxyUrl) });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(parent.proxyUrl) });
     t.after(() => gateway.stop());
     assert.equal(await helloThrough(gateway, HOST, 443, pki), HELLO_BODY);
     const allowed = await gateway.waitForRecord(recordMatching({ event: 'request-allowed', target: `${HOST}:443` }));
@@ -71,7 +71,7 @@ describe('relay through a second oms-gateway', () => {
     const front = await tlsFront(pki, parent.port);
     t.after(() => front.close());
     const { port } = front;
-    const gateway = await startGateway({ configYaml: relayYaml(`https://localhost:${port}`, {}, { caFile: pki.caFile }) });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(`https://localhost:${port}`, {}, { caFile: pki.caFile }) });
     t.after(() => gateway.stop());
     assert.equal(await helloThrough(gateway, HOST, 443, pki), HELLO_BODY);
   });
@@ -80,7 +80,7 @@ describe('relay through a second oms-gateway', () => {
     const front = await tlsFront(pki, parent.port);
     t.after(() => front.close());
     const { port } = front;
-    const gateway = await startGateway({ configYaml: relayYaml(`https://localhost:${port}`) });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(`https://localhost:${port}`) });
     t.after(() => gateway.stop());
     const head = await connectStatus(gateway.port, `${HOST}:443`);
     assert.equal(head.status, 502);
@@ -89,7 +89,7 @@ describe('relay through a second oms-gateway', () => {
   });
 
   test('the parent refuses the target (403): the agent gets 502 naming the parent, the audit log has 403', async (t) => {
-    const gateway = await startGateway({ configYaml: relayYaml(parent.proxyUrl), args: ['--allow-host', 'not-on-parent.example.com:443'] });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(parent.proxyUrl), args: ['--allow-host', 'not-on-parent.example.com:443'] });
     t.after(() => gateway.stop());
     const result = await rawExchange(gateway.port, 'CONNECT not-on-parent.example.com:443 HTTP/1.1\r\nHost: not-on-parent.example.com:443\r\n\r\n');
     const head = parseHead(result.data);
@@ -136,14 +136,14 @@ describe('relay through Squid', () => {
   });
 
   test('without credentials: CONNECT tunnels reach the origin through Squid', async (t) => {
-    const gateway = await startGateway({ configYaml: relayYaml(squid.url), args: ['--allow-host', `${HOST}:${origin.port}`] });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(squid.url), args: ['--allow-host', `${HOST}:${origin.port}`] });
     t.after(() => gateway.stop());
     assert.equal(await helloThrough(gateway, HOST, origin.port, pki), HELLO_BODY);
     assert.match(await squid.accessLog(), new RegExp(`CONNECT ${HOST.replaceAll('.', '\\.')}:${origin.port}`));
   });
 
   test('plain http:// requests go through Squid as a CONNECT to host:port', async (t) => {
-    const gateway = await startGateway({ configYaml: relayYaml(squid.url), args: ['--allow-host', `${PLAIN_HOST}:${plain.port}`] });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(squid.url), args: ['--allow-host', `${PLAIN_HOST}:${plain.port}`] });
     t.after(() => gateway.stop());
     const result = await rawExchange(gateway.port, `GET http://${PLAIN_HOST}:${plain.port}/hello HTTP/1.1\r\nHost: ${PLAIN_HOST}:${plain.port}\r\nConnection: close\r\n\r\n`);
     const head = parseHead(result.data);
@@ -183,7 +183,7 @@ describe('relay through Squid', () => {
   });
 
   test('no relay credentials where Squid wants them: 502 with the relay status 407 in the audit log', async (t) => {
-    const gateway = await startGateway({ configYaml: relayYaml(authSquid.url), args: ['--allow-host', `${HOST}:${origin.port}`] });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(authSquid.url), args: ['--allow-host', `${HOST}:${origin.port}`] });
     t.after(() => gateway.stop());
     assert.equal((await connectStatus(gateway.port, `${HOST}:${origin.port}`)).status, 502);
     const record = await gateway.waitForRecord(recordMatching({ event: 'upstream-error', reason: 'relay-refused' }));
@@ -194,7 +194,7 @@ describe('relay through Squid', () => {
 describe('relay failures and the allowlist', () => {
   test('a relay that is not listening: 502 naming it, relay-unreachable in the audit log', async (t) => {
     const port = await closedPort();
-    const gateway = await startGateway({ configYaml: relayYaml(`http://127.0.0.1:${port}`) });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(`http://127.0.0.1:${port}`) });
     t.after(() => gateway.stop());
     const result = await rawExchange(gateway.port, `CONNECT ${HOST}:443 HTTP/1.1\r\nHost: ${HOST}:443\r\n\r\n`);
     const head = parseHead(result.data);
@@ -208,7 +208,7 @@ describe('relay failures and the allowlist', () => {
   test('a relay that never answers: 504 after timeouts.connectSeconds, relay-timeout', async (t) => {
     const sink = await startTcpSink();
     t.after(() => sink.close());
-    const gateway = await startGateway({ configYaml: relayYaml(`http://127.0.0.1:${sink.port}`, { timeouts: { connectSeconds: 0.5 } }) });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(`http://127.0.0.1:${sink.port}`, { timeouts: { connectSeconds: 0.5 } }) });
     t.after(() => gateway.stop());
     assert.equal((await connectStatus(gateway.port, `${HOST}:443`)).status, 504);
     await gateway.waitForRecord(recordMatching({ event: 'upstream-error', reason: 'relay-timeout' }));
@@ -217,7 +217,7 @@ describe('relay failures and the allowlist', () => {
   test('the allowlist is enforced before the relay is contacted', async (t) => {
     const sink = await startTcpSink();
     t.after(() => sink.close());
-    const gateway = await startGateway({ configYaml: relayYaml(`http://127.0.0.1:${sink.port}`) });
+    const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: relayYaml(`http://127.0.0.1:${sink.port}`) });
     t.after(() => gateway.stop());
     assert.equal((await connectStatus(gateway.port, 'evil.example.com:443')).status, 403);
     assert.equal((await connectStatus(gateway.port, `${HOST}:22`)).status, 403);

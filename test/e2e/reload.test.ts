@@ -48,11 +48,11 @@ async function reloadWith(gateway: Gateway, text: string): Promise<AuditRecord> 
   const since = gateway.records.length;
   await writeFile(gateway.configFile, text);
   process.kill(gateway.pid, 'SIGHUP');
-  return gateway.waitForRecord((r) => r.event === 'config-reloaded' || r.event === 'config-invalid' || r.event === 'reload-failed', 10_000, since);
+  return gateway.waitForRecord((r) => r.event === 'config-reloaded' || r.event === 'config-invalid' || r.event === 'reload-failed', 30_000, since);
 }
 
 async function start(t: TestContext, yaml: string, options: { listen?: string[]; args?: string[] } = {}): Promise<Gateway> {
-  const gateway = await startGateway({ configYaml: yaml, ...options });
+  const gateway = await startGateway({ startTimeoutMs: 60_000, configYaml: yaml, ...options });
   t.after(() => gateway.stop('SIGKILL'));
   return gateway;
 }

@@ -137,6 +137,36 @@ describe('relay timeouts', () => {
     assert.equal((await closed).closedBy, 'idle-timeout');
   });
 
+  test('after a FIN from one side, closes the tunnel when the other side stays silent for halfClosedTimeoutMs', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel(Buffer.alloc(0), { idleTimeoutMs: 60_000, halfClosedTimeoutMs: 300 });
+    t.after(cleanup);
+    origin.resume();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(agent.destroyed, false, 'no FIN yet: only the idle timeout applies');
+    const started = performance.now();
+    agent.end();
+    const stats = await closed;
+    assert.equal(stats.closedBy, 'half-closed-timeout');
+    assert.ok(performance.now() - started >= 250);
+  });
+
+  test('an answer still flowing after the FIN keeps a half-closed tunnel open', async (t) => {
+    const { agent, origin, closed, cleanup } = await tunnel(Buffer.alloc(0), { halfClosedTimeoutMs: 300 });
+    t.after(cleanup);
+    let result: RelayStats | undefined;
+    void closed.then((stats) => (result = stats));
+    agent.resume();
+    origin.resume();
+    agent.end('request');
+    for (let i = 0; i < 8; i++) {
+      origin.write('part of a slow answer');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(result, undefined);
+    origin.end();
+    assert.equal((await closed).closedBy, 'client');
+  });
+
   test('closes a busy tunnel at maxLifetimeMs', async (t) => {
     const { agent, origin, closed, cleanup } = await tunnel(Buffer.alloc(0), { maxLifetimeMs: 300 });
     t.after(cleanup);
