@@ -6,138 +6,23 @@
 // Prints progress every 10 s and a summary; exits 1 when tunnels failed or something did not return to its
 // starting level.
 
-import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { activeTunnels, CLOSE_ORDERS, runTunnel, startOrderedUpstream, type CloseOrder } from '../test/fixtures/close-orders.js';
 import { startGateway, type Gateway } from '../test/fixtures/gateway.js';
 import { openFds, rssBytes } from '../test/fixtures/process-stats.js';
 
-const CLOSE_ORDERS = ['client-fin', 'server-fin', 'half-close', 'client-rst', 'server-rst', 'silent'] as const;
-type CloseOrder = (typeof CLOSE_ORDERS)[number];
-
 const TARGET = 'soak.example';
-const PAYLOAD = Buffer.alloc(2048, 0x61);
-const TUNNEL_TIMEOUT_MS = 15_000;
-/** How long a client waits on a silent upstream before it gives up. */
-const SILENT_WAIT_MS = 200;
 /** Growth allowed between the start and the end of the run before the run counts as leaking. */
 const RSS_SLACK_BYTES = 32 * 1024 * 1024;
 const FD_SLACK = 2;
 /** Longest wait after the last tunnel for the gateway to close what it still holds. */
 const END_SETTLE_MS = 90_000;
 
-/**
- * The upstream: every connection starts with one line naming its close order; the server plays its side
- * of that order. Payload bytes are echoed except where the order says otherwise.
- */
-async function startUpstream(): Promise<{ server: Server; port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => undefined);
-    let order: CloseOrder | undefined;
-    let pending = Buffer.alloc(0);
-    let echoed = 0;
-    socket.on('data', (chunk: Buffer) => {
-      if (order === undefined) {
-        pending = Buffer.concat([pending, chunk]);
-        const newline = pending.indexOf(10);
-        if (newline < 0) return;
-        order = pending.subarray(0, newline).toString() as CloseOrder;
-        chunk = pending.subarray(newline + 1);
-      }
-      if (order === 'silent') return;
-      if (order === 'server-rst') {
-        socket.resetAndDestroy();
-        return;
-      }
-      if (order === 'half-close') return;
-      socket.write(chunk);
-      echoed += chunk.length;
-      if (order === 'server-fin' && echoed >= PAYLOAD.length) socket.end();
-    });
-    socket.on('end', () => {
-      if (order === 'half-close') socket.end(PAYLOAD);
-      else if (order !== 'silent') socket.end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('upstream has no address');
-  return { server, port: address.port };
-}
-
-/** One tunnel ended in `order`; resolves 'ok' or a short error kind. */
-function tunnel(port: number, order: CloseOrder): Promise<string> {
-  return new Promise((resolve) => {
-    const socket: Socket = connect({ host: '127.0.0.1', port, allowHalfOpen: order === 'half-close' });
-    let outcome: string | undefined;
-    let head = Buffer.alloc(0);
-    let established = false;
-    let echoed = 0;
-    const finish = (result: string): void => {
-      outcome ??= result;
-    };
-    const timer = setTimeout(() => {
-      finish('timeout');
-      socket.destroy();
-    }, TUNNEL_TIMEOUT_MS);
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(order === 'client-rst' || order === 'server-rst' ? 'ok' : `error:${err.code ?? 'unknown'}`));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(outcome ?? (established ? 'ok' : 'closed-before-answer'));
-    });
-    socket.on('connect', () => socket.write(`CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\n\r\n`));
-    socket.on('end', () => {
-      if (order === 'server-fin' || order === 'half-close') {
-        finish(echoed >= PAYLOAD.length ? 'ok' : 'short-answer');
-        socket.end();
-      }
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (!established) {
-        head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!head.subarray(0, 12).toString().startsWith('HTTP/1.1 200')) {
-          finish(`status:${head.subarray(9, 12).toString()}`);
-          socket.destroy();
-          return;
-        }
-        established = true;
-        chunk = head.subarray(end + 4);
-        socket.write(`${order}\n`);
-        socket.write(PAYLOAD);
-        if (order === 'half-close') socket.end();
-        if (order === 'client-rst') setImmediate(() => socket.resetAndDestroy());
-        if (order === 'server-rst') return;
-        if (order === 'silent') {
-          setTimeout(() => {
-            finish('ok');
-            socket.destroy();
-          }, SILENT_WAIT_MS);
-        }
-      }
-      echoed += chunk.length;
-      if (order === 'client-fin' && echoed >= PAYLOAD.length) {
-        finish('ok');
-        socket.end();
-      }
-    });
-  });
-}
-
 interface Snapshot {
   readonly rssMiB: number;
   readonly fds: number;
   readonly activeTunnels: number;
-}
-
-async function activeTunnels(gateway: Gateway): Promise<number> {
-  if (gateway.metricsBaseUrl === undefined) return Number.NaN;
-  const text = await (await fetch(`${gateway.metricsBaseUrl}/metrics`)).text();
-  const match = /^oms_gateway_active_tunnels (\d+)/m.exec(text);
-  return match?.[1] === undefined ? Number.NaN : Number(match[1]);
 }
 
 async function snapshot(gateway: Gateway): Promise<Snapshot> {
@@ -161,7 +46,7 @@ async function main(): Promise<number> {
   const seconds = Number(values.seconds);
   const concurrency = Number(values.concurrency);
   const orders = values.orders.split(',').filter((order): order is CloseOrder => (CLOSE_ORDERS as readonly string[]).includes(order));
-  const upstream = await startUpstream();
+  const upstream = await startOrderedUpstream();
   // One worker, so that the memory and descriptors measured are those of the process doing the work; the
   // audit log stays at info, as operators run it.
   const gateway = await startGateway({
@@ -171,7 +56,7 @@ async function main(): Promise<number> {
   try {
     // A short warm-up, so the start figures are of a gateway that has loaded its code paths.
     // Without 'silent', whose tunnels stay open for the half-closed timeout.
-    for (const order of orders.filter((o) => o !== 'silent')) await tunnel(gateway.port, order);
+    for (const order of orders.filter((o) => o !== 'silent')) await runTunnel(gateway.port, `${TARGET}:443`, order);
     await sleep(1000);
     const start = await snapshot(gateway);
     console.log(`soak: ${total} tunnels over ${seconds} s, ${concurrency} at a time, close orders ${orders.join(', ')}`);
@@ -196,7 +81,7 @@ async function main(): Promise<number> {
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
         const order = orders[index % orders.length] ?? 'client-fin';
-        const outcome = await tunnel(gateway.port, order);
+        const outcome = await runTunnel(gateway.port, `${TARGET}:443`, order);
         done += 1;
         if (outcome !== 'ok') errors.set(`${order}:${outcome}`, (errors.get(`${order}:${outcome}`) ?? 0) + 1);
       }
@@ -224,7 +109,7 @@ async function main(): Promise<number> {
     return failed > 0 || leaked ? 1 : 0;
   } finally {
     await gateway.stop();
-    await new Promise((resolve) => upstream.server.close(resolve));
+    await upstream.close();
   }
 }
 

@@ -4,7 +4,7 @@
 #   - the application in /opt/oms-gateway (root-owned: the service cannot change its own code), with its
 #     production dependencies (`npm ci --omit=dev`, which needs the npm registry or a mirror);
 #   - /etc/oms-gateway/ (owned by oms-gateway, mode 0750) and, when missing, oms-gateway.yaml there from
-#     config/oms-gateway.example.yaml — an existing file is never overwritten;
+#     config/oms-gateway.example.yaml with pidFile set — an existing file is never overwritten;
 #   - the unit /etc/systemd/system/oms-gateway.service (replaced on upgrade; local changes belong in a
 #     drop-in), plus a drop-in naming node when it is not /usr/bin/node;
 #   - /usr/local/bin/oms-gateway, which runs the management commands as the service user so the files they
@@ -20,6 +20,7 @@ set -euo pipefail
 readonly SERVICE_USER=oms-gateway
 readonly UNIT_NODE=/usr/bin/node
 readonly MIN_NODE=20.18
+readonly PID_FILE=/run/oms-gateway/oms-gateway.pid
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
@@ -88,7 +89,10 @@ if [[ -e "$etc/oms-gateway.yaml" ]]; then
   echo "  kept the existing $etc/oms-gateway.yaml"
 else
   install -m 0640 "$source_dir/config/oms-gateway.example.yaml" "$etc/oms-gateway.yaml"
-  echo "  wrote $etc/oms-gateway.yaml (every setting at its default, documented)"
+  # The pid file in the unit's RuntimeDirectory, so the editing commands tell the service to reload.
+  "$node" "$source_dir/dist/src/cli/main.js" config set pidFile "$PID_FILE" --config "$etc/oms-gateway.yaml" >/dev/null
+  chmod 0640 "$etc/oms-gateway.yaml"
+  echo "  wrote $etc/oms-gateway.yaml (every setting documented; pidFile: $PID_FILE)"
 fi
 [[ -n "$root" ]] || chown -R "$SERVICE_USER:$SERVICE_USER" "$etc"
 

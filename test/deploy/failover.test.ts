@@ -12,7 +12,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
-import { startGateway, type Gateway } from '../fixtures/gateway.js';
+import { startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
 import { startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki } from '../fixtures/pki.js';
 import { openTunnel, whenRefused } from '../fixtures/raw-client.js';
@@ -39,6 +39,8 @@ interface TunnelResult {
   /** When the agent finished with it, or when it failed: the connection's close if that came first. */
   readonly endedAt: number;
   readonly error: string | undefined;
+  /** The agent's source port, for a tunnel that worked. */
+  readonly clientPort: number | undefined;
 }
 
 /** Distinct free loopback ports, all held until every one is known. */
@@ -57,6 +59,8 @@ async function freePorts(count: number): Promise<number[]> {
 /** A tunnel through which an agent's TLS session to `host` is established, and when the far side closed it. */
 interface AgentSession {
   readonly tls: TLSSocket;
+  /** The agent's own source port, which the PROXY protocol header carries to the gateway. */
+  readonly localPort: number;
   /** Date.now() when the connection closed, if it did before the agent closed it. */
   closedAt(): number | undefined;
 }
@@ -68,7 +72,7 @@ async function openSession(port: number, host: string, ca: string): Promise<Agen
   try {
     const tls = await connectTls(socket, host, ca);
     await getHello(tls, host);
-    return { tls, closedAt: () => closedAt };
+    return { tls, localPort: socket.localPort ?? 0, closedAt: () => closedAt };
   } catch (err) {
     socket.destroy();
     throw err;
@@ -82,12 +86,16 @@ class TunnelFailed extends Error {
   }
 }
 
-/** What an agent does: CONNECT through the load balancer, TLS to the service, a request, a pause, a request. */
-async function agentTunnel(port: number, host: string, ca: string, holdMs: number): Promise<void> {
+/**
+ * What an agent does: CONNECT through the load balancer, TLS to the service, a request, a pause, a request.
+ * Resolves with the agent's source port.
+ */
+async function agentTunnel(port: number, host: string, ca: string, holdMs: number): Promise<number> {
   const session = await openSession(port, host, ca);
   try {
     await sleep(holdMs);
     await getHello(session.tls, host);
+    return session.localPort;
   } catch (err) {
     throw new TunnelFailed((err as Error).message, session.closedAt());
   } finally {
@@ -156,16 +164,17 @@ describe('failover behind HAProxy', () => {
         const openedAt = Date.now();
         const hold = index === 0 ? LONG_HOLD_MS : Math.floor(Math.random() * 400);
         let error: string | undefined;
+        let clientPort: number | undefined;
         let endedAt = Date.now();
         try {
-          await agentTunnel(lbPort, host, pki.caPem, hold);
+          clientPort = await agentTunnel(lbPort, host, pki.caPem, hold);
           endedAt = Date.now();
         } catch (err) {
           endedAt = (err instanceof TunnelFailed ? err.closedAt : undefined) ?? Date.now();
           error = err instanceof Error ? err.message : String(err);
           await sleep(20);
         }
-        results.push({ host, openedAt, endedAt, error });
+        results.push({ host, openedAt, endedAt, error, clientPort });
       }
     };
     const loadStartedAt = Date.now();
@@ -208,8 +217,12 @@ describe('failover behind HAProxy', () => {
     await load;
     const endAt = Date.now();
 
-    const servedBy = (host: string): Instance | undefined =>
-      instances.find(({ gateway }) => gateway.records.some((r) => r.event === 'request-allowed' && r.target === `${host}:443`));
+    const admitted = (host: string): AuditRecord | undefined =>
+      instances.flatMap(({ gateway }) => gateway.records).find((r) => r.event === 'request-allowed' && r.target === `${host}:443`);
+    const servedBy = (host: string): Instance | undefined => {
+      const record = admitted(host);
+      return instances.find(({ gateway }) => record !== undefined && gateway.records.includes(record));
+    };
     const failures = results.filter((r) => r.error !== undefined);
     const allowed = (r: TunnelResult): boolean => {
       const instance = servedBy(r.host);
@@ -226,7 +239,8 @@ describe('failover behind HAProxy', () => {
     t.diagnostic(`gw1 restarted: UP in HAProxy ${gw1UpAt - gw1b.startedAt} ms after its start; carried ${carried(gw1b, gw1UpAt)} tunnels afterwards`);
     t.diagnostic(`SIGTERM gw2: DOWN in HAProxy after ${gw2DownAt - termAt} ms, listener closed after ${gw2ClosedAt - termAt} ms (drainDelaySeconds ${DRAIN_DELAY_MS / 1000}); exit 0 after ${gw2ExitAt - termAt} ms, ${JSON.stringify({ outcome: stopped?.outcome, closedTunnels: stopped?.closedTunnels })}; ${spanningDrain.length + 1} of its tunnels outlived its listener; ${count(termAt, gw2UpAt)} tunnels opened from the SIGTERM to the rejoin`);
     t.diagnostic(`gw2 restarted: UP in HAProxy ${gw2UpAt - gw2b.startedAt} ms after its start; carried ${carried(gw2b, gw2UpAt)} tunnels afterwards`);
-    for (const failure of failures) t.diagnostic(`  failed: ${failure.host} opened +${failure.openedAt - killAt} ms, ended +${failure.endedAt - killAt} ms after the kill, on ${servedBy(failure.host)?.label ?? 'no gateway'}: ${failure.error}`);
+    const sinceKill = (at: number): string => `${at >= killAt ? '+' : ''}${at - killAt} ms`;
+    for (const failure of failures) t.diagnostic(`  failed: ${failure.host} opened ${sinceKill(failure.openedAt)}, ended ${sinceKill(failure.endedAt)} from the kill, on ${servedBy(failure.host)?.label ?? 'no gateway'}: ${failure.error}`);
 
     assert.deepEqual(unexpected.map((r) => `${r.host} on ${servedBy(r.host)?.label ?? 'no gateway'}: ${r.error}`), [], 'tunnels that failed but were neither on the killed gateway nor opened before it was marked down');
     assert.ok(gw2DownAt < gw2ClosedAt, `HAProxy took the draining gateway out ${gw2DownAt - gw2ClosedAt} ms after its listener closed`);
@@ -234,5 +248,8 @@ describe('failover behind HAProxy', () => {
     assert.ok(carried(gw1b, gw1UpAt) > 0, 'the gateway killed and restarted carries tunnels again');
     assert.ok(carried(gw2b, gw2UpAt) > 0, 'the gateway drained and restarted carries tunnels again');
     assert.ok(results.filter((r) => r.openedAt >= gw2UpAt).length >= WORKERS, 'traffic flowed after both restarts');
+    // send-proxy-v2 → proxyProtocol.trusted: each gateway saw the agent's own connection, not HAProxy's.
+    const seenPorts = results.filter((r) => r.error === undefined).map((r) => [r.clientPort, admitted(r.host)?.clientPort]);
+    assert.deepEqual(seenPorts.filter(([ours, seen]) => ours !== seen), [], 'the gateways logged the agents’ own source ports');
   });
 });

@@ -16,7 +16,12 @@ import { requireCommand, runCommand } from '../fixtures/tools.js';
 
 type LogRecord = Record<string, unknown>;
 
-function spawnGateway(args: readonly string[]): { child: ChildProcess; output: () => string } {
+interface Spawned {
+  readonly child: ChildProcess;
+  output(): string;
+}
+
+function spawnGateway(args: readonly string[]): Spawned {
   const { OMS_GATEWAY_CONFIG: _ignored, ...env } = process.env;
   const child = spawn(process.execPath, [CLI_MAIN, 'start', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', ...args], {
     cwd: REPO_ROOT,
@@ -34,15 +39,16 @@ async function recordsOf(path: string): Promise<LogRecord[]> {
   return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as LogRecord);
 }
 
-/** Records of `path` once one satisfies `predicate` (bounded wait). */
-async function waitInFile(path: string, predicate: (record: LogRecord) => boolean, what: string): Promise<LogRecord[]> {
+/** Records of `path` once one satisfies `predicate` (bounded wait); `process` is described when it never comes. */
+async function waitInFile(path: string, predicate: (record: LogRecord) => boolean, what: string, process?: Spawned): Promise<LogRecord[]> {
   // Several worker processes start slowly on a loaded CI machine: up to a minute.
   for (let i = 0; i < 1200; i += 1) {
     const records = await recordsOf(path);
     if (records.some(predicate)) return records;
     await sleep(50);
   }
-  throw new Error(`${what} never appeared in ${path}:\n${JSON.stringify(await recordsOf(path)).slice(-2000)}`);
+  const state = process === undefined ? '' : `\ngateway exit code: ${String(process.child.exitCode)}; its output:\n${process.output()}`;
+  throw new Error(`${what} never appeared in ${path}:\n${JSON.stringify(await recordsOf(path)).slice(-2000)}${state}`);
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -57,7 +63,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 describe('a log file rotated while the gateway runs', () => {
   let dir: string;
   let log: string;
-  let gateway: { child: ChildProcess; output: () => string };
+  let gateway: Spawned;
   let port: number;
 
   before(async () => {
@@ -66,7 +72,7 @@ describe('a log file rotated while the gateway runs', () => {
     const config = join(dir, 'gateway.yaml');
     await writeFile(config, `log:\n  file: ${JSON.stringify(log)}\n`);
     gateway = spawnGateway(['--config', config]);
-    const records = await waitInFile(log, (r) => r.event === 'service-started', 'service-started');
+    const records = await waitInFile(log, (r) => r.event === 'service-started', 'service-started', gateway);
     const started = records.find((r) => r.event === 'service-started') as { listeners: { port: number }[] };
     port = started.listeners[0]?.port ?? 0;
     assert.ok(port > 0);
