@@ -50,11 +50,11 @@ interface Expected {
 const INVALID: Record<string, readonly Expected[]> = {
   'unknown-key-top.yaml': [{ key: 'allowHosts', line: 3, message: `unknown key; expected one of: ${TOP_KEYS}` }],
   'unknown-key-nested.yaml': [
-    { key: 'auth.password', line: 3, message: 'unknown key; expected one of: mode, realm, users, cacheMaxEntries, cacheTtlSeconds' },
+    { key: 'auth.password', line: 3, message: 'unknown key; expected one of: mode, realm, users, usersFile, cacheMaxEntries, cacheTtlSeconds, throttle' },
     {
       key: 'timeouts.idleSeconds',
       line: 6,
-      message: 'unknown key; expected one of: connectSeconds, requestHeadSeconds, shutdownGraceSeconds, keepAliveSeconds',
+      message: 'unknown key; expected one of: connectSeconds, requestHeadSeconds, shutdownGraceSeconds, drainDelaySeconds, keepAliveSeconds, tunnelIdleSeconds, tunnelHalfClosedSeconds, tunnelMaxSeconds, authSeconds, connectAttemptDelaySeconds',
     },
   ],
   'wrong-type.yaml': [
@@ -220,9 +220,27 @@ describe('files that set nothing take every default', () => {
       deniedAddresses: [...DEFAULT_DENIED_ADDRESSES],
     });
     assert.deepEqual(defaults.resolve, []);
-    assert.deepEqual(defaults.auth, { mode: 'anonymous', realm: 'oms-gateway', users: [], cacheMaxEntries: 10000, cacheTtlSeconds: 300 });
-    assert.deepEqual(defaults.timeouts, { connectSeconds: 10, requestHeadSeconds: 30, shutdownGraceSeconds: 30, keepAliveSeconds: 60 });
-    assert.deepEqual(defaults.log, { level: 'info' });
+    assert.deepEqual(defaults.auth, {
+      mode: 'anonymous',
+      realm: 'oms-gateway',
+      users: [],
+      cacheMaxEntries: 10000,
+      cacheTtlSeconds: 300,
+      throttle: { delaySeconds: 0.5, failuresBeforeDelay: 3, lockoutFailures: 10, lockoutSeconds: 300, maxDelaySeconds: 8, maxTracked: 10000, windowSeconds: 900 },
+    });
+    assert.deepEqual(defaults.timeouts, {
+      authSeconds: 10,
+      connectAttemptDelaySeconds: 0.25,
+      connectSeconds: 10,
+      drainDelaySeconds: 0,
+      keepAliveSeconds: 60,
+      requestHeadSeconds: 30,
+      shutdownGraceSeconds: 30,
+      tunnelHalfClosedSeconds: 60,
+      tunnelIdleSeconds: 3600,
+      tunnelMaxSeconds: 0,
+    });
+    assert.deepEqual(defaults.log, { file: undefined, format: 'json', level: 'info' });
   });
 
   test('the embedded default is the same configuration, with no source path', () => {
