@@ -211,7 +211,7 @@ describe('cert generate, then start with a TLS listener using the default certs/
     const proxy = await connectProxy(gateway.port, await readFile(certs.ca, 'utf8'));
     const head = await connectOver(proxy, `${host}:443`);
     assert.equal(head.status, 200);
-    const inner = await connectTls(proxy as unknown as import('node:net').Socket, host, pki.caPem);
+    const inner = await connectTls(proxy, host, pki.caPem);
     assert.equal(await readText(await requestOver(inner, { method: 'GET', path: '/hello', host })), HELLO_BODY);
     proxy.destroy();
   });
@@ -372,7 +372,7 @@ describe('certificate reload while tunnels are open', () => {
     const proxy = await connectProxy(gateway.port, oldCa);
     const oldFingerprint = proxy.getPeerX509Certificate()?.fingerprint256;
     assert.equal((await connectOver(proxy, `${host}:443`)).status, 200);
-    const inner = await connectTls(proxy as unknown as import('node:net').Socket, host, pki.caPem);
+    const inner = await connectTls(proxy, host, pki.caPem);
 
     const since = gateway.records.length;
     await generate(certs.dir, ['--force']);
