@@ -50,3 +50,13 @@ function readProc(path: string): string | undefined {
     return undefined;
   }
 }
+
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
+
+/** Whether `err`, or an error it wraps, is this process (EMFILE) or the system (ENFILE) out of descriptors. */
+export function isOutOfDescriptors(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (OUT_OF_DESCRIPTORS.has((e as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}

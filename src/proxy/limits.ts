@@ -99,8 +99,9 @@ export class ConnectionLimiter {
   }
 
   /**
-   * A listener's accept() failed, typically EMFILE. libuv has already closed the pending connection with a
-   * spare descriptor, so the listener does not spin; the gateway keeps serving what it holds.
+   * A listener's accept() failed and libuv could not deal with it itself (it closes connections it has no
+   * descriptor for with a reserved one, silently, so the listener never spins). Without this listener the
+   * 'error' would end the process; with it the gateway keeps serving what it holds.
    */
   acceptFailed(err: NodeJS.ErrnoException, listener: string): void {
     this.#acceptFailures += 1;

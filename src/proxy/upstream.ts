@@ -8,6 +8,7 @@ import { ConnectError, connectStaggered } from '../net/happy-eyeballs.js';
 import type { Target, Decision } from '../policy/types.js';
 import { checkResolvedAddress } from '../policy/decide.js';
 import { ProxyError } from './errors.js';
+import { isOutOfDescriptors } from './fd-budget.js';
 import { bypassesRelay, dialViaParent, type CompiledRelay } from './parent.js';
 import type { Runtime } from './runtime.js';
 
@@ -81,7 +82,7 @@ export async function dial(route: Route, timeoutMs: number): Promise<Socket> {
     return await connectStaggered(route.addresses, { port: route.port, timeoutMs, attemptDelayMs: route.attemptDelayMs ?? ATTEMPT_DELAY_MS });
   } catch (err) {
     if (!(err instanceof ConnectError)) throw err;
-    const code = err.code === 'timeout' ? 'connect-timeout' : err.code === 'refused' ? 'connect-refused' : 'network-error';
+    const code = err.code === 'timeout' ? 'connect-timeout' : err.code === 'refused' ? 'connect-refused' : isOutOfDescriptors(err) ? 'out-of-resources' : 'network-error';
     throw new ProxyError(code, { cause: err });
   }
 }

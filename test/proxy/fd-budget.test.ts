@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
-import { ceilingFor, connectionCeiling, openFileCount, openFileLimit } from '../../src/proxy/fd-budget.js';
+import { ceilingFor, connectionCeiling, isOutOfDescriptors, openFileCount, openFileLimit } from '../../src/proxy/fd-budget.js';
 
 const LIMITS_TEXT = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -54,4 +54,12 @@ test("this process's ceiling follows from its limit and what it has open", () =>
   const ceiling = connectionCeiling();
   assert.ok(ceiling !== undefined && ceiling >= 1);
   assert.ok(ceiling * 2 < (openFileLimit() ?? 0));
+});
+
+test('EMFILE and ENFILE, also wrapped as a cause, are running out of descriptors; other errors are not', () => {
+  const errno = (code: string): Error => Object.assign(new Error(code), { code });
+  assert.equal(isOutOfDescriptors(errno('EMFILE')), true);
+  assert.equal(isOutOfDescriptors(new Error('connect failed', { cause: errno('ENFILE') })), true);
+  assert.equal(isOutOfDescriptors(new Error('connect failed', { cause: errno('ECONNRESET') })), false);
+  assert.equal(isOutOfDescriptors('EMFILE'), false);
 });

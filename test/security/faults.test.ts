@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBlackHole, type BlackHole } from '../fixtures/black-hole.js';
@@ -18,9 +18,9 @@ import { pushFast, startServer } from '../fixtures/slow-reader.js';
 
 /** What the upstream named by the CONNECT host does with each connection. */
 const BEHAVIOURS: Readonly<Record<string, (socket: Socket) => void>> = {
-  // 100 KB, then a reset.
+  // Once the client has spoken: 100 KB, then a reset.
   'reset.example': (socket) => {
-    socket.write(Buffer.alloc(100 * 1024, 0x72), () => socket.resetAndDestroy());
+    socket.once('data', () => socket.write(Buffer.alloc(100 * 1024, 0x72), () => socket.resetAndDestroy()));
   },
   // Its own FIN at once, then it keeps reading: the client's bytes must still arrive.
   'half-open.example': (socket) => {
@@ -96,6 +96,7 @@ describe('faults in the middle of a tunnel', () => {
       let received = 0;
       socket.on('data', (chunk: Buffer) => (received += chunk.length));
       socket.resume();
+      socket.write('request');
       await once(socket, 'close');
       assert.ok(received > 0 && received <= 100 * 1024, `received ${received} bytes`);
       const record = await gateway.waitForRecord((r) => r.event === 'tunnel-closed', 5000, since);
@@ -105,9 +106,15 @@ describe('faults in the middle of a tunnel', () => {
 
   test('a half-open upstream (FIN at once, still reading) still receives what the client sends', async () => {
     await leavesNothingBehind(async () => {
-      const { socket } = await openTunnel(gateway.port, 'half-open.example:443');
-      socket.resume();
+      // A client that keeps its own half open after the upstream's FIN, as the relay does.
+      const socket = connect({ host: '127.0.0.1', port: gateway.port, allowHalfOpen: true });
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      socket.write('CONNECT half-open.example:443 HTTP/1.1\r\nHost: half-open.example:443\r\n\r\n');
+      let answer = '';
+      socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
       await once(socket, 'end');
+      assert.match(answer, /^HTTP\/1\.1 200 /);
       socket.end('sent after the upstream finished sending');
       await once(socket, 'close');
       await settle(() => halfOpenReceived, (text) => text !== '', 3000);
@@ -119,7 +126,7 @@ describe('faults in the middle of a tunnel', () => {
     await leavesNothingBehind(async () => {
       const { socket } = await openTunnel(gateway.port, 'slow.example:443');
       let text = '';
-      socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk));
+      socket.setEncoding('latin1').on('data', (chunk: string) => (text += chunk)).resume();
       await once(socket, 'end');
       socket.end();
       assert.equal(text, Array.from({ length: 40 }, (_, i) => String.fromCharCode(0x41 + (i % 26))).join(''));
@@ -133,7 +140,8 @@ describe('faults in the middle of a tunnel', () => {
       await sleep(300);
       const upstream = streamed.at(-1);
       assert.ok(upstream !== undefined);
-      const upstreamClosed = once(upstream, 'close');
+      // The gateway may reset it (ECONNRESET) rather than end it: either way it must close.
+      const upstreamClosed = new Promise((resolve) => upstream.once('close', resolve));
       socket.resetAndDestroy();
       await upstreamClosed;
     });
@@ -142,7 +150,7 @@ describe('faults in the middle of a tunnel', () => {
   test('a client that vanishes while the gateway is still dialling: nothing is left once the dial gives up', async () => {
     await leavesNothingBehind(async () => {
       const since = gateway.records.length;
-      const socket = (await import('node:net')).connect({ host: '127.0.0.1', port: gateway.port });
+      const socket = connect({ host: '127.0.0.1', port: gateway.port });
       socket.on('error', () => undefined);
       await once(socket, 'connect');
       socket.write('CONNECT hole.example:443 HTTP/1.1\r\nHost: hole.example:443\r\n\r\n');
