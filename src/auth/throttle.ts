@@ -84,8 +84,7 @@ export class AuthThrottle {
     const now = Date.now();
     if (records.some((record) => record !== undefined && record.lockedUntil > now)) return refusal('locked-out');
     const wait = Math.max(...records.map((record) => this.#delayMs(record)));
-    // Unreferenced: a throttled client never holds up the end of the process.
-    if (wait > 0) await sleep(wait, undefined, { ref: false });
+    if (wait > 0) await sleep(wait);
     if (this.#pending >= this.#slowPath.maxPending) return refusal('busy');
 
     const result = await this.#check(auth, header);

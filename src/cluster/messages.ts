@@ -29,7 +29,8 @@ export type FromWorker =
   | { readonly type: 'reload-failed'; readonly id: number; readonly code: string | undefined; readonly message: string }
   | { readonly type: 'stopping'; readonly activeTunnels: number }
   | { readonly type: 'stopped'; readonly report: StopReport }
-  | { readonly type: 'metrics'; readonly id: number; readonly metrics: MetricsJson };
+  /** `clients`: addresses with an open connection to this worker, so the supervisor counts each client once. */
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: MetricsJson; readonly clients: readonly string[] };
 
 const TO_WORKER = new Set<string>(['start', 'reload', 'stop', 'metrics']);
 const FROM_WORKER = new Set<string>(['hello', 'started', 'start-failed', 'reloaded', 'reload-failed', 'stopping', 'stopped', 'metrics']);

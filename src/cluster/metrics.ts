@@ -13,9 +13,12 @@ export interface WorkerMetrics {
   /** cluster.worker.id: 1, 2, ... in start order; a replacement gets the next number. */
   readonly worker: number;
   readonly metrics: MetricsJson;
+  readonly clients: readonly string[];
 }
 
 const ACTIVE_TUNNELS = `${METRIC_PREFIX}active_tunnels`;
+// One client may hold connections to several workers: the supervisor counts the union of their addresses.
+const CONNECTED_CLIENTS = `${METRIC_PREFIX}connected_clients`;
 
 export class ClusterMetrics extends GatewayMetrics {
   readonly #collect: () => Promise<readonly WorkerMetrics[]>;
@@ -58,7 +61,9 @@ export class ClusterMetrics extends GatewayMetrics {
       const tunnels = metrics.find((metric) => metric.name === ACTIVE_TUNNELS)?.values[0]?.value ?? 0;
       this.#workerTunnels.set({ worker: String(worker) }, tunnels);
     }
+    this.distinctClients(new Set(workers.flatMap((w) => w.clients)).size);
     const own = await this.registry.getMetricsAsJSON();
-    return AggregatorRegistry.aggregate([own, ...workers.map((w) => w.metrics)]).metrics();
+    const theirs = workers.map((w) => w.metrics.filter((metric) => metric.name !== CONNECTED_CLIENTS));
+    return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
   }
 }

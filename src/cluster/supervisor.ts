@@ -360,7 +360,7 @@ export class Supervisor {
     replies.forEach((reply, index) => {
       const member = members[index];
       if (reply.status === 'fulfilled' && reply.value.type === 'metrics' && member !== undefined) {
-        collected.push({ worker: member.worker.id, metrics: reply.value.metrics });
+        collected.push({ worker: member.worker.id, metrics: reply.value.metrics, clients: reply.value.clients });
       }
     });
     return collected;

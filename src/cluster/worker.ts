@@ -93,7 +93,7 @@ export async function runWorker(): Promise<number> {
         }
         return;
       case 'metrics':
-        send({ type: 'metrics', id: message.id, metrics: await gateway.metrics.registry.getMetricsAsJSON() });
+        send({ type: 'metrics', id: message.id, metrics: await gateway.metrics.registry.getMetricsAsJSON(), clients: gateway.metrics.clientAddresses() });
         return;
       case 'stop':
         stop(message.graceMs, message.drainDelayMs);

@@ -50,6 +50,11 @@ export interface Destination {
 /** The entry label of traffic that report mode relayed without an allowlist entry. */
 export const NO_ENTRY = 'none';
 
+export interface CertificateTracker {
+  expires(notAfter: Date): void;
+  release(): void;
+}
+
 /** The meter of one open tunnel or forwarded request, returned when it opens and handed back when it ends. */
 export type SessionMeter = TrafficSession;
 
@@ -66,6 +71,7 @@ export class GatewayMetrics {
   readonly #traffic = new TrafficLedger();
   readonly #workspaces: WorkspaceLabels | undefined;
   readonly #clients = new Map<string, number>();
+  readonly #certificateHolders = new Map<string, number>();
 
   // The Windows gateway's performance counters (category "Log Analytics Gateway"), same meaning.
   readonly #activeConnections = this.#gauge('active_client_connections', 'Open client TCP connections (Windows: Active Client Connection).');
@@ -146,6 +152,16 @@ export class GatewayMetrics {
     });
   }
 
+  /** Addresses with at least one open connection. */
+  clientAddresses(): string[] {
+    return [...this.#clients.keys()];
+  }
+
+  /** Sets the distinct-client gauge where the connections are counted elsewhere (the supervisor: the union over its workers). */
+  distinctClients(count: number): void {
+    this.#connectedClients.set(count);
+  }
+
   refused(kind: SessionKind, refusal: RefusalInfo): void {
     const code = typeof refusal === 'string' ? refusal : refusal.code;
     const reason = typeof refusal === 'string' ? code : refusal.decision?.reason ?? code;
@@ -189,9 +205,9 @@ export class GatewayMetrics {
     this.#traffic.close(meter, [stats.bytesFromClient, stats.bytesToClient]);
   }
 
-  /** The target was reached but the client had gone before the tunnel could be answered. */
-  tunnelAbandoned(): void {
-    this.#tunnels.inc({ outcome: 'failed', reason: 'client-closed' });
+  /** The tunnel ended before it relayed: the client left while the target was dialled, or a side left during the TLS handshake. */
+  tunnelAbandoned(reason: 'client-closed' | 'closed-during-handshake'): void {
+    this.#tunnels.inc({ outcome: 'failed', reason });
   }
 
   requestForwarded(destination: Destination, upstream: Socket): SessionMeter {
@@ -223,6 +239,30 @@ export class GatewayMetrics {
 
   certificateExpiry(certificate: string, notAfter: Date): void {
     this.#certificateExpiry.set({ certificate }, notAfter.getTime() / 1000);
+  }
+
+  /**
+   * A listener serves `certificate` until it calls `release`; `expires` records each version it loads. The
+   * series goes when the last listener serving that file closes (a reload that removed it), so alerts never
+   * fire for a certificate nothing serves.
+   */
+  trackCertificate(certificate: string): CertificateTracker {
+    this.#certificateHolders.set(certificate, (this.#certificateHolders.get(certificate) ?? 0) + 1);
+    let released = false;
+    return {
+      expires: (notAfter) => this.certificateExpiry(certificate, notAfter),
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.#certificateHolders.get(certificate) ?? 1) - 1;
+        if (left > 0) {
+          this.#certificateHolders.set(certificate, left);
+          return;
+        }
+        this.#certificateHolders.delete(certificate);
+        this.#certificateExpiry.remove({ certificate });
+      },
+    };
   }
 
   /** Report mode relayed what enforce mode would refuse. */

@@ -4,15 +4,13 @@ import type { Socket } from 'node:net';
 import { audit } from '../observability/logger.js';
 import { parseAuthority } from '../policy/target.js';
 import { admit } from './admit.js';
-import { auditAdmitted, auditEarlyRefusal, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import { auditEarlyRefusal } from './audit-records.js';
 import { getContext } from './context.js';
 import type { HandlerDeps, OpenTunnel } from './deps.js';
-import { ProxyError } from './errors.js';
-import { relayAuditFields } from './parent.js';
+import { reachTarget, recordRefusal, sessionFields, type Session } from './reach.js';
 import { relay } from './relay.js';
 import { checkTunnel } from '../tls/tunnel.js';
 import { refuseSocket } from './respond.js';
-import { dial, findRoute } from './upstream.js';
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
@@ -49,51 +47,39 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   // The closure takes the authority, not `req`: closures of this function share one context, and the
   // tunnel's onClose keeps that context for the tunnel's life (the CONNECT request and its headers with it).
   const authority = req.url ?? '';
+  const session: Session = { ctx, kind: 'tunnel', method: 'CONNECT' };
   const admission = await admit(runtime, req, ctx.client, () => parseAuthority(authority));
   if (!admission.ok) {
-    auditRefusal(logger, ctx, 'CONNECT', admission);
-    deps.metrics.refused('tunnel', admission);
-    if ('lockouts' in admission) admission.lockouts.forEach(() => deps.metrics.authLockout());
+    recordRefusal(deps, session, admission);
     refuseSocket(socket, admission.code, runtime.proxyAuthenticate);
     return;
   }
   const { target, user, entry } = admission;
-  const fields = { ...baseFields(ctx, 'CONNECT'), user, target: targetString(target), entry };
+  const fields = sessionFields(session, admission);
   if (!deps.limiter.admitTunnel(socket, user, fields)) return;
 
-  let upstream: Socket;
-  try {
-    const found = await findRoute(runtime, target, entry, deps.metrics);
-    if (!found.ok) {
-      auditRefusal(logger, ctx, 'CONNECT', { ok: false, code: 'denied', decision: found.decision, target, user });
-      deps.metrics.refused('tunnel', { code: 'denied', decision: found.decision });
-      refuseSocket(socket, 'denied');
-      return;
-    }
-    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, admission.wouldDeny);
-    if (admission.wouldDeny !== undefined) deps.metrics.wouldDeny('tunnel', admission.wouldDeny.decision.reason);
-    upstream = await deps.metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
-  } catch (err) {
-    const code = err instanceof ProxyError ? err.code : 'network-error';
-    auditUpstreamError(logger, ctx, 'CONNECT', user, target, code, relayAuditFields(err));
-    deps.metrics.upstreamFailed('tunnel', code);
-    refuseSocket(socket, code, undefined, err instanceof ProxyError ? err.detail : undefined);
+  const reached = await reachTarget(deps, runtime, session, admission);
+  if (!reached.ok) {
+    refuseSocket(socket, reached.code, undefined, reached.detail);
     return;
   }
+  const { upstream } = reached;
   if (socket.destroyed) {
     // The client gave up while the target was being dialled: the tunnel ends before it began.
     audit(logger, 'info', 'tunnel-closed', { ...fields, bytesFromClient: 0, bytesToClient: 0, durationMs: 0, closedBy: 'client' });
-    deps.metrics.tunnelAbandoned();
+    deps.metrics.tunnelAbandoned('client-closed');
     upstream.destroy();
     return;
   }
 
   socket.write(ESTABLISHED);
-  const first = await checkTunnel(logger, runtime.inspection, { client: socket, upstream, head }, target.host, fields);
-  if (first === undefined) return;
+  const checked = await checkTunnel(logger, runtime.inspection, { client: socket, upstream, head }, target.host, fields);
+  if (checked.outcome === 'refused') deps.metrics.refused('tunnel', checked.reason);
+  if (checked.outcome === 'closed') deps.metrics.tunnelAbandoned('closed-during-handshake');
+  if (checked.outcome !== 'relay') return;
   const meter = deps.metrics.tunnelOpened({ entry, host: target.host }, upstream);
   const open: OpenTunnel = { target, user, client: ctx.client, close: () => tunnel.close() };
-  const tunnel = relay(socket, upstream, first, {
+  const tunnel = relay(socket, upstream, checked.head, {
     keepAliveMs: runtime.config.timeouts.keepAliveSeconds * 1000,
     idleTimeoutMs: runtime.config.timeouts.tunnelIdleSeconds * 1000,
     halfClosedTimeoutMs: runtime.config.timeouts.tunnelHalfClosedSeconds * 1000,

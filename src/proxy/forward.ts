@@ -8,13 +8,12 @@ import { audit } from '../observability/logger.js';
 import { parseAbsoluteUrl, parseAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import { admit } from './admit.js';
-import { auditAdmitted, auditEarlyRefusal, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import { auditEarlyRefusal } from './audit-records.js';
 import { getContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
-import { ProxyError, type ProxyErrorCode } from './errors.js';
-import { relayAuditFields } from './parent.js';
+import type { ProxyErrorCode } from './errors.js';
+import { reachTarget, recordRefusal, sessionFields, type Session } from './reach.js';
 import { refuseResponse } from './respond.js';
-import { dial, findRoute } from './upstream.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the proxy's own credentials and the legacy Proxy-Connection. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
@@ -62,6 +61,7 @@ async function forward(deps: HandlerDeps, proxy: httpProxy, req: IncomingMessage
   if (early !== undefined) return refuseEarly(early);
 
   const runtime = deps.runtime();
+  const session: Session = { ctx, kind: 'request', method: req.method };
   let path = '/';
   const admission = await admit(runtime, req, ctx.client, () => {
     const parsed = parseAbsoluteUrl(url);
@@ -70,37 +70,22 @@ async function forward(deps: HandlerDeps, proxy: httpProxy, req: IncomingMessage
     return { ok: true, target: parsed.target };
   });
   if (!admission.ok) {
-    auditRefusal(logger, ctx, req.method, admission);
-    deps.metrics.refused('request', admission);
-    if ('lockouts' in admission) admission.lockouts.forEach(() => deps.metrics.authLockout());
+    recordRefusal(deps, session, admission);
     refuseResponse(res, admission.code, runtime.proxyAuthenticate);
     return;
   }
-  const { target, user, entry } = admission;
+  const { target, entry } = admission;
   if (!hostHeaderMatches(req, target)) return refuseEarly('host-mismatch');
-  const fields = { ...baseFields(ctx, req.method), user, target: targetString(target), entry };
+  const fields = sessionFields(session, admission);
 
-  let socket: Socket;
-  try {
-    const found = await findRoute(runtime, target, entry, deps.metrics);
-    if (!found.ok) {
-      auditRefusal(logger, ctx, req.method, { ok: false, code: 'denied', decision: found.decision, target, user });
-      deps.metrics.refused('request', { code: 'denied', decision: found.decision });
-      refuseResponse(res, 'denied');
-      return;
-    }
-    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, admission.wouldDeny);
-    if (admission.wouldDeny !== undefined) deps.metrics.wouldDeny('request', admission.wouldDeny.decision.reason);
-    socket = await deps.metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
-    // A tunnel through the relay comes back paused (parent.ts); Node's HTTP client only reads a flowing socket.
-    socket.resume();
-  } catch (err) {
-    const code = err instanceof ProxyError ? err.code : 'network-error';
-    auditUpstreamError(logger, ctx, req.method, user, target, code, relayAuditFields(err));
-    deps.metrics.upstreamFailed('request', code);
-    refuseResponse(res, code, undefined, err instanceof ProxyError ? err.detail : undefined);
+  const reached = await reachTarget(deps, runtime, session, admission);
+  if (!reached.ok) {
+    refuseResponse(res, reached.code, undefined, reached.detail);
     return;
   }
+  const socket = reached.upstream;
+  // A tunnel through the relay comes back paused (parent.ts); Node's HTTP client only reads a flowing socket.
+  socket.resume();
 
   const startedAt = performance.now();
   const meter = deps.metrics.requestForwarded({ entry, host: target.host }, socket);

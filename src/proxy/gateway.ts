@@ -179,7 +179,7 @@ export class Gateway {
     try {
       replaced = await replaceListeners(plan.replace, this.#http);
     } catch (err) {
-      for (const { server } of opened) server.close();
+      for (const listener of opened) void listener.close();
       if (err instanceof RebindError) this.#listeners = this.#listeners.map((bound) => err.swaps.get(bound) ?? bound);
       throw err;
     }
@@ -190,7 +190,7 @@ export class Gateway {
     this.#http.headersTimeout = config.timeouts.requestHeadSeconds * 1000;
     this.#logger.level = config.log.level;
     // Connections accepted by a dropped listener are served to their end by the shared HTTP server.
-    for (const { server } of plan.drop) server.close();
+    for (const listener of plan.drop) void listener.close();
     const tunnelsClosed = config.reload.closeDeniedTunnels ? closeDeniedTunnels(this.#tunnels, runtime, this.#logger) : 0;
     const name = ({ address, port }: BoundListener): string => listenerName({ host: address, port });
     return {

@@ -12,6 +12,8 @@ export interface BoundListener {
   readonly server: Server;
   readonly address: string;
   readonly port: number;
+  /** Stops accepting at once (a TLS listener also stops serving its certificate); resolves when its connections have closed. */
+  close(): Promise<void>;
 }
 
 export function listenerName(config: Pick<ListenerConfig, 'host' | 'port'>): string {
@@ -24,14 +26,16 @@ export function openListener(config: ListenerConfig, http: HttpServer): Promise<
   // Loaded before binding, so a certificate that cannot be served stops the listener from opening.
   const tls = config.tls === undefined ? undefined : tlsAcceptor(config.tls, http);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      tls?.close();
+      reject(err);
+    });
     server.listen({ host: config.host, port: config.port, ipv6Only: isIPv6(config.host), backlog: 1024 }, () => {
-      server.removeListener('error', reject);
+      server.removeAllListeners('error');
       const bound = server.address();
       const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
       const name = listenerName({ host: config.host, port });
       server.on('error', (err: NodeJS.ErrnoException) => acceptFailed(http, err, name));
-      server.once('close', () => tls?.close());
       server.on('connection', async (socket) => {
         // PROXY protocol comes first: the header precedes everything else the connection carries.
         const peer = { client: socket.remoteAddress ?? 'unknown', clientPort: socket.remotePort ?? 0 };
@@ -43,7 +47,12 @@ export function openListener(config: ListenerConfig, http: HttpServer): Promise<
         if (tls === undefined) http.emit('connection', socket);
         else tls.accept(socket);
       });
-      resolve({ server, address: config.host, port });
+      const close = (): Promise<void> =>
+        new Promise((done) => {
+          tls?.close();
+          server.close(() => done());
+        });
+      resolve({ server, address: config.host, port, close });
     });
   });
 }

@@ -82,7 +82,7 @@ export class RebindError extends Error {
 export async function replaceListeners(replacements: readonly Replacement[], http: HttpServer): Promise<BoundListener[]> {
   const swaps = new Map<BoundListener, BoundListener>();
   for (const { old, config } of replacements) {
-    old.server.close();
+    void old.close();
     try {
       swaps.set(old, await bindWhenFree(config, http));
     } catch (err) {
@@ -133,5 +133,5 @@ export async function openListeners(configs: readonly ListenerConfig[], http: Ht
 
 /** Stops accepting on each listener; resolves once their accepted connections have closed too. */
 export async function closeListeners(listeners: readonly BoundListener[]): Promise<void> {
-  await Promise.all(listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  await Promise.all(listeners.map((listener) => listener.close()));
 }

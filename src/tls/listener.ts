@@ -14,7 +14,6 @@ import { audit, type Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { getContext, setContext, type ConnectionContext } from '../proxy/context.js';
 import { refuseSocket } from '../proxy/respond.js';
-import { recordExpiry } from './expiry.js';
 import { loadTlsMaterial, secureContextOptions, TlsMaterialError, type MaterialFiles, type TlsMaterial } from './material.js';
 import { watchFiles } from './reload.js';
 import type { ConnectionSecurity } from './security.js';
@@ -108,18 +107,14 @@ export function tlsAcceptor(config: ListenerTlsConfig, http: HttpServer): TlsAcc
   const { logger, metrics } = services;
   const files: MaterialFiles = { cert: config.cert, key: config.key, ca: config.clientAuth?.ca };
   const clientAuth = config.clientAuth === undefined ? undefined : { mode: config.clientAuth.mode, patterns: compileSubjects(config.clientAuth.subjects) };
-  const record = (material: TlsMaterial): void => {
-    const served = new Date(material.certificate.validTo);
-    recordExpiry(`proxy:${files.cert}`, served);
-    metrics.certificateExpiry(`proxy:${files.cert}`, served);
-    if (files.ca !== undefined && material.firstExpiringCa !== undefined) {
-      const ca = new Date(material.firstExpiringCa.validTo);
-      recordExpiry(`client-ca:${files.ca}`, ca);
-      metrics.certificateExpiry(`client-ca:${files.ca}`, ca);
-    }
+  const material = loadTlsMaterial(files);
+  const served = metrics.trackCertificate(`proxy:${files.cert}`);
+  const clientCa = files.ca === undefined ? undefined : metrics.trackCertificate(`client-ca:${files.ca}`);
+  const record = (loaded: TlsMaterial): void => {
+    served.expires(new Date(loaded.certificate.validTo));
+    if (loaded.firstExpiringCa !== undefined) clientCa?.expires(new Date(loaded.firstExpiringCa.validTo));
   };
 
-  const material = loadTlsMaterial(files);
   const server = createTlsServer({
     ...secureContextOptions(material, config),
     // Verification is judged after the handshake, so every refusal is audited the same way.
@@ -215,6 +210,10 @@ export function tlsAcceptor(config: ListenerTlsConfig, http: HttpServer): TlsAcc
 
   return {
     accept: (socket) => void accept(socket),
-    close: () => watch.close(),
+    close: () => {
+      watch.close();
+      served.release();
+      clientCa?.release();
+    },
   };
 }

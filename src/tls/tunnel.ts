@@ -41,25 +41,31 @@ function factFields(facts: TlsFacts): Record<string, unknown> {
 }
 
 /**
- * Inspects the tunnel and returns the client bytes the relay must send upstream first, or undefined when
- * the tunnel was closed (both sockets destroyed and the record written). `fields` are the tunnel's audit
- * fields (client, user, target, entry).
+ * How the inspection ended: `relay` with the client bytes the relay must send upstream first; otherwise the
+ * tunnel is closed (both sockets destroyed, the record written), `refused` for its reason or `closed` when
+ * a side went away during the handshake.
  */
+export type TunnelCheck =
+  | { readonly outcome: 'relay'; readonly head: Buffer }
+  | { readonly outcome: 'refused'; readonly reason: InspectionFailure }
+  | { readonly outcome: 'closed' };
+
+/** Inspects the tunnel. `fields` are the tunnel's audit fields (client, user, target, entry). */
 export async function checkTunnel(
   logger: Logger,
   inspection: CompiledInspection,
   sockets: { readonly client: Socket; readonly upstream: Socket; readonly head: Buffer },
   host: string,
   fields: Readonly<Record<string, unknown>>,
-): Promise<Buffer | undefined> {
+): Promise<TunnelCheck> {
   const { client, upstream, head } = sockets;
-  if (inspection === undefined) return head;
+  if (inspection === undefined) return { outcome: 'relay', head };
   const startedAt = performance.now();
   const result = await inspectTunnel(client, upstream, head, host, inspection);
   const record = { ...fields, ...factFields(result.facts) };
   if (result.ok && !client.destroyed && !upstream.destroyed) {
     audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });
-    return result.head;
+    return { outcome: 'relay', head: result.head };
   }
   client.destroy();
   upstream.destroy();
@@ -72,9 +78,9 @@ export async function checkTunnel(
       closedBy: result.facts.side === 'server' ? 'upstream' : 'client',
       reason: 'closed-during-handshake',
     });
-    return undefined;
+    return { outcome: 'closed' };
   }
   const event = VERSION_REFUSALS.has(result.reason) ? 'tls-version-refused' : POLICY_REFUSALS.has(result.reason) ? 'request-denied' : 'tls-parse-error';
   audit(logger, 'warn', event, { ...record, decision: 'deny', reason: result.reason });
-  return undefined;
+  return { outcome: 'refused', reason: result.reason };
 }

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
 import { startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
 import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki, type TestPki } from '../fixtures/pki.js';
@@ -94,6 +95,21 @@ describe('workers: 2', () => {
     const perWorker = text.split('\n').filter((l) => l.startsWith('oms_gateway_worker_active_tunnels{'));
     assert.equal(perWorker.length, 2, perWorker.join('\n'));
     assert.equal(text.split('\n').filter((l) => l.startsWith('# TYPE oms_gateway_tunnels_total ')).length, 1);
+  });
+
+  test('connected clients: a client holding connections on both workers counts once', async () => {
+    // Each a TLS session, so the tunnel inspection lets it through and it counts as an active tunnel.
+    const open = async (localAddress: string): Promise<TLSSocket> => connectTls((await openTunnel(gateway.port, `${HOST}:443`, { localAddress })).socket, HOST, pki.caPem);
+    const tunnels = await Promise.all([...Array.from({ length: 6 }, () => open('127.0.0.1')), ...Array.from({ length: 2 }, () => open('127.0.0.2'))]);
+    try {
+      const text = await scrape(gateway);
+      const perWorker = text.split('\n').filter((l) => l.startsWith('oms_gateway_worker_active_tunnels{'));
+      assert.ok(perWorker.every((l) => !l.endsWith(' 0')), `a worker holds no tunnel:\n${perWorker.join('\n')}`);
+      assert.equal(sample(text, 'oms_gateway_active_client_connections'), 8);
+      assert.equal(sample(text, 'oms_gateway_connected_clients'), 2);
+    } finally {
+      for (const tunnel of tunnels) tunnel.destroy();
+    }
   });
 
   test('SIGHUP: the supervisor reads the file once and every worker applies it', async () => {

@@ -400,6 +400,18 @@ describe('certificate reload while tunnels are open', () => {
     still.destroy();
     proxy.destroy();
   });
+
+  test('a reload that removes the TLS listener removes its certificate expiry series', async () => {
+    const scrapeText = async (): Promise<string> => (await fetch(`${gateway.metricsBaseUrl ?? assert.fail('no metrics listener')}/metrics`)).text();
+    const series = `oms_gateway_certificate_expiry_timestamp_seconds{certificate="proxy:${certs.cert}"}`;
+    assert.ok((await scrapeText()).includes(series));
+    assert.ok(gateway.configFile);
+    await writeFile(gateway.configFile, 'workers: 1\nlisten:\n  - address: 127.0.0.1:0\n');
+    const since = gateway.records.length;
+    process.kill(gateway.pid, 'SIGHUP');
+    await waitFor(gateway, since, { event: 'config-reloaded' });
+    assert.ok(!(await scrapeText()).includes(series), 'an alert would still fire for a certificate nothing serves');
+  });
 });
 
 /** A self-signed certificate that expired yesterday (no CLI makes one, so forge does). */

@@ -9,6 +9,8 @@ import { recordMatching, startGateway, type AuditRecord, type Gateway } from '..
 import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki, type TestPki } from '../fixtures/pki.js';
 import { openTunnel } from '../fixtures/raw-client.js';
+import { scrapeMetrics } from '../fixtures/exchange.js';
+import { total } from '../../src/observability/exposition.js';
 import { requireCommand, runCommand, type RunResult } from '../fixtures/tools.js';
 import { agentCertificate, AGENT_GUID, AGENT_WORKSPACE, startMutualTlsOrigin, type ClientCertificate, type MutualTlsOrigin } from '../tls/capture.js';
 
@@ -91,6 +93,9 @@ describe('tunnel inspection with the default settings', () => {
     await closed;
     const record = await waitFor(gateway, since, { event: 'tls-parse-error', reason: 'not-tls' });
     assert.equal(record.eventId, 402);
+    const { samples } = await scrapeMetrics(gateway.metricsBaseUrl ?? '');
+    assert.equal(total(samples, 'oms_gateway_rejections_total', { reason: 'not-tls' }), 1);
+    assert.equal(total(samples, 'oms_gateway_tunnels_total', { outcome: 'refused', reason: 'not-tls' }), 1);
   });
 
   test('TLS 1.2: a client certificate on the list passes, and the origin sees it', async () => {
@@ -114,6 +119,8 @@ describe('tunnel inspection with the default settings', () => {
     assert.equal(record.eventId, 105);
     assert.match(String(record.clientCertificate), new RegExp(`^CN=${OTHER_WORKSPACE}`));
     assert.equal(tls12.secure(), handshakes);
+    const { samples } = await scrapeMetrics(gateway.metricsBaseUrl ?? '');
+    assert.equal(total(samples, 'oms_gateway_rejections_total', { reason: 'client-certificate-refused' }), 1);
   });
 
   test('TLS 1.3 hides the certificate: with the list set, the default closes such tunnels (event 106)', async () => {

@@ -114,7 +114,7 @@ describe('refusals and failures', () => {
     const metrics = newMetrics();
     metrics.upstreamError('upstream-error');
     metrics.internalError();
-    metrics.tunnelAbandoned();
+    metrics.tunnelAbandoned('client-closed');
     const samples = await scrape(metrics);
     assert.equal(total(samples, m('upstream_errors_total'), { kind: 'upstream-error' }), 1);
     assert.equal(total(samples, m('errors_total'), { kind: 'upstream' }), 1);
@@ -283,6 +283,22 @@ describe('timings, look-ups and service state', () => {
       assert.equal(await value(metrics, suffix, labels), expected);
     });
   }
+
+  test('a certificate series lives while a listener serves the file, and goes with the last one', async () => {
+    const metrics = newMetrics();
+    const series = async (): Promise<number[]> =>
+      (await scrape(metrics)).filter((s) => s.name === m('certificate_expiry_timestamp_seconds') && s.labels.certificate === 'proxy:a.crt').map((s) => s.value);
+    const ipv4 = metrics.trackCertificate('proxy:a.crt');
+    const ipv6 = metrics.trackCertificate('proxy:a.crt');
+    ipv4.expires(new Date('2030-01-01T00:00:00Z'));
+    ipv6.expires(new Date('2031-01-01T00:00:00Z'));
+    assert.deepEqual(await series(), [1924992000]);
+    ipv4.release();
+    ipv4.release();
+    assert.deepEqual(await series(), [1924992000], 'released twice, yet the other listener still serves the file');
+    ipv6.release();
+    assert.deepEqual(await series(), []);
+  });
 
   test('the time of the last good configuration is kept across a failed reload', async () => {
     const metrics = newMetrics();

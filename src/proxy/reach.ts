@@ -1,0 +1,60 @@
+// The steps the CONNECT and absolute-URI paths share once a request is parsed: the admission refusal
+// recorded, then route (address rules), the admission audited, and the target dialled. Each step audits
+// and counts its own outcome; the caller only answers, in its own form (raw socket or ServerResponse).
+import type { Socket } from 'node:net';
+import type { SessionKind } from '../observability/metrics.js';
+import type { Admission, Refusal } from './admit.js';
+import { auditAdmitted, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import type { ConnectionContext } from './context.js';
+import type { HandlerDeps } from './deps.js';
+import { ProxyError, type ProxyErrorCode } from './errors.js';
+import { relayAuditFields } from './parent.js';
+import type { Runtime } from './runtime.js';
+import { dial, findRoute } from './upstream.js';
+
+export type Admitted = Extract<Admission, { ok: true }>;
+
+/** Where a session is: the connection, its kind, and the request method for the audit records. */
+export interface Session {
+  readonly ctx: ConnectionContext;
+  readonly kind: SessionKind;
+  readonly method: string | undefined;
+}
+
+export type Reached =
+  | { readonly ok: true; readonly upstream: Socket }
+  | { readonly ok: false; readonly code: ProxyErrorCode; readonly detail?: string };
+
+/** Audits and counts a refused admission (and the lockouts it started). */
+export function recordRefusal(deps: HandlerDeps, session: Session, refusal: Refusal): void {
+  auditRefusal(deps.logger, session.ctx, session.method, refusal);
+  deps.metrics.refused(session.kind, refusal);
+  if ('lockouts' in refusal) refusal.lockouts.forEach(() => deps.metrics.authLockout());
+}
+
+/** The audit fields every record of an admitted session carries. */
+export function sessionFields(session: Session, admitted: Admitted): Record<string, unknown> {
+  return { ...baseFields(session.ctx, session.method), user: admitted.user, target: targetString(admitted.target), entry: admitted.entry };
+}
+
+/** Routes and dials an admitted target: a socket to exactly the address that was checked, or why not. */
+export async function reachTarget(deps: HandlerDeps, runtime: Runtime, session: Session, admitted: Admitted): Promise<Reached> {
+  const { target, user, entry, wouldDeny } = admitted;
+  const { logger, metrics } = deps;
+  try {
+    const found = await findRoute(runtime, target, entry, metrics);
+    if (!found.ok) {
+      recordRefusal(deps, session, { ok: false, code: 'denied', decision: found.decision, target, user });
+      return { ok: false, code: 'denied' };
+    }
+    auditAdmitted(logger, { ...sessionFields(session, admitted), mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
+    if (wouldDeny !== undefined) metrics.wouldDeny(session.kind, wouldDeny.decision.reason);
+    const upstream = await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
+    return { ok: true, upstream };
+  } catch (err) {
+    const code = err instanceof ProxyError ? err.code : 'network-error';
+    auditUpstreamError(logger, session.ctx, session.method, user, target, code, relayAuditFields(err));
+    metrics.upstreamFailed(session.kind, code);
+    return { ok: false, code, detail: err instanceof ProxyError ? err.detail : undefined };
+  }
+}
