@@ -35,6 +35,8 @@ export interface HeyOptions {
   /**
    * Percentiles from hey's per-request CSV rather than its summary, which leaves the 99th out when fewer
    * than 100 requests completed. The CSV lists completed requests only, so `errors` counts non-200 answers.
+   * Latency counts only requests over a connection that was already open (no time in DNS+dialup): what a
+   * request over an open tunnel pays, not the set-up of the tunnel it opened.
    */
   readonly perRequest?: boolean;
 }
@@ -62,7 +64,7 @@ export function runHey(options: HeyOptions): Promise<HeyResult> {
 export function parseCsv(text: string): HeyResult {
   const rows = text.split('\n').slice(1).map((line) => line.split(',')).filter((cells) => cells.length >= 8);
   const ok = rows.filter((cells) => cells[6] === '200');
-  const times = ok.map((cells) => Number(cells[0]) * 1000).sort((a, b) => a - b);
+  const times = ok.filter((cells) => Number(cells[1]) === 0).map((cells) => Number(cells[0]) * 1000).sort((a, b) => a - b);
   const end = Math.max(0, ...rows.map((cells) => Number(cells[7]) + Number(cells[0])));
   const at = (p: number): number => (times.length === 0 ? Number.NaN : times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN);
   return {

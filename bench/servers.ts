@@ -63,6 +63,8 @@ export async function startOrigin(dir: string): Promise<Server> {
 export interface GatewayOptions {
   readonly originPort: number;
   readonly workers: string;
+  /** workerScheduling; the product's default when absent. */
+  readonly scheduling?: 'round-robin' | 'kernel';
   /** Extra node options for the gateway's processes, e.g. --cpu-prof. */
   readonly nodeOptions?: readonly string[];
 }
@@ -74,6 +76,7 @@ export async function startGateway(dir: string, options: GatewayOptions): Promis
   const config = join(dir, 'gateway.yaml');
   await writeFile(config, [
     `workers: ${options.workers}`,
+    ...(options.scheduling === undefined ? [] : [`workerScheduling: ${options.scheduling}`]),
     // The benchmark's idle tunnels all come from 127.0.0.1.
     'limits:',
     '  maxConnections: 100000',

@@ -97,6 +97,8 @@ export class Supervisor {
     this.metrics = new ClusterMetrics(options.config.metrics, () => this.#collectMetrics());
     // Worker output comes here through pipes (silent); messages use structured clone so a configuration
     // keeps its undefined fields.
+    // Frozen by the setupPrimary() below, so read at start only.
+    cluster.schedulingPolicy = options.config.workerScheduling === 'kernel' ? cluster.SCHED_NONE : cluster.SCHED_RR;
     cluster.setupPrimary({ exec: WORKER_MAIN, serialization: 'advanced', silent: true });
   }
 

@@ -92,7 +92,7 @@ export function buildConfig(
     auth: { ...authFile, mode: authMode, users: users.map((user) => ({ ...user })), ...(usersFile && { usersFile: usersFile.path }), throttle: { ...file.auth.throttle } },
     timeouts: { ...file.timeouts },
     limits: { ...file.limits },
-    log: { level: flags.logLevel ?? file.log.level, format: flags.logFormat ?? file.log.format, file: file.log.file },
+    log: { level: flags.logLevel ?? file.log.level, format: flags.logFormat ?? file.log.format, file: file.log.file, bufferBytes: file.log.bufferBytes },
     metrics: {
       ...file.metrics,
       listen: { ...(flags.metricsListen ?? file.metrics.listen) },
@@ -106,6 +106,7 @@ export function buildConfig(
     allowedClientCertificates: [...file.allowedClientCertificates],
     inspection: { ...file.inspection },
     workers: flags.workers ?? file.workers,
+    workerScheduling: file.workerScheduling,
     dns: { ...file.dns },
     sourcePath,
   };

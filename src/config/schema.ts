@@ -90,6 +90,7 @@ export const mappingEntry = parsedString(parseHostMapping, 'PATTERN=ADDRESS[:POR
 export const authModeSchema = oneOf(AUTH_MODES);
 export const logLevelSchema = oneOf(LOG_LEVELS);
 export const logFormatSchema = oneOf(LOG_FORMATS);
+export const WORKER_SCHEDULING = ['round-robin', 'kernel'] as const;
 
 export function allowEntry(source: string) {
   return parsedString((text): Parsed<AllowEntryConfig> => {
@@ -303,6 +304,8 @@ const log = strictObject({
   level: logLevelSchema.default('info'),
   format: logFormatSchema.default('json'),
   file: absolutePath('/var/log/oms-gateway/oms-gateway.log').optional(),
+  // Below sonic-boom's largest single write (16 KiB).
+  bufferBytes: integer(0, 16_000).default(4096),
 });
 
 const metrics = strictObject({
@@ -351,6 +354,7 @@ const fileShape = strictObject({
   allowedClientCertificates: list(subjectEntry, 'certificate subjects').default([]),
   inspection: inspection.prefault({}),
   workers: workersSchema.default('auto'),
+  workerScheduling: oneOf(WORKER_SCHEDULING).default('round-robin'),
   dns: dns.prefault({}),
 });
 

@@ -194,6 +194,7 @@ export interface DnsConfig {
 
 /** `auto`: one worker process per available core; a number: that many (1 runs without a supervisor). */
 export type WorkersSetting = 'auto' | number;
+export type WorkerScheduling = 'round-robin' | 'kernel';
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -203,6 +204,8 @@ export interface LogConfig {
   readonly format: LogFormat;
   /** Absolute path of the log file, reopened on SIGHUP and SIGUSR2; undefined: standard output. */
   readonly file: string | undefined;
+  /** Lines are written once this many bytes wait, and at least every 100 ms; 0: each line at once. */
+  readonly bufferBytes: number;
 }
 
 /** The metrics and health listener (see observability/metrics-server.ts). */
@@ -267,6 +270,11 @@ export interface GatewayConfig {
   readonly allowedClientCertificates: readonly string[];
   readonly inspection: InspectionConfig;
   readonly workers: WorkersSetting;
+  /**
+   * How worker processes get connections: `round-robin`, the supervisor accepts and deals them out evenly;
+   * `kernel`, every worker accepts from the shared socket (cheaper per connection, less even).
+   */
+  readonly workerScheduling: WorkerScheduling;
   readonly dns: DnsConfig;
   /** Path of the file it was loaded from, or undefined for the embedded default. */
   readonly sourcePath: string | undefined;

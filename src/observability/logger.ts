@@ -26,6 +26,8 @@ export const REDACT_PATHS = [
   '*.*.passwordHash',
 ];
 
+const LOG_FLUSH_MS = 100;
+
 export interface LogHandle {
   readonly logger: Logger;
   /** The log file, or undefined for standard output. */
@@ -63,8 +65,10 @@ function checkWritable(file: string): void {
  */
 export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY === true): LogHandle {
   if (config.file !== undefined) checkWritable(config.file);
-  const destination = pino.destination({ dest: config.file ?? 1, sync: false, minLength: 0, append: true, mkdir: false });
+  const destination = pino.destination({ dest: config.file ?? 1, sync: false, minLength: config.bufferBytes, append: true, mkdir: false });
   // A file that cannot be reopened (directory removed) must not take the gateway down with it.
+  // Buffered lines still reach the file promptly when traffic is light.
+  if (config.bufferBytes > 0) setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
   destination.on('error', (err: NodeJS.ErrnoException) => {
     process.stderr.write(`oms-gateway: cannot write the log: ${err.code ?? err.message}\n`);
   });

@@ -3,7 +3,7 @@
 // replaced and counted, a SIGHUP reload applied by every worker, and one drain for all on SIGTERM.
 
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -209,4 +209,48 @@ describe('worker count', () => {
       await single.stop();
     }
   });
+});
+
+/** PIDs among `pids` holding the listening TCP socket on `port` (from /proc: no tool needed). */
+async function listeningHolders(port: number, pids: readonly number[]): Promise<number[]> {
+  const table = `${await readFile('/proc/net/tcp', 'utf8')}${await readFile('/proc/net/tcp6', 'utf8').catch(() => '')}`;
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = table
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cells) => cells[1]?.endsWith(`:${hexPort}`) && cells[3] === '0A')
+    .map((cells) => `socket:[${cells[9]}]`);
+  const holders: number[] = [];
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+    const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+    if (links.some((link) => inodes.includes(link))) holders.push(pid);
+  }
+  return holders;
+}
+
+describe('workerScheduling', () => {
+  for (const { scheduling, workersListen } of [
+    { scheduling: 'round-robin', workersListen: false },
+    { scheduling: 'kernel', workersListen: true },
+  ] as const) {
+    test(`${scheduling}: the workers ${workersListen ? 'accept from the shared socket themselves' : 'get connections from the supervisor'}`, { timeout: 30_000 }, async (t) => {
+      const pki = await testPki();
+      const origin = await startTlsOrigin();
+      t.after(() => origin.close());
+      const gateway = await startGateway({
+        args: ['--workers', '2', '--resolve', `*.ods.opinsights.azure.com=127.0.0.1:${origin.port}`],
+        configYaml: `workerScheduling: ${scheduling}\n`,
+      });
+      t.after(() => gateway.stop());
+      const since = gateway.records.length;
+      for (let i = 0; i < 4; i += 1) await hello(gateway, pki);
+      const served = await waitForCount(gateway, 'tunnel-closed', 4, since);
+      const workerPids = [...new Set(served.map((r) => r.pid as number))];
+      assert.ok(!workerPids.includes(gateway.pid));
+      const holders = await listeningHolders(gateway.port, [gateway.pid, ...workerPids]);
+      assert.equal(holders.includes(gateway.pid), true, 'the supervisor always holds the listening socket');
+      assert.equal(workerPids.every((pid) => holders.includes(pid)), workersListen, `holders ${holders.join(', ')}; workers ${workerPids.join(', ')}`);
+    });
+  }
 });

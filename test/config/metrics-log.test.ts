@@ -38,7 +38,7 @@ describe('accepted settings', () => {
   test('every metrics and log key set', () => {
     const config = parseConfigText(
       [
-        'log: {level: debug, format: pretty, file: /var/log/oms-gateway/gw.log}',
+        'log: {level: debug, format: pretty, file: /var/log/oms-gateway/gw.log, bufferBytes: 0}',
         'metrics:',
         '  enabled: true',
         '  listen: "[::1]:9100"',
@@ -51,7 +51,7 @@ describe('accepted settings', () => {
       ].join('\n'),
       'full.yaml',
     );
-    assert.deepEqual(config.log, { level: 'debug', format: 'pretty', file: '/var/log/oms-gateway/gw.log' });
+    assert.deepEqual(config.log, { level: 'debug', format: 'pretty', file: '/var/log/oms-gateway/gw.log', bufferBytes: 0 });
     assert.deepEqual(config.metrics.listen, { host: '::1', port: 9100, optional: false });
     assert.equal(config.metrics.path, '/prom/metrics');
     assert.deepEqual(config.metrics.users.map((u) => u.name), ['prometheus']);

@@ -37,7 +37,19 @@ describe('performance settings', () => {
     assert.equal(parseConfigText('workers: 4', 'perf.yaml', { workers: 'auto' }).workers, 'auto');
   });
 
+  test('workerScheduling: round-robin by default, kernel on request', () => {
+    assert.equal(parseConfigText('', 'perf.yaml').workerScheduling, 'round-robin');
+    assert.equal(parseConfigText('workerScheduling: kernel', 'perf.yaml').workerScheduling, 'kernel');
+  });
+
+  test('log.bufferBytes: 4096 by default, 0 for a line at a time', () => {
+    assert.equal(parseConfigText('', 'perf.yaml').log.bufferBytes, 4096);
+    assert.equal(parseConfigText('log:\n  bufferBytes: 0', 'perf.yaml').log.bufferBytes, 0);
+  });
+
   const refused = [
+    { name: 'an unknown scheduling', text: 'workerScheduling: random', expected: /^workerScheduling: expected one of: round-robin, kernel$/ },
+    { name: 'a log buffer beyond one write', text: 'log:\n  bufferBytes: 65536', expected: /^log\.bufferBytes: expected a whole number from 0 to 16000$/ },
     { name: 'no workers', text: 'workers: 0', expected: /^workers: expected auto or a whole number from 1 to 256$/ },
     { name: 'too many workers', text: 'workers: 257', expected: /^workers: expected auto or a whole number from 1 to 256$/ },
     { name: 'a fraction of a worker', text: 'workers: 1.5', expected: /^workers: expected auto or a whole number/ },

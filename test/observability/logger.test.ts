@@ -33,7 +33,7 @@ const eventsOf = (lines: readonly string[]): unknown[] => lines.map((line) => (J
 describe('redaction', () => {
   test('credentials under the redacted paths never reach the file, whatever the nesting', async () => {
     const file = join(dir, 'redact.log');
-    const { logger } = openLog({ level: 'trace', format: 'json', file });
+    const { logger } = openLog({ level: 'trace', format: 'json', file, bufferBytes: 4096 });
     const secrets = ['Basic c2VjcmV0LXByb3h5', 'Basic b3JpZ2luLXNlY3JldA==', 'pw-top-1', 'pw-user-2', 'scrypt$hash-3', 'pw-relay-4', 'pw-deep-5', 'Basic bmVzdGVk'];
     logger.info({
       headers: { 'proxy-authorization': secrets[0], authorization: secrets[1], host: 'kept.example' },
@@ -55,7 +55,7 @@ describe('redaction', () => {
 describe('file destination', () => {
   test('an audit record is one JSON line with the event name and its numeric ID', async () => {
     const file = join(dir, 'audit.log');
-    const { logger } = openLog({ level: 'info', format: 'json', file });
+    const { logger } = openLog({ level: 'info', format: 'json', file, bufferBytes: 4096 });
     audit(logger, 'info', 'service-started', { listeners: [] });
     audit(logger, 'debug', 'client-reset', { client: '192.0.2.1' });
     audit(logger, 'info', 'service-stopped', {});
@@ -69,7 +69,7 @@ describe('file destination', () => {
 
   test('after the file is moved away, reopen() starts a new file; no line is lost on the way', async () => {
     const file = join(dir, 'rotate.log');
-    const log = openLog({ level: 'info', format: 'json', file });
+    const log = openLog({ level: 'info', format: 'json', file, bufferBytes: 4096 });
     assert.equal(log.file, file);
     log.logger.info({ event: 'before' }, 'before rotation');
     assert.equal((await linesOf(file, 1)).length, 1);
@@ -84,10 +84,19 @@ describe('file destination', () => {
     assert.deepEqual([...moved, ...fresh], ['before', 'between', 'after']);
   });
 
+  test('a line waiting in a large buffer still reaches the file within a fraction of a second', async () => {
+    const file = join(dir, 'buffered.log');
+    const { logger } = openLog({ level: 'info', format: 'json', file, bufferBytes: 16_000 });
+    const started = Date.now();
+    logger.info({ event: 'alone' }, 'one short line, far below bufferBytes');
+    assert.deepEqual(eventsOf(await linesOf(file, 1)), ['alone']);
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  });
+
   test('appends to an existing file instead of truncating it', async () => {
     const file = join(dir, 'append.log');
     for (const event of ['first', 'second']) {
-      const { logger } = openLog({ level: 'info', format: 'json', file });
+      const { logger } = openLog({ level: 'info', format: 'json', file, bufferBytes: 4096 });
       logger.info({ event }, event);
       await linesOf(file, event === 'first' ? 1 : 2);
     }
@@ -96,7 +105,7 @@ describe('file destination', () => {
 
   test('pretty lines in a file: level, message and fields, without colour codes', async () => {
     const file = join(dir, 'pretty.log');
-    const { logger } = openLog({ level: 'info', format: 'pretty', file }, true);
+    const { logger } = openLog({ level: 'info', format: 'pretty', file, bufferBytes: 4096 }, true);
     audit(logger, 'warn', 'request-denied', { target: 'example.com:443', reason: 'not-in-allowlist' });
     const text = (await linesOf(file, 1)).join('\n');
     assert.match(text, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] WARN: request-denied /m);
@@ -109,7 +118,7 @@ describe('file destination', () => {
   test('a file in a missing directory stops the start with the path and the reason', () => {
     const file = join(dir, 'no-such-dir', 'gateway.log');
     assert.throws(
-      () => openLog({ level: 'info', format: 'json', file }),
+      () => openLog({ level: 'info', format: 'json', file, bufferBytes: 4096 }),
       (err: unknown) => err instanceof LogFileError && err.message.includes(file) && err.message.includes('ENOENT'),
     );
   });

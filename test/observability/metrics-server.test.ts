@@ -44,7 +44,7 @@ function get(url: string, options: { method?: string; authorization?: string; ca
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 const config = parseConfigText('listen: ["127.0.0.1:0"]\nmetrics: {listen: "127.0.0.1:0"}\n', 'metrics-server.test');
-const logger = openLog({ level: 'silent', format: 'json', file: undefined }).logger;
+const logger = openLog({ level: 'silent', format: 'json', file: undefined, bufferBytes: 4096 }).logger;
 
 function metricsConfig(overrides: Partial<MetricsConfig> = {}): MetricsConfig {
   return { ...config.metrics, ...overrides };
