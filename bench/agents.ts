@@ -93,12 +93,12 @@ export function closeSessions(sessions: readonly TLSSocket[]): void {
   for (const session of sessions) session.destroy();
 }
 
-/** POST /sha256 with `body` over the session; resolves with the time to the whole answer, in ms. */
-function upload(session: TLSSocket, head: Buffer, body: Buffer, timeoutMs: number): Promise<number> {
+/** Writes one request (its parts in order) over the session; resolves with the time to the whole 200 answer, in ms. */
+export function exchange(session: TLSSocket, request: readonly Buffer[], timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let answer = '';
-    const timer = setTimeout(() => done(new Error('upload timed out')), timeoutMs);
+    const timer = setTimeout(() => done(new Error('request timed out')), timeoutMs);
     const done = (err?: Error): void => {
       clearTimeout(timer);
       session.off('data', onData);
@@ -114,11 +114,10 @@ function upload(session: TLSSocket, head: Buffer, body: Buffer, timeoutMs: numbe
       if (!answer.startsWith('HTTP/1.1 200')) done(new Error(`origin answered ${answer.split('\r\n')[0]}`));
       else if (answer.length - end - 4 >= length) done();
     };
-    const onClose = (): void => done(new Error('session closed during an upload'));
+    const onClose = (): void => done(new Error('session closed during a request'));
     session.on('data', onData);
     session.once('close', onClose);
-    session.write(head);
-    session.write(body);
+    for (const part of request) session.write(part);
   });
 }
 
@@ -162,7 +161,7 @@ export async function runAgents(path: Path, originPort: number, load: AgentLoad)
       const due = performance.now() + load.periodMs;
       try {
         // An upload that takes this long is an error, whatever the period (the smoke run's is 0.5 s).
-        times.push(await upload(session, head, body, Math.max(load.periodMs * 5, 30_000)));
+        times.push(await exchange(session, [head, body], Math.max(load.periodMs * 5, 30_000)));
       } catch (err) {
         errors += 1;
         firstError ??= (err as Error).message;
@@ -177,7 +176,7 @@ export async function runAgents(path: Path, originPort: number, load: AgentLoad)
   return { agents: load.agents, uploads: times.length, errors, firstError, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
 }
 
-function sleepMs(ms: number): Promise<void> {
+export function sleepMs(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 

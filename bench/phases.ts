@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeSessions, openSessions, runAgents, type AgentRun, type Path } from './agents.js';
 import { runHey, type HeyResult } from './hey.js';
+import { runRequests } from './requests.js';
 import { treeCpuSeconds, treeRssBytes } from './procs.js';
 import type { PathName } from './report.js';
 import { TARGET_HOST } from './servers.js';
@@ -48,9 +49,9 @@ export function setupRate(target: Target, originPort: number, sizes: Sizes): Pro
   return runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 32, durationSeconds: sizes.setupSeconds, keepAlive: false });
 }
 
-/** (2) 64 keep-alive tunnels doing small GETs as fast as they can: requests per second. */
+/** (2) 64 tunnels, opened first, doing small GETs back to back: requests per second. */
 export function requestRate(target: Target, originPort: number, sizes: Sizes): Promise<HeyResult> {
-  return runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 64, durationSeconds: sizes.rpsSeconds, keepAlive: true });
+  return runRequests(target.path, originPort, { sessions: 64, seconds: sizes.rpsSeconds });
 }
 
 /**
@@ -58,14 +59,7 @@ export function requestRate(target: Target, originPort: number, sizes: Sizes): P
  * rather than the queue a saturated machine builds.
  */
 export function requestLatency(target: Target, originPort: number, sizes: Sizes): Promise<HeyResult> {
-  return runHey({
-    ...urlFor(target, originPort, '/hello'),
-    concurrency: 64,
-    durationSeconds: sizes.latencySeconds,
-    ratePerWorker: sizes.latencyRatePerTunnel,
-    keepAlive: true,
-    perRequest: true,
-  });
+  return runRequests(target.path, originPort, { sessions: 64, seconds: sizes.latencySeconds, ratePerSession: sizes.latencyRatePerTunnel });
 }
 
 export interface Bulk {

@@ -12,6 +12,8 @@ import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { announceStart, type ReloadReport, type StopReport } from '../proxy/gateway.js';
 import { relayLines } from './log-relay.js';
+import { RestartBackoff } from './restart-backoff.js';
+import { workerEnvironment } from './worker-env.js';
 import { isFromWorker, type FromWorker, type ListenerAddress, type ToWorker } from './messages.js';
 import { ClusterMetrics, type WorkerMetrics } from './metrics.js';
 import { Replies, WorkerError, type Reply } from './replies.js';
@@ -42,34 +44,13 @@ interface Member {
 /** After a worker exits, how long its last output may take to arrive. */
 const LOG_END_MS = 2_000;
 
-
 /** How long a worker may take to answer a reload (listeners may be bound) or a scrape. */
 const RELOAD_REPLY_MS = 30_000;
 const METRICS_REPLY_MS = 5_000;
 /** Beyond the grace period, how long a stopping worker gets before it is killed. */
 const STOP_MARGIN_MS = 5_000;
-/** Replacements of workers that keep failing slow down to this pace; a minute without a failure resets it. */
-const RESTART_DELAY_MIN_MS = 500;
-const RESTART_DELAY_MAX_MS = 30_000;
-const RESTART_CALM_MS = 60_000;
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
-
-/**
- * glibc hands freed heap back to the system once 128 KiB lie free at its top, and Node frees the 64 KiB
- * buffer of every socket read in batches, at each garbage collection: the heap shrinks and grows again and
- * the kernel faults in and zeroes every new page. Keeping 64 MiB before trimming and growing 16 MiB at a
- * time cut the gateway's system CPU per GB relayed by about two thirds in the benchmark (bench/, README
- * "Performance"). Settings the operator made in the environment win.
- */
-const MALLOC_SETTINGS: Readonly<Record<string, string>> = {
-  MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024),
-  MALLOC_TOP_PAD_: String(16 * 1024 * 1024),
-};
-
-function workerEnvironment(): Record<string, string> {
-  return Object.fromEntries(Object.entries(MALLOC_SETTINGS).filter(([name]) => process.env[name] === undefined));
-}
 
 export class Supervisor {
   readonly metrics: ClusterMetrics;
@@ -86,8 +67,7 @@ export class Supervisor {
   #listeners: readonly ListenerAddress[] = [];
   #started = false;
   #draining = false;
-  #restartDelayMs = 0;
-  #lastRestart = 0;
+  readonly #backoff = new RestartBackoff();
 
   constructor(options: SupervisorOptions) {
     this.#config = options.config;
@@ -294,9 +274,7 @@ export class Supervisor {
 
   /** Starts a replacement, at once for a first failure and ever more slowly for a worker that keeps failing. */
   #replace(): void {
-    const now = Date.now();
-    this.#restartDelayMs = now - this.#lastRestart > RESTART_CALM_MS ? 0 : Math.min(Math.max(this.#restartDelayMs * 2, RESTART_DELAY_MIN_MS), RESTART_DELAY_MAX_MS);
-    this.#lastRestart = now;
+    const delayMs = this.#backoff.next(Date.now());
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer);
       if (this.#draining) return;
@@ -309,7 +287,7 @@ export class Supervisor {
           audit(this.#logger, 'error', 'error', { reason: 'worker-start-failed', code: err.code }, `a replacement worker could not start: ${err.message}`);
         },
       );
-    }, this.#restartDelayMs);
+    }, delayMs);
     this.#restartTimers.add(timer);
   }
 
