@@ -7,38 +7,14 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TLSSocket } from 'node:tls';
 import { startGateway, type AuditRecord } from '../fixtures/gateway.js';
-import { HELLO_BODY, startTlsOrigin } from '../fixtures/origin.js';
+import { startTlsOrigin } from '../fixtures/origin.js';
 import { openTunnel } from '../fixtures/raw-client.js';
 import { testPki } from '../fixtures/pki.js';
-import { connectTls } from '../fixtures/tls-client.js';
+import { connectTls, getHello } from '../fixtures/tls-client.js';
 
 const HOST = 'ws1.ods.opinsights.azure.com';
 const GRACE_SECONDS = 2;
-
-/** One keep-alive request over an open TLS tunnel; resolves when the whole hello body has arrived. */
-function hello(tls: TLSSocket, timeoutMs = 3000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      tls.off('data', onData);
-      tls.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      if (text.includes(HELLO_BODY)) done();
-    };
-    const onClose = (): void => done(new Error(`tunnel closed before the answer; got ${JSON.stringify(text)}`));
-    const timer = setTimeout(() => done(new Error(`no answer through the tunnel within ${timeoutMs} ms`)), timeoutMs);
-    tls.on('data', onData);
-    tls.once('close', onClose);
-    tls.write(`GET /hello HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
-  });
-}
 
 /** Resolves with the connect error code, or 'connected' (the socket is closed again at once). */
 function tryConnect(port: number): Promise<string> {
@@ -75,15 +51,15 @@ describe('shutdown', () => {
 
     const { socket } = await openTunnel(gateway.port, `${HOST}:443`);
     const tls = await connectTls(socket, HOST, pki.caPem);
-    await hello(tls);
+    await getHello(tls, HOST, 3000);
     const tunnelClosed = once(tls, 'close');
 
     const signalledAt = Date.now();
     process.kill(gateway.pid, 'SIGTERM');
     assert.ok(await waitUntilRefused(gateway.port, 1500), 'the listener still accepts connections after SIGTERM');
-    await hello(tls);
+    await getHello(tls, HOST, 3000);
     await sleep(500);
-    await hello(tls);
+    await getHello(tls, HOST, 3000);
 
     const status = await gateway.exited;
     const elapsed = Date.now() - signalledAt;
