@@ -1,7 +1,10 @@
 // `npm run soak`: many short tunnels through one gateway process on loopback, ended in every order a
 // connection can end — client FIN, server FIN, half-close, client RST, server RST, silent upstream — to show
-// that nothing leaks: at the end the gateway's resident memory and open descriptors are back near where they
-// started and its active-tunnel gauge is 0. Not part of CI (it takes ten minutes by default).
+// that nothing leaks: at the end the gateway's open descriptors are back where they started, its
+// active-tunnel gauge is 0, and its resident memory is no higher than a quarter into the run. (Not than at
+// the start: the heap grows to carry the run's concurrency — about 1,700 tunnels open at once, most of them
+// silent ones waiting out the half-closed timeout — and neither V8 nor glibc hands that back at once; a leak
+// shows as growth over the three quarters that follow, 75,000 tunnels.) Not part of CI (ten minutes).
 //   node dist/bench/soak.js [--tunnels 100000] [--seconds 600] [--concurrency 64] [--orders client-fin,...]
 // Prints progress every 10 s and a summary; exits 1 when tunnels failed or something did not return to its
 // starting level.
@@ -13,8 +16,8 @@ import { startGateway, type Gateway } from '../test/fixtures/gateway.js';
 import { openFds, rssBytes } from '../test/fixtures/process-stats.js';
 
 const TARGET = 'soak.example';
-/** Growth allowed between the start and the end of the run before the run counts as leaking. */
-const RSS_SLACK_BYTES = 32 * 1024 * 1024;
+/** Growth allowed from a quarter into the run to its end before the run counts as leaking. */
+const RSS_SLACK_BYTES = 16 * 1024 * 1024;
 const FD_SLACK = 2;
 /** Longest wait after the last tunnel for the gateway to close what it still holds. */
 const END_SETTLE_MS = 90_000;
@@ -63,12 +66,14 @@ async function main(): Promise<number> {
     console.log(`start: ${describeSnapshot(start)}`);
 
     const errors = new Map<string, number>();
+    let steady: Snapshot | undefined;
     let started = 0;
     let done = 0;
     const t0 = performance.now();
     const progress = setInterval(() => {
       void snapshot(gateway).then((s) => {
         const elapsed = (performance.now() - t0) / 1000;
+        if (steady === undefined && elapsed >= seconds / 4) steady = s;
         const failed = [...errors.values()].reduce((a, b) => a + b, 0);
         console.log(`${elapsed.toFixed(0).padStart(4)} s: ${done} tunnels (${(done / elapsed).toFixed(0)}/s), ${failed} errors, ${describeSnapshot(s)}`);
       });
@@ -103,9 +108,10 @@ async function main(): Promise<number> {
     const failed = [...errors.values()].reduce((a, b) => a + b, 0);
     console.log(`end:   ${describeSnapshot(end)}`);
     console.log(`tunnels ${done} in ${elapsed.toFixed(0)} s (${(done / elapsed).toFixed(0)}/s), errors ${failed}${failed > 0 ? ` ${JSON.stringify(Object.fromEntries(errors))}` : ''}`);
-    console.log(`RSS ${start.rssMiB.toFixed(1)} → ${end.rssMiB.toFixed(1)} MiB, open fds ${start.fds} → ${end.fds}, active tunnels ${end.activeTunnels}`);
-    console.log(JSON.stringify({ tunnels: done, seconds: Math.round(elapsed), errors: failed, errorKinds: Object.fromEntries(errors), start, end }));
-    const leaked = end.fds > start.fds + FD_SLACK || (end.rssMiB - start.rssMiB) * 1024 * 1024 > RSS_SLACK_BYTES || end.activeTunnels !== 0;
+    const reference = steady ?? start;
+    console.log(`RSS ${start.rssMiB.toFixed(1)} (start) → ${reference.rssMiB.toFixed(1)} (a quarter in) → ${end.rssMiB.toFixed(1)} MiB (end), open fds ${start.fds} → ${end.fds}, active tunnels ${end.activeTunnels}`);
+    console.log(JSON.stringify({ tunnels: done, seconds: Math.round(elapsed), errors: failed, errorKinds: Object.fromEntries(errors), start, steady, end }));
+    const leaked = end.fds > start.fds + FD_SLACK || (end.rssMiB - reference.rssMiB) * 1024 * 1024 > RSS_SLACK_BYTES || end.activeTunnels !== 0;
     return failed > 0 || leaked ? 1 : 0;
   } finally {
     await gateway.stop();

@@ -50,7 +50,8 @@ export async function runWorker(): Promise<number> {
   // Until the gateway listens, a termination signal simply ends the process.
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => undefined);
   const config = await configuration();
-  const { logger } = openLog({ ...config.log, format: 'json', file: undefined }, false);
+  // Unbuffered into the pipe: the supervisor's destination batches, and lines keep the order they were written in.
+  const { logger } = openLog({ ...config.log, format: 'json', file: undefined, bufferBytes: 0 }, false);
   const workerLogger = logger.child({ worker: cluster.worker?.id });
   const gateway = new Gateway(config, workerLogger, metricsFor(config.metrics), { announce: false });
 

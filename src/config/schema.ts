@@ -305,7 +305,7 @@ const log = strictObject({
   format: logFormatSchema.default('json'),
   file: absolutePath('/var/log/oms-gateway/oms-gateway.log').optional(),
   // Below sonic-boom's largest single write (16 KiB).
-  bufferBytes: integer(0, 16_000).default(4096),
+  bufferBytes: integer(0, 16_000).default(0),
 });
 
 const metrics = strictObject({

@@ -204,7 +204,7 @@ export interface LogConfig {
   readonly format: LogFormat;
   /** Absolute path of the log file, reopened on SIGHUP and SIGUSR2; undefined: standard output. */
   readonly file: string | undefined;
-  /** Lines are written once this many bytes wait, and at least every 100 ms; 0: each line at once. */
+  /** 0: each line at once; otherwise lines are written once this many bytes wait, and at least every 100 ms. */
   readonly bufferBytes: number;
 }
 

@@ -113,7 +113,10 @@ describe('workers: 2', () => {
   });
 
   test('SIGHUP: the supervisor reads the file once and every worker applies it', async () => {
+    const beforeDenial = gateway.records.length;
     assert.equal((await connectStatus(gateway.port, 'second.example.com:443')).status, 403);
+    // Its record is in before the reload starts, so it cannot be taken for one written after.
+    await gateway.waitForRecord((r) => r.event === 'request-denied' && r.target === 'second.example.com:443', 5000, beforeDenial);
     assert.ok(gateway.configFile);
     await writeFile(gateway.configFile, 'allowedHosts:\n  - first.example.com\n  - second.example.com\n');
     const since = gateway.records.length;

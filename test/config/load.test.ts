@@ -240,7 +240,7 @@ describe('files that set nothing take every default', () => {
       tunnelIdleSeconds: 3600,
       tunnelMaxSeconds: 0,
     });
-    assert.deepEqual(defaults.log, { file: undefined, format: 'json', level: 'info', bufferBytes: 4096 });
+    assert.deepEqual(defaults.log, { file: undefined, format: 'json', level: 'info', bufferBytes: 0 });
   });
 
   test('the embedded default is the same configuration, with no source path', () => {

@@ -42,9 +42,9 @@ describe('performance settings', () => {
     assert.equal(parseConfigText('workerScheduling: kernel', 'perf.yaml').workerScheduling, 'kernel');
   });
 
-  test('log.bufferBytes: 4096 by default, 0 for a line at a time', () => {
-    assert.equal(parseConfigText('', 'perf.yaml').log.bufferBytes, 4096);
-    assert.equal(parseConfigText('log:\n  bufferBytes: 0', 'perf.yaml').log.bufferBytes, 0);
+  test('log.bufferBytes: 0 (a line at a time) by default, a block size on request', () => {
+    assert.equal(parseConfigText('', 'perf.yaml').log.bufferBytes, 0);
+    assert.equal(parseConfigText('log:\n  bufferBytes: 4096', 'perf.yaml').log.bufferBytes, 4096);
   });
 
   const refused = [
