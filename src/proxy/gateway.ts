@@ -185,7 +185,6 @@ export class Gateway {
     }
     this.#runtime = runtime;
     this.metrics.policyMode(config.policy.mode);
-    auditPolicyMode(this.#logger, config.policy);
     this.#listeners = [...plan.keep, ...replaced, ...opened];
     this.#http.headersTimeout = config.timeouts.requestHeadSeconds * 1000;
     this.#logger.level = config.log.level;

@@ -7,6 +7,7 @@ import { ConfigError } from '../config/load.js';
 import { diffConfigs } from '../config/diff.js';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
+import { auditPolicyMode } from '../proxy/audit-records.js';
 import type { ReloadReport } from '../proxy/gateway.js';
 
 export type ReloadTrigger = 'SIGHUP' | 'file-change';
@@ -78,6 +79,8 @@ export class Reloader {
       const report = await gateway.reload(config);
       counter?.configLoaded(true, true);
       audit(logger, 'info', 'config-reloaded', { trigger, changes: diffConfigs(previous, config), ...report });
+      // Once for the whole gateway, however many workers applied it.
+      auditPolicyMode(logger, config.policy);
     } catch (err) {
       counter?.configLoaded(false, true);
       const e = err as NodeJS.ErrnoException;

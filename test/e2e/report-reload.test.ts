@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { startGateway } from '../fixtures/gateway.js';
 
 test('SIGHUP into report mode writes the NOT ENFORCING warning; back to enforce writes none', async (t) => {
-  const gateway = await startGateway({ configYaml: 'policy:\n  mode: enforce\n' });
+  const gateway = await startGateway({ configYaml: 'workers: 2\npolicy:\n  mode: enforce\n' });
   t.after(() => gateway.stop());
   assert.equal(gateway.records.filter((r) => r.event === 'policy-not-enforced').length, 0);
   const configFile = gateway.configFile ?? assert.fail('no config file');
@@ -17,6 +17,8 @@ test('SIGHUP into report mode writes the NOT ENFORCING warning; back to enforce 
   assert.equal(warning.eventId, 1101);
   assert.match(String(warning.msg), /^NOT ENFORCING/);
   await gateway.waitForRecord((r) => r.event === 'config-reloaded', 20_000, from);
+  // Once for the gateway, not once per worker.
+  assert.equal(gateway.records.slice(from).filter((r) => r.event === 'policy-not-enforced').length, 1);
 
   from = gateway.records.length;
   await writeFile(configFile, 'policy:\n  mode: enforce\n');

@@ -84,15 +84,15 @@ describe('allowlist bypass attempts on CONNECT', () => {
     test(`${statuses.join('/')}: ${name} (${JSON.stringify(target)})`, async () => {
       const { gateway, origin } = get();
       await expectRefusal(gateway, connect(target.replace('ORIGIN', String(origin.port))), { statuses, untouched: [origin] });
-      await expectStillServes(gateway, `${GOOD}:443`);
+      await expectStillServes(gateway, `${GOOD}:443`, origin);
     });
   }
 
   for (const spelling of [GOOD.toUpperCase(), `${GOOD}.`, 'Ws1.Ods.OpInsights.Azure.Com.']) {
     test(`an allowed name spelt ${JSON.stringify(spelling)} is allowed like the name itself`, async () => {
-      const { gateway } = get();
+      const { gateway, origin } = get();
       const since = gateway.records.length;
-      await expectStillServes(gateway, `${spelling}:443`);
+      await expectStillServes(gateway, `${spelling}:443`, origin);
       const record = await gateway.waitForRecord((r) => r.event === 'request-allowed', 5000, since);
       assert.equal(record.target, `${GOOD}:443`);
     });
@@ -142,7 +142,7 @@ describe('the Host header of a CONNECT never chooses the destination', () => {
       statuses: [400],
       untouched: [target, hostSink],
     });
-    await expectStillServes(gateway, 'target.example:443');
+    await expectStillServes(gateway, 'target.example:443', target);
   });
 });
 

@@ -186,7 +186,7 @@ describe('request head limits and the head timeout', () => {
       await expectRefusal(gateway, raw, { statuses: [status], untouched: [sink] });
       const record = await gateway.waitForRecord((r) => r.event === 'bad-request', 5000, since);
       assert.equal(record.reason, reason);
-      await expectStillServes(gateway, `${TARGET}:443`);
+      await expectStillServes(gateway, `${TARGET}:443`, sink);
     });
   }
 

@@ -127,7 +127,7 @@ describe('a body on CONNECT', () => {
       const raw = `CONNECT tunnel.example:443 HTTP/1.1\r\nHost: tunnel.example:443\r\n${headers}\r\n${body}CONNECT tunnel.example:443 HTTP/1.1\r\nHost: tunnel.example:443\r\n\r\n`;
       await expectRefusal(gateway, raw, { statuses: [400], untouched: [sink] });
       assert.equal(sink.received.length, 0);
-      await expectStillServes(gateway, 'tunnel.example:443');
+      await expectStillServes(gateway, 'tunnel.example:443', sink);
     });
   }
 });
