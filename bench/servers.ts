@@ -5,11 +5,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { probeConnect } from '../test/fixtures/raw-client.js';
 
 export const TARGET_HOST = 'bench.ods.opinsights.azure.com';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -159,7 +160,7 @@ export async function startSquid(originPort: number, workers: number): Promise<S
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`squid exited with code ${child.exitCode}; see ${join(dir, 'squid-cache.log')}`);
-    if (await accepts(port)) {
+    if ((await probeConnect(port)) === 'connected') {
       const stop = async (): Promise<void> => {
         await stopChild(child);
         await rm(dir, { recursive: true, force: true });
@@ -170,15 +171,4 @@ export async function startSquid(originPort: number, workers: number): Promise<S
   }
   await stopChild(child, 'SIGKILL');
   throw new Error('squid did not listen within 30 s');
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { recordMatching, startGateway, type Gateway } from '../fixtures/gateway.js';
 import { startTcpSink, type TcpSink } from '../fixtures/origin.js';
 import { v2Header } from '../fixtures/proxy-headers.js';
-import { parseHead } from '../fixtures/raw-client.js';
+import { parseHead, probeConnect } from '../fixtures/raw-client.js';
 import { requireCommand } from '../fixtures/tools.js';
 
 const CLIENT_ADDRESS = '127.0.0.3';
@@ -58,15 +58,7 @@ async function waitUntilListening(port: number, haproxy: ChildProcess, log: () =
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (haproxy.exitCode !== null) assert.fail(`haproxy exited with ${haproxy.exitCode}:\n${log()}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const probe = connect({ host: '127.0.0.1', port });
-      probe.on('connect', () => {
-        probe.destroy();
-        resolve(true);
-      });
-      probe.on('error', () => resolve(false));
-    });
-    if (up) return;
+    if ((await probeConnect(port)) === 'connected') return;
     if (Date.now() > deadline) assert.fail(`haproxy did not listen on ${port}:\n${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -9,30 +9,18 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type AuditRecord } from '../fixtures/gateway.js';
 import { startTlsOrigin } from '../fixtures/origin.js';
-import { openTunnel } from '../fixtures/raw-client.js';
+import { openTunnel, probeConnect } from '../fixtures/raw-client.js';
 import { testPki } from '../fixtures/pki.js';
 import { connectTls, getHello } from '../fixtures/tls-client.js';
 
 const HOST = 'ws1.ods.opinsights.azure.com';
 const GRACE_SECONDS = 2;
 
-/** Resolves with the connect error code, or 'connected' (the socket is closed again at once). */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
-}
-
 /** Polls until a new connection is refused; bounded by `timeoutMs`. */
 async function waitUntilRefused(port: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if ((await tryConnect(port)) === 'ECONNREFUSED') return true;
+    if ((await probeConnect(port)) === 'ECONNREFUSED') return true;
     await sleep(20);
   }
   return false;

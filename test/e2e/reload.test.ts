@@ -5,7 +5,6 @@
 
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +14,7 @@ import { recordMatching, startGateway, type AuditRecord, type Gateway } from '..
 import { openSession } from '../fixtures/keepalive.js';
 import { startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki, type TestPki } from '../fixtures/pki.js';
-import { connectStatus } from '../fixtures/raw-client.js';
+import { connectStatus, probeConnect } from '../fixtures/raw-client.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
 
 // Names under a wildcard of the test certificate, mapped to the origin.
@@ -152,22 +151,11 @@ describe('listeners at reload', () => {
 
     const removed = await reloadWith(gateway, stringify(one));
     assert.deepEqual(removed.listenersClosed, [address]);
-    assert.equal(await connectError(port), 'ECONNREFUSED');
+    assert.equal(await probeConnect(port), 'ECONNREFUSED');
     await session.hello();
     assert.equal((await connectStatus(gateway.port, `${KEPT}:${origin.port}`)).status, 200);
   });
 });
-
-function connectError(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
-}
 
 describe('ways to ask for a reload', () => {
   test('`oms-gateway reload` validates first: an invalid file is refused with exit 2 and the gateway is not signalled', async (t) => {

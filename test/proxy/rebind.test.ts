@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { ListenerConfig } from '../../src/config/types.js';
 import { closeListeners, openListeners, planListeners, replaceListeners } from '../../src/proxy/rebind.js';
+import { probeConnect } from '../fixtures/raw-client.js';
 
 const silent = pino({ level: 'silent' });
 
 function listener(port: number, extra: Partial<ListenerConfig> = {}): ListenerConfig {
   return { host: '127.0.0.1', port, optional: false, ...extra };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 test('planListeners keeps unchanged listeners, adds new ones, replaces changed options, drops the rest', async (t) => {
@@ -60,6 +49,6 @@ test('replaceListeners closes the old listener and binds the new settings on the
   assert.ok(bound);
   t.after(() => closeListeners([bound]));
   assert.equal(bound.port, port);
-  assert.ok(await accepts(port));
+  assert.equal(await probeConnect(port), 'connected');
   assert.equal(old.server.listening, false);
 });
