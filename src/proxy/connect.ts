@@ -58,7 +58,7 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   const fields = sessionFields(session, admission);
   if (!deps.limiter.admitTunnel(socket, user, fields)) return;
 
-  const reached = await reachTarget(deps, runtime, session, admission);
+  const reached = await reachTarget(deps, runtime, session, admission, fields);
   if (!reached.ok) {
     refuseSocket(socket, reached.code, undefined, reached.detail);
     return;

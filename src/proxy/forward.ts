@@ -78,7 +78,7 @@ async function forward(deps: HandlerDeps, proxy: httpProxy, req: IncomingMessage
   if (!hostHeaderMatches(req, target)) return refuseEarly('host-mismatch');
   const fields = sessionFields(session, admission);
 
-  const reached = await reachTarget(deps, runtime, session, admission);
+  const reached = await reachTarget(deps, runtime, session, admission, fields);
   if (!reached.ok) {
     refuseResponse(res, reached.code, undefined, reached.detail);
     return;

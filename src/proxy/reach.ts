@@ -37,8 +37,17 @@ export function sessionFields(session: Session, admitted: Admitted): Record<stri
   return { ...baseFields(session.ctx, session.method), user: admitted.user, target: targetString(admitted.target), entry: admitted.entry };
 }
 
-/** Routes and dials an admitted target: a socket to exactly the address that was checked, or why not. */
-export async function reachTarget(deps: HandlerDeps, runtime: Runtime, session: Session, admitted: Admitted): Promise<Reached> {
+/**
+ * Routes and dials an admitted target: a socket to exactly the address that was checked, or why not.
+ * `fields` are the session's audit fields (sessionFields).
+ */
+export async function reachTarget(
+  deps: HandlerDeps,
+  runtime: Runtime,
+  session: Session,
+  admitted: Admitted,
+  fields: Readonly<Record<string, unknown>>,
+): Promise<Reached> {
   const { target, user, entry, wouldDeny } = admitted;
   const { logger, metrics } = deps;
   try {
@@ -47,7 +56,7 @@ export async function reachTarget(deps: HandlerDeps, runtime: Runtime, session: 
       recordRefusal(deps, session, { ok: false, code: 'denied', decision: found.decision, target, user });
       return { ok: false, code: 'denied' };
     }
-    auditAdmitted(logger, { ...sessionFields(session, admitted), mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
+    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
     if (wouldDeny !== undefined) metrics.wouldDeny(session.kind, wouldDeny.decision.reason);
     const upstream = await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
     return { ok: true, upstream };
