@@ -5,10 +5,16 @@
 
 import { availableParallelism } from 'node:os';
 import type { GatewayConfig, WorkersSetting } from '../config/types.js';
+import { cgroupCpuQuota } from './cpu-quota.js';
 
-/** `auto`: one per core the process may run on (CPU affinity, e.g. taskset, counts; a cgroup quota does not). */
-export function workerCount(setting: WorkersSetting, cores: number = availableParallelism()): number {
-  return setting === 'auto' ? Math.max(1, cores) : setting;
+/**
+ * `auto`: one per core the process may run on (CPU affinity, e.g. taskset), and no more than whole CPUs its
+ * cgroup quota allows (a pod limited to 1.5 CPUs runs one worker: a second would only be throttled).
+ */
+export function workerCount(setting: WorkersSetting, cores: number = availableParallelism(), quota: number | undefined = cgroupCpuQuota()): number {
+  if (setting !== 'auto') return setting;
+  const allowed = quota === undefined ? cores : Math.min(cores, Math.floor(quota));
+  return Math.max(1, allowed);
 }
 
 /** `limit` split `workers` ways; 0 ("no limit") stays 0. */
