@@ -6,7 +6,7 @@ import type { ConfigIssue, Locate } from './issues.js';
 import type { FlagValues } from './overrides.js';
 import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
 import { tlsFileIssues, withFlagTls } from './tls-files.js';
-import type { Agent, AllowEntryConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig } from './types.js';
+import type { Agent, AllowEntryConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly config: GatewayConfig }
@@ -34,6 +34,27 @@ function mappings(file: ConfigFile, flags: FlagValues): HostMappingConfig[] {
   const fromFlags = new Map(flags.resolve.map((mapping) => [mapping.pattern, mapping]));
   const kept = file.resolve.filter((mapping) => !fromFlags.has(mapping.pattern));
   return [...kept, ...flags.resolve];
+}
+
+/** AMA's own health check, in the first configured cloud. */
+const CONTROL_SERVICE_PING: Readonly<Record<Cloud, string>> = {
+  public: 'https://global.handler.control.monitor.azure.com/ping',
+  usgov: 'https://global.handler.control.monitor.azure.us/ping',
+  china: 'https://global.handler.control.monitor.azure.cn/ping',
+};
+
+function upstreamProbe(file: ConfigFile, clouds: readonly Cloud[]): UpstreamProbeConfig {
+  const probe = file.upstreamProbe;
+  return {
+    enabled: probe.enabled,
+    url: probe.url ?? CONTROL_SERVICE_PING[clouds[0] ?? 'public'],
+    expect: probe.expect,
+    intervalSeconds: probe.intervalSeconds,
+    timeoutSeconds: probe.timeoutSeconds,
+    failuresBeforeUnready: probe.failuresBeforeUnready,
+    caFile: probe.caFile?.path,
+    ca: probe.caFile?.pem,
+  };
 }
 
 function relayProxy(file: ConfigFile): RelayProxyConfig | undefined {
@@ -103,6 +124,7 @@ export function buildConfig(
     watch: file.watch,
     reload: { ...file.reload },
     relayProxy: relayProxy(file),
+    upstreamProbe: upstreamProbe(file, clouds),
     allowedClientCertificates: [...file.allowedClientCertificates],
     inspection: { ...file.inspection },
     workers: flags.workers ?? file.workers,

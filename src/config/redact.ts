@@ -17,6 +17,12 @@ function redactRelay(relay: GatewayConfig['relayProxy']): unknown {
   };
 }
 
+/** The probe's CA PEM text is left out like the relay's (its file is shown). */
+function withoutPem(probe: GatewayConfig['upstreamProbe']): unknown {
+  const { ca: _pem, ...shown } = probe;
+  return { ...shown, caFile: probe.caFile ?? null };
+}
+
 function redactUsers(users: readonly UserConfig[]): unknown[] {
   return users.map((user) => ({ name: user.name, passwordHash: REDACTED }));
 }
@@ -36,5 +42,6 @@ export function redactConfig(config: GatewayConfig): unknown {
     sourcePath: config.sourcePath ?? null,
     pidFile: config.pidFile ?? null,
     relayProxy: redactRelay(config.relayProxy),
+    upstreamProbe: withoutPem(config.upstreamProbe),
   };
 }

@@ -325,6 +325,30 @@ const metrics = strictObject({
   maxEventLoopDelaySeconds: seconds(600).default(5),
 });
 
+/** https://HOST[:PORT]/PATH: the probe speaks TLS to the control service, as the agents do. */
+function parseProbeUrl(text: string): Parsed<string> {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { ok: false, message: 'expected a URL such as https://global.handler.control.monitor.azure.com/ping' };
+  }
+  if (url.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.hash !== '') {
+    return { ok: false, message: 'expected https://HOST[:PORT]/PATH, without credentials or fragment' };
+  }
+  return { ok: true, value: url.href };
+}
+
+const upstreamProbe = strictObject({
+  enabled: z.boolean({ error: 'expected true or false' }).default(false),
+  url: parsedString(parseProbeUrl, 'an https:// URL').optional(),
+  expect: textOf((text) => text.length >= 1 && text.length <= 256 && !CONTROL.test(text), 'expected 1-256 characters of text the answer must contain').default('Healthy'),
+  intervalSeconds: integer(5, 3600).default(30),
+  timeoutSeconds: integer(1, 60).default(10),
+  failuresBeforeUnready: integer(0, 100).default(3),
+  caFile: parsedString(readCertificateFile, 'a file path').optional(),
+});
+
 const reload = strictObject({
   closeDeniedTunnels: z.boolean({ error: 'expected true or false' }).default(false),
   debounceSeconds: seconds(60).default(0.5),
@@ -351,6 +375,7 @@ const fileShape = strictObject({
   watch: z.boolean({ error: 'expected true or false' }).default(false),
   reload: reload.prefault({}),
   relayProxy: relayProxy.optional(),
+  upstreamProbe: upstreamProbe.prefault({}),
   allowedClientCertificates: list(subjectEntry, 'certificate subjects').default([]),
   inspection: inspection.prefault({}),
   workers: workersSchema.default('auto'),

@@ -244,6 +244,22 @@ export interface RelayProxyConfig {
   readonly ca: string | undefined;
 }
 
+/** The optional check that the gateway itself reaches the AMA control service (see service/upstream-probe.ts). */
+export interface UpstreamProbeConfig {
+  readonly enabled: boolean;
+  /** `https://...`; the first cloud's `global.handler.control.monitor...` /ping when not set. */
+  readonly url: string;
+  /** Text the answer's body must contain. */
+  readonly expect: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  /** Consecutive failures after which /readyz answers 503; 0: never (report only). */
+  readonly failuresBeforeUnready: number;
+  /** Extra CA certificates (PEM) trusted for the probe's TLS, and the file they came from. */
+  readonly caFile: string | undefined;
+  readonly ca: string | undefined;
+}
+
 export interface ReloadConfig {
   /** Close open tunnels whose user or target the new configuration no longer allows. */
   readonly closeDeniedTunnels: boolean;
@@ -266,6 +282,7 @@ export interface GatewayConfig {
   readonly watch: boolean;
   readonly reload: ReloadConfig;
   readonly relayProxy: RelayProxyConfig | undefined;
+  readonly upstreamProbe: UpstreamProbeConfig;
   /** Client-certificate subjects agents may present inside their tunnels (enforced by the TLS inspection). */
   readonly allowedClientCertificates: readonly string[];
   readonly inspection: InspectionConfig;

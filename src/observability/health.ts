@@ -13,6 +13,18 @@ export interface GatewayState {
   readonly runtime: { readonly config: { readonly policy: { readonly mode: PolicyMode } } };
 }
 
+/** The last outcome of the optional upstream probe (service/upstream-probe.ts). */
+export interface UpstreamCheck {
+  readonly url: string;
+  /** undefined until the first probe has finished. */
+  readonly ok: boolean | undefined;
+  readonly consecutiveFailures: number;
+  /** Enough probes in a row failed for readiness to fail. */
+  readonly unready: boolean;
+  readonly failure: string | undefined;
+  readonly lastCheckedAt: string | undefined;
+}
+
 export interface HealthAnswer {
   readonly status: 200 | 503;
   readonly body: Readonly<Record<string, unknown>>;
@@ -51,9 +63,10 @@ export function liveness(watch: EventLoopWatch, maxDelaySeconds: number): Health
  * The configuration in force is always a validated one: a reload that fails keeps the previous configuration
  * (and is counted in the metrics) rather than taking every instance out of rotation for one bad edit.
  */
-export function readiness(gateway: GatewayState): HealthAnswer {
-  const ready = gateway.isReady();
-  const status = ready ? 'ready' : gateway.draining ? 'draining' : 'starting';
+export function readiness(gateway: GatewayState, upstream?: UpstreamCheck): HealthAnswer {
+  const serving = gateway.isReady();
+  const ready = serving && upstream?.unready !== true;
+  const status = ready ? 'ready' : !serving && gateway.draining ? 'draining' : !serving ? 'starting' : 'upstream-unreachable';
   return {
     status: ready ? 200 : 503,
     body: {
@@ -62,6 +75,15 @@ export function readiness(gateway: GatewayState): HealthAnswer {
         listeners: { ok: gateway.listeners.length > 0, bound: gateway.listeners.length },
         configuration: { ok: true },
         draining: { ok: !gateway.draining },
+        ...(upstream !== undefined && {
+          upstream: {
+            ok: upstream.ok !== false,
+            url: upstream.url,
+            consecutiveFailures: upstream.consecutiveFailures,
+            failure: upstream.failure,
+            lastCheckedAt: upstream.lastCheckedAt,
+          },
+        }),
       },
       // Report mode is ready to serve, but it is not enforcing: said here so that no one mistakes one for the other.
       policy: { mode: gateway.runtime.config.policy.mode, enforcing: gateway.runtime.config.policy.mode === 'enforce' },

@@ -10,7 +10,7 @@ import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
 import type { AuthConfig, MetricsConfig } from '../config/types.js';
-import { EventLoopWatch, liveness, readiness, type GatewayState, type HealthAnswer } from './health.js';
+import { EventLoopWatch, liveness, readiness, type GatewayState, type HealthAnswer, type UpstreamCheck } from './health.js';
 import { audit, type Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -36,6 +36,8 @@ export interface MetricsServerOptions {
   readonly metrics: GatewayMetrics;
   readonly gateway: GatewayState;
   readonly logger: Logger;
+  /** The upstream probe's last outcome, when it is switched on. */
+  readonly upstream?: () => UpstreamCheck | undefined;
 }
 
 export interface MetricsServer {
@@ -117,7 +119,7 @@ async function route(
     return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
   }
   if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds));
-  if (path === READY_PATH) return sendHealth(res, readiness(options.gateway));
+  if (path === READY_PATH) return sendHealth(res, readiness(options.gateway, options.upstream?.()));
   if (auth !== undefined) {
     const result = await auth.authenticate(req.headers.authorization);
     if (!result.ok) {

@@ -72,6 +72,7 @@ export class GatewayMetrics {
   readonly #workspaces: WorkspaceLabels | undefined;
   readonly #clients = new Map<string, number>();
   readonly #certificateHolders = new Map<string, number>();
+  #upstreamUrl: string | undefined;
 
   // The Windows gateway's performance counters (category "Log Analytics Gateway"), same meaning.
   readonly #activeConnections = this.#gauge('active_client_connections', 'Open client TCP connections (Windows: Active Client Connection).');
@@ -111,6 +112,10 @@ export class GatewayMetrics {
   readonly #wouldDeny = this.#counter('would_deny_total', 'Tunnels and requests relayed in report mode (policy.mode: report) that enforce mode would refuse, by reason.', ['kind', 'reason']);
   readonly #enforcing = this.#gauge('policy_enforcing', '1 when the allowlist is enforced; 0 in report mode (policy.mode: report), where requests outside it are relayed.', [], 'min');
   readonly #connectionLimit = this.#gauge('client_connections_limit', 'Open client connections the gateway accepts at most (0 until the limiter reports it).');
+  // Labelled by the probed URL so that the series exist only where a probe runs (never in worker processes).
+  readonly #upstreamUp = this.#gauge('upstream_up', '1 when the last upstream probe (upstreamProbe) reached the control service through the gateway\'s route, else 0.', ['url'], 'max');
+  readonly #upstreamProbes = this.#counter('upstream_probes_total', 'Upstream probes, by result: ok or why they failed.', ['url', 'result']);
+  readonly #upstreamProbeSeconds = this.#gauge('upstream_probe_duration_seconds', 'How long the last upstream probe took.', ['url'], 'max');
   readonly #buildInfo = this.#gauge('build_info', 'Always 1; the labels carry the gateway and Node.js versions.', ['version', 'node_version'], 'first');
 
   constructor(options: MetricsOptions) {
@@ -228,6 +233,19 @@ export class GatewayMetrics {
 
   dnsCacheHit(): void {
     this.#dnsCacheHits.inc();
+  }
+
+  /** One upstream probe finished (service/upstream-probe.ts). */
+  upstreamProbed(url: string, result: { readonly ok: boolean; readonly failure?: string; readonly seconds: number }): void {
+    // One probed URL at a time: a reload that changes it drops the old series.
+    if (this.#upstreamUrl !== url) {
+      this.#upstreamUp.reset();
+      this.#upstreamProbeSeconds.reset();
+      this.#upstreamUrl = url;
+    }
+    this.#upstreamUp.set({ url }, result.ok ? 1 : 0);
+    this.#upstreamProbes.inc({ url, result: result.ok ? 'ok' : (result.failure ?? 'failed') });
+    this.#upstreamProbeSeconds.set({ url }, result.seconds);
   }
 
   /** The configuration in force was loaded (at start) or a reload was attempted. */

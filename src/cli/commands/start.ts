@@ -6,6 +6,7 @@ import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.j
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { createService } from '../../cluster/service.js';
 import { startOperations } from '../../service/operations.js';
+import { UpstreamProbe } from '../../service/upstream-probe.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 
@@ -72,8 +73,12 @@ export async function start(args: readonly string[]): Promise<number> {
   const { logger } = log;
   reopenLogOnSignals(log);
   const gateway = createService(config, log);
+  // Run by the process that answers /readyz and the scrape (the supervisor, with workers), with the configuration in force.
+  const upstreamProbe = new UpstreamProbe(() => gateway.runtime.config, gateway.metrics);
   // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.
-  const metricsServer = config.metrics.enabled ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }) : undefined;
+  const metricsServer = config.metrics.enabled
+    ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger, upstream: () => upstreamProbe.state() })
+    : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
   const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
 
@@ -106,6 +111,7 @@ export async function start(args: readonly string[]): Promise<number> {
       .then(() => gateway.stop(gateway.runtime.config.timeouts.shutdownGraceSeconds * 1000, gateway.runtime.config.timeouts.drainDelaySeconds * 1000))
       .then(() => metricsServer?.close())
       .then(() => {
+        upstreamProbe.stop();
         operations.close();
         logger.flush();
         resolveStopped(0);
@@ -118,6 +124,7 @@ export async function start(args: readonly string[]): Promise<number> {
     starting = gateway.start();
     await starting;
     await operations.ready();
+    upstreamProbe.start();
   } catch (err) {
     operations.close();
     await metricsServer?.close();
