@@ -6,7 +6,7 @@ import type { ConfigIssue, Locate } from './issues.js';
 import type { FlagValues } from './overrides.js';
 import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
 import { tlsFileIssues, withFlagTls } from './tls-files.js';
-import type { Agent, AllowEntryConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
+import type { Agent, AllowEntryConfig, ClientRuleConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly config: GatewayConfig }
@@ -96,6 +96,20 @@ export function buildConfig(
   }
   const clouds = [...new Set(file.cloud)];
   const agents = [...new Set(flags.agents ?? file.agents)];
+  const clients = file.clients.map((rule): ClientRuleConfig => {
+    const ruleAgents = rule.agents === undefined ? undefined : [...new Set(rule.agents)];
+    return {
+      name: rule.name ?? rule.from[0] ?? '',
+      from: [...rule.from],
+      auth: rule.auth ?? authMode,
+      agents: ruleAgents,
+      allowlist: ruleAgents === undefined ? undefined : allowlist(file, clouds, ruleAgents, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
+    };
+  });
+  const basicRule = clients.findIndex((rule) => rule.auth === 'basic');
+  if (authMode !== 'basic' && basicRule !== -1 && users.length === 0) {
+    return { ok: false, issues: [{ key: `clients[${basicRule}].auth`, line: locate(['clients', basicRule, 'auth']), message: `basic needs at least one entry under auth.users; ${ADD_USER_HINT}` }] };
+  }
   const config: GatewayConfig = {
     listen: flags.tls === undefined ? listeners(file, flags) : withFlagTls(listeners(file, flags), flags.tls),
     policy: {
@@ -111,6 +125,7 @@ export function buildConfig(
     },
     resolve: mappings(file, flags).map((mapping) => ({ ...mapping })),
     auth: { ...authFile, mode: authMode, users: users.map((user) => ({ ...user })), ...(usersFile && { usersFile: usersFile.path }), throttle: { ...file.auth.throttle } },
+    clients,
     timeouts: { ...file.timeouts },
     limits: { ...file.limits },
     log: { level: flags.logLevel ?? file.log.level, format: flags.logFormat ?? file.log.format, file: file.log.file, bufferBytes: file.log.bufferBytes },

@@ -224,6 +224,19 @@ const auth = strictObject({
   }).prefault({}),
 });
 
+/** A per-source rule's name: it appears in audit records and `config check`. */
+const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+const clientRule = strictObject({
+  name: textOf((name) => RULE_NAME.test(name), 'expected a name of 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
+  from: z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : value),
+    list(cidrEntry, 'address ranges (CIDR)').min(1, { error: 'expected at least one address range, e.g. 10.20.0.0/16' }),
+  ),
+  auth: authModeSchema.optional(),
+  agents: agents.optional(),
+});
+
 const timeouts = strictObject({
   connectSeconds: seconds(300).default(10),
   requestHeadSeconds: seconds(300).default(30),
@@ -367,6 +380,7 @@ const fileShape = strictObject({
   deniedAddresses: list(cidrEntry, 'address ranges (CIDR)').default([...DEFAULT_DENIED_ADDRESSES]),
   resolve: list(mappingEntry, 'PATTERN=ADDRESS[:PORT] mappings').default([]),
   auth: auth.prefault({}),
+  clients: list(clientRule, 'per-source rules ({from, auth, agents})').default([]),
   timeouts: timeouts.prefault({}),
   limits: limits.prefault({}),
   log: log.prefault({}),
@@ -436,6 +450,12 @@ export const configFileSchema = fileShape.superRefine((file, ctx) => {
   file.auth.users.forEach((u, index) => {
     if (inFile.has(u.name)) add(['auth', 'users', index, 'name'], 'also in auth.usersFile; keep each user in one place');
   });
+  file.clients.forEach((rule, index) => {
+    if (rule.auth === undefined && rule.agents === undefined) add(['clients', index], 'a rule needs auth, agents or both; without them it changes nothing');
+  });
+  for (const [index, earlier] of duplicates(file.clients, (rule) => rule.name ?? rule.from[0])) {
+    add(['clients', index, 'name'], `same name as clients[${earlier}] (a rule without a name is named by its first range); give each rule its own name`);
+  }
   for (const [index, earlier] of duplicates(file.metrics.users, (u) => u.name)) {
     add(['metrics', 'users', index, 'name'], `same name as metrics.users[${earlier}]; user names must be unique`);
   }

@@ -98,6 +98,19 @@ export interface UserConfig {
   readonly passwordHash: string;
 }
 
+/** A per-source rule (`clients:`): authentication and reachable presets for clients in some address ranges. */
+export interface ClientRuleConfig {
+  /** As written, or the first range when the rule has no name; named in audit records. */
+  readonly name: string;
+  /** Normalised CIDRs; the most specific range over all rules decides. */
+  readonly from: readonly string[];
+  readonly auth: AuthMode;
+  /** The presets these clients may reach instead of `agents`; undefined: the gateway's. */
+  readonly agents: readonly Agent[] | undefined;
+  /** The allowlist for these clients when `agents` is set (their presets, then operator and flag entries). */
+  readonly allowlist: readonly AllowEntryConfig[] | undefined;
+}
+
 export interface AuthConfig {
   readonly mode: AuthMode;
   readonly realm: string;
@@ -272,6 +285,8 @@ export interface GatewayConfig {
   readonly policy: PolicyConfig;
   readonly resolve: readonly HostMappingConfig[];
   readonly auth: AuthConfig;
+  /** Per-source rules; clients in none of their ranges get auth.mode and the gateway's allowlist. */
+  readonly clients: readonly ClientRuleConfig[];
   readonly timeouts: TimeoutsConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;

@@ -8,7 +8,7 @@ import { hintFor, type DenyHint } from '../policy/hints.js';
 import type { AuthFailure } from '../auth/authenticator.js';
 import type { Lockout } from '../auth/throttle.js';
 import type { ProxyErrorCode } from './errors.js';
-import type { Runtime } from './runtime.js';
+import { sourceRule, type Runtime } from './runtime.js';
 import { getContext } from './context.js';
 import { connectionAuth } from '../tls/security.js';
 
@@ -26,6 +26,8 @@ export type Admission =
       /** The allowlist entry that admitted it; undefined when report mode relayed a name in no entry. */
       readonly entry: string | undefined;
       readonly wouldDeny: WouldDeny | undefined;
+      /** The per-source rule the client fell under (`clients:`); undefined: the gateway's own settings. */
+      readonly clientRule: string | undefined;
     }
   | {
       readonly ok: false;
@@ -34,8 +36,9 @@ export type Admission =
       readonly authFailure: AuthFailure;
       /** Lockouts this failure started. */
       readonly lockouts: readonly Lockout[];
+      readonly clientRule?: string | undefined;
     }
-  | { readonly ok: false; readonly code: 'bad-target'; readonly targetError: string; readonly user: string | undefined }
+  | { readonly ok: false; readonly code: 'bad-target'; readonly targetError: string; readonly user: string | undefined; readonly clientRule?: string | undefined }
   | {
       readonly ok: false;
       readonly code: 'denied';
@@ -44,6 +47,7 @@ export type Admission =
       readonly user: string | undefined;
       /** What the operator could change; refusals built after admission (address rules) carry none. */
       readonly hint?: DenyHint | undefined;
+      readonly clientRule?: string | undefined;
     };
 
 export type Refusal = Extract<Admission, { ok: false }>;
@@ -62,8 +66,11 @@ export async function admit(
   parseTarget: () => TargetResult,
 ): Promise<Admission> {
   const credentials = req.headersDistinct['proxy-authorization'];
+  // Per-source rules choose the authentication and the allowlist by the client's (real) address.
+  const source = sourceRule(runtime, client);
+  const clientRule = source.name;
   // A TLS listener may refuse credentials sent in clear, or take a client certificate instead of them.
-  const byConnection = connectionAuth(getContext(req.socket).security, credentials !== undefined, runtime.auth.mode);
+  const byConnection = connectionAuth(getContext(req.socket).security, credentials !== undefined, source.auth.mode);
   const authResult =
     byConnection.kind === 'refuse'
       ? ({ ok: false, reason: 'plain-credentials', lockouts: [] } as const)
@@ -71,16 +78,16 @@ export async function admit(
         ? ({ ok: true, user: byConnection.user } as const)
         : credentials !== undefined && credentials.length > 1
           ? ({ ok: false, reason: 'malformed', lockouts: [] } as const)
-          : await runtime.authThrottle.authenticate(runtime.auth, credentials?.[0], client);
-  if (!authResult.ok) return { ok: false, code: AUTH_REFUSALS[authResult.reason] ?? 'auth-required', authFailure: authResult.reason, lockouts: authResult.lockouts };
+          : await runtime.authThrottle.authenticate(source.auth, credentials?.[0], client);
+  if (!authResult.ok) return { ok: false, code: AUTH_REFUSALS[authResult.reason] ?? 'auth-required', authFailure: authResult.reason, lockouts: authResult.lockouts, clientRule };
 
   const parsed = parseTarget();
-  if (!parsed.ok) return { ok: false, code: 'bad-target', targetError: parsed.code, user: authResult.user };
+  if (!parsed.ok) return { ok: false, code: 'bad-target', targetError: parsed.code, user: authResult.user, clientRule };
 
   const { target } = parsed;
-  const decision = decide(runtime.policy, { target, client, user: authResult.user });
-  if (decision.allow) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: undefined };
-  const hint = hintFor(runtime.policy, target, decision);
-  if (decision.reportOnly) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: { decision, hint } };
-  return { ok: false, code: 'denied', decision, target, user: authResult.user, hint };
+  const decision = decide(source.policy, { target, client, user: authResult.user });
+  if (decision.allow) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: undefined, clientRule };
+  const hint = hintFor(source.policy, target, decision);
+  if (decision.reportOnly) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: { decision, hint }, clientRule };
+  return { ok: false, code: 'denied', decision, target, user: authResult.user, hint, clientRule };
 }

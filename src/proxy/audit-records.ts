@@ -18,7 +18,7 @@ export function baseFields(ctx: ConnectionContext, method: string | undefined): 
 }
 
 export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: string | undefined, refusal: Refusal): void {
-  const fields = baseFields(ctx, method);
+  const fields = { ...baseFields(ctx, method), clientRule: refusal.clientRule };
   const status = PROXY_ERRORS[refusal.code].status;
   switch (refusal.code) {
     case 'auth-required':

@@ -34,7 +34,7 @@ export function recordRefusal(deps: HandlerDeps, session: Session, refusal: Refu
 
 /** The audit fields every record of an admitted session carries. */
 export function sessionFields(session: Session, admitted: Admitted): Record<string, unknown> {
-  return { ...baseFields(session.ctx, session.method), user: admitted.user, target: targetString(admitted.target), entry: admitted.entry };
+  return { ...baseFields(session.ctx, session.method), user: admitted.user, target: targetString(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
 }
 
 /**
@@ -53,7 +53,7 @@ export async function reachTarget(
   try {
     const found = await findRoute(runtime, target, entry, metrics);
     if (!found.ok) {
-      recordRefusal(deps, session, { ok: false, code: 'denied', decision: found.decision, target, user });
+      recordRefusal(deps, session, { ok: false, code: 'denied', decision: found.decision, target, user, clientRule: admitted.clientRule });
       return { ok: false, code: 'denied' };
     }
     auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);

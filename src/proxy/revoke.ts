@@ -6,18 +6,18 @@ import { decide } from '../policy/decide.js';
 import type { DenyReason } from '../policy/types.js';
 import { targetString } from './audit-records.js';
 import type { OpenTunnel } from './deps.js';
-import type { Runtime } from './runtime.js';
+import { sourceRule, type Runtime } from './runtime.js';
 
 export type RevokeReason = DenyReason | 'user-removed' | 'credentials-required';
 
 /** Why the runtime would refuse this tunnel now; undefined when it would still be allowed. */
 export function revokeReason(runtime: Runtime, tunnel: OpenTunnel): RevokeReason | undefined {
-  const { auth } = runtime.config;
-  if (auth.mode === 'basic') {
+  const source = sourceRule(runtime, tunnel.client);
+  if (source.auth.mode === 'basic') {
     if (tunnel.user === undefined) return 'credentials-required';
-    if (!auth.users.some((user) => user.name === tunnel.user)) return 'user-removed';
+    if (!runtime.config.auth.users.some((user) => user.name === tunnel.user)) return 'user-removed';
   }
-  const decision = decide(runtime.policy, { target: tunnel.target, client: tunnel.client, user: tunnel.user });
+  const decision = decide(source.policy, { target: tunnel.target, client: tunnel.client, user: tunnel.user });
   return decision.allow || decision.reportOnly ? undefined : decision.reason;
 }
 

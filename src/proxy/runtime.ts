@@ -3,11 +3,20 @@
 import type { DnsConfig, GatewayConfig, HostMappingConfig } from '../config/types.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/decide.js';
 import { PatternMap } from '../policy/patterns.js';
+import { ClientRuleTable } from '../policy/clients.js';
 import { createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
 import { AuthThrottle } from '../auth/throttle.js';
 import { DnsCache } from '../net/dns-cache.js';
 import { compileRelay, type CompiledRelay } from './parent.js';
 import { compileInspection, type CompiledInspection } from '../tls/tunnel.js';
+
+/** What applies to one client address: its per-source rule (`clients:`), or the gateway's own settings. */
+export interface SourceRule {
+  /** The rule's name for audit records; undefined for clients in no rule's ranges. */
+  readonly name: string | undefined;
+  readonly auth: Authenticator;
+  readonly policy: CompiledPolicy;
+}
 
 export interface Runtime {
   readonly config: GatewayConfig;
@@ -24,16 +33,36 @@ export interface Runtime {
   readonly dns: DnsCache;
   /** The look at the TLS handshake inside tunnels; undefined when switched off. */
   readonly inspection: CompiledInspection;
+  /** Per-source rules, most specific range first; `sourceRule()` picks one. */
+  readonly sources: ClientRuleTable<SourceRule>;
+}
+
+/** The rule a client address falls under, or the gateway's own authentication and policy. */
+export function sourceRule(runtime: Runtime, client: string): SourceRule {
+  return runtime.sources.match(client) ?? { name: undefined, auth: runtime.auth, policy: runtime.policy };
 }
 
 /** `previous`: the runtime a reload replaces, whose caches carry over where their settings did not change. */
 export function buildRuntime(config: GatewayConfig, previous?: Runtime): Runtime {
   const mappings = new PatternMap<HostMappingConfig>();
   for (const mapping of config.resolve) mappings.add(mapping.pattern, mapping);
+  const policy = compilePolicy(config.policy);
+  const auth = createAuthenticator(config.auth);
+  const sources = new ClientRuleTable(
+    config.clients.map((rule) => ({
+      cidrs: rule.from,
+      value: {
+        name: rule.name,
+        auth: rule.auth === auth.mode ? auth : createAuthenticator({ ...config.auth, mode: rule.auth }),
+        policy: rule.allowlist === undefined ? policy : compilePolicy({ ...config.policy, agents: rule.agents ?? config.policy.agents, allowlist: rule.allowlist }),
+      },
+    })),
+  );
   return Object.freeze({
     config,
-    policy: compilePolicy(config.policy),
-    auth: createAuthenticator(config.auth),
+    policy,
+    auth,
+    sources,
     authThrottle: new AuthThrottle(config.auth.throttle, {
       timeoutMs: config.timeouts.authSeconds * 1000,
       maxPending: config.limits.maxPendingAuthentications,
