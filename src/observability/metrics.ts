@@ -3,6 +3,7 @@
 // label value comes from a closed set (refusal codes, policy reasons, error kinds) or from the configuration
 // (allowlist patterns), except workspace IDs, whose number of distinct values is capped.
 import type { Socket } from 'node:net';
+import { UnansweredChallenges } from './challenges.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Aggregator } from 'prom-client';
 import type { AuthFailure } from '../auth/authenticator.js';
 import type { MetricsConfig, PolicyMode } from '../config/types.js';
@@ -73,6 +74,7 @@ export class GatewayMetrics {
   readonly #clients = new Map<string, number>();
   readonly #certificateHolders = new Map<string, number>();
   #upstreamUrl: string | undefined;
+  readonly #challenges = new UnansweredChallenges();
 
   // The Windows gateway's performance counters (category "Log Analytics Gateway"), same meaning.
   readonly #activeConnections = this.#gauge('active_client_connections', 'Open client TCP connections (Windows: Active Client Connection).');
@@ -128,6 +130,18 @@ export class GatewayMetrics {
     this.#liveBytes('workspace_relayed_bytes_total', 'Bytes relayed per workspace ID (when metrics.workspaceLabels is on).', ['workspace'], (t) =>
       [...t.byWorkspace].map(([workspace, bytes]) => [{ workspace }, bytes]),
     );
+    const challenges = this.#challenges;
+    // Registered through `registers`; computed from the ledger when scraped.
+    new Gauge<'client_rule'>({
+      name: name('unanswered_auth_sources'),
+      help: 'Client addresses answered 407 for missing credentials in the last 15 minutes and not authenticated since, by per-source rule (default: none).',
+      labelNames: ['client_rule'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [rule, count] of challenges.countByRule()) this.set({ client_rule: rule }, count);
+      },
+    });
     // The client libraries' standard process_* and nodejs_* names, unprefixed, so stock dashboards work.
     collectDefaultMetrics({ register: this.registry });
     // Gauges that prom-client names like counters; `promtool check metrics` rejects them.
@@ -173,6 +187,16 @@ export class GatewayMetrics {
     this.#family(kind).inc({ outcome: 'refused', reason });
     this.#rejections.inc({ reason });
     if (typeof refusal !== 'string' && refusal.authFailure !== undefined) this.#authFailures.inc({ reason: refusal.authFailure });
+  }
+
+  /** A 407 for missing credentials went to `client`, under per-source rule `rule` (undefined: none). */
+  credentialsMissing(client: string, rule: string | undefined): void {
+    this.#challenges.challenged(client, rule ?? 'default');
+  }
+
+  /** `client` authenticated: whatever it was asked before, it can answer. */
+  authenticated(client: string): void {
+    this.#challenges.authenticated(client);
   }
 
   /** Resolving or reaching the target failed (502/504 answered). */

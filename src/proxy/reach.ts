@@ -29,6 +29,7 @@ export type Reached =
 export function recordRefusal(deps: HandlerDeps, session: Session, refusal: Refusal): void {
   auditRefusal(deps.logger, session.ctx, session.method, refusal);
   deps.metrics.refused(session.kind, refusal);
+  if (refusal.code === 'auth-required' && refusal.authFailure === 'missing') deps.metrics.credentialsMissing(session.ctx.client, refusal.clientRule);
   if ('lockouts' in refusal) refusal.lockouts.forEach(() => deps.metrics.authLockout());
 }
 
@@ -57,6 +58,7 @@ export async function reachTarget(
       return { ok: false, code: 'denied' };
     }
     auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
+    if (user !== undefined) metrics.authenticated(session.ctx.client);
     if (wouldDeny !== undefined) metrics.wouldDeny(session.kind, wouldDeny.decision.reason);
     const upstream = await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
     return { ok: true, upstream };

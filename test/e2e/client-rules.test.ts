@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startExchangeOrigin, type ExchangeOrigin } from '../fixtures/exchange.js';
+import { scrapeMetrics, startExchangeOrigin, type ExchangeOrigin } from '../fixtures/exchange.js';
 import { startGateway, type Gateway } from '../fixtures/gateway.js';
 import { v1Header } from '../fixtures/proxy-headers.js';
 import { connectStatus, parseHead, rawExchange } from '../fixtures/raw-client.js';
@@ -85,5 +85,16 @@ describe('one listener, anonymous for one range and Basic for the rest', () => {
     const elsewhere = await rawExchange(gateway.port, `${v1Header('10.30.7.8', 40000)}CONNECT ${ARC_HOST}:443 HTTP/1.1\r\nHost: ${ARC_HOST}:443\r\n\r\n`, { localAddress: '127.0.0.5', idleMs: 300 });
     // 10.30.7.8 is in no rule: the listener's own auth.mode (basic) applies.
     assert.equal(parseHead(elsewhere.data).status, 407);
+  });
+
+  test('sources asked for credentials that never send any are counted by rule; those that answer are not', async () => {
+    const base = gateway.metricsBaseUrl;
+    assert.ok(base !== undefined);
+    const scrape = await scrapeMetrics(base);
+    const unanswered = (rule: string): number | undefined =>
+      scrape.samples.find((s) => s.name === 'oms_gateway_unanswered_auth_sources' && s.labels.client_rule === rule)?.value;
+    // 10.30.7.8 (behind the load balancer) got a 407 and never authenticated; 127.0.0.3 answered its 407.
+    assert.equal(unanswered('default'), 1);
+    assert.equal(unanswered('datacenter'), undefined);
   });
 });
