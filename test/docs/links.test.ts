@@ -1,4 +1,4 @@
-// Every relative link and #anchor in README.md and docs/*.md leads somewhere: the file or directory exists,
+// Every relative link and #anchor in README.md, CHANGELOG.md, config/presets.md and docs/*.md leads somewhere: the file or directory exists,
 // and an anchor names a heading of its page (as GitHub makes anchors of headings).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from './markdown.js';
 
-const PAGES = ['README.md', 'CHANGELOG.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const PAGES = ['README.md', 'CHANGELOG.md', 'config/presets.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
 
 /** The text outside fenced code blocks, where headings are headings. */
 function unfenced(text: string): string {
