@@ -1,5 +1,5 @@
-// Every relative link and #anchor in README.md, CHANGELOG.md, config/presets.md and docs/*.md leads somewhere: the file or directory exists,
-// and an anchor names a heading of its page (as GitHub makes anchors of headings).
+// Every relative link and #anchor in README.md, CHANGELOG.md, config/presets.md and docs/*.md leads
+// somewhere: the file or directory exists, and an anchor names a heading of its page (as GitHub makes them).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
