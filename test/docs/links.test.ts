@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './markdown.js';
+import { anchorOf, ROOT } from './markdown.js';
 
 const PAGES = ['README.md', 'CHANGELOG.md', 'config/presets.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
 
@@ -13,12 +13,12 @@ function unfenced(text: string): string {
   return text.replace(/^```[\s\S]*?^```/gm, '');
 }
 
-/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
-export function anchors(text: string): Set<string> {
+/** The anchors of a page's headings, as GitHub makes them; a repeated heading gets -1, -2, ... */
+function anchors(text: string): Set<string> {
   const seen = new Map<string, number>();
   const result = new Set<string>();
   for (const [, heading] of unfenced(text).matchAll(/^#{1,6} (.+)$/gm)) {
-    const base = (heading ?? '').trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = anchorOf(heading ?? '');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     result.add(count === 0 ? base : `${base}-${count}`);

@@ -52,3 +52,8 @@ export function section(text: string, heading: string): string {
   });
   return lines.slice(0, end < 0 ? undefined : end).join('\n');
 }
+
+/** GitHub's anchor for a heading's text: lower case, punctuation dropped, spaces to hyphens. */
+export function anchorOf(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
