@@ -2,8 +2,9 @@
 // task an administrator starts from (install, upgrade, mixed authentication among them), and the quick start
 // runs the same test step CI runs.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { anchorOf, readDoc, section } from './markdown.js';
+import { anchorOf, readDoc, ROOT, section } from './markdown.js';
 
 const README = readDoc('README.md');
 
@@ -29,4 +30,11 @@ test('the quick start installs the test tools with the script CI runs, then runs
   const ci = readDoc('.ci/run');
   assert.match(ci, /^scripts\/install-test-tools\.sh$/m, '.ci/run installs the tools with the same script');
   assert.match(ci, /^npm ci && npm test$/m, ".ci/run runs the README's test command");
+});
+
+test('the README links every page under docs/', () => {
+  const pages = readdirSync(`${ROOT}docs`).filter((name) => name.endsWith('.md'));
+  assert.ok(pages.includes('upgrade.md') && pages.includes('configuration.md'));
+  const documentation = section(README, '## Documentation');
+  for (const page of pages) assert.ok(documentation.includes(`](docs/${page})`), `docs/${page} is not in the README's Documentation section`);
 });
