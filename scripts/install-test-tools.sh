@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, with apt, what the tests need besides Node.js: the real clients, proxies and tools they drive.
-# Safe to run again: only what is missing is installed. Run as root (sudo). Used by .ci/run and by the
-# README's quick start: sudo scripts/install-test-tools.sh && npm ci && npm test
+# Safe to run again: only what is missing is installed. Run as root, or as a user who may sudo (only the
+# apt-get commands run through sudo). Used by .ci/run and by the README's quick start:
+#   scripts/install-test-tools.sh && npm ci && npm test
 set -euo pipefail
 
 packages=()
@@ -31,11 +32,14 @@ if ! command -v apt-get >/dev/null; then
   echo "install-test-tools: which this machine does not have: install them with its package manager" >&2
   exit 1
 fi
+as_root=()
 if ((EUID != 0)); then
-  echo "install-test-tools: missing ${packages[*]}; run as root: sudo $0" >&2
-  exit 1
+  if ! command -v sudo >/dev/null; then
+    echo "install-test-tools: missing ${packages[*]}; run this script as root to install them" >&2
+    exit 1
+  fi
+  as_root=(sudo)
 fi
 echo "install-test-tools: installing ${packages[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
