@@ -84,7 +84,7 @@ export async function startGateway(dir: string, options: GatewayOptions): Promis
     '  maxConnectionsPerClient: 0',
     'log:',
     `  file: ${log}`,
-    // Log writes in blocks, as the README advises for gateways that set up hundreds of tunnels a second.
+    // Log writes in blocks (log.bufferBytes), as docs/configuration.md advises for hundreds of tunnels a second.
     '  bufferBytes: 4096',
     '',
   ].join('\n'));

@@ -137,6 +137,6 @@ Next steps:
   2. Start it now and at boot:      sudo systemctl enable --now oms-gateway
   3. Watch it:                      journalctl -u oms-gateway -f -o cat
                                     curl -fsS http://127.0.0.1:9464/readyz
-  4. Point the agents at http://$(hostname -f 2>/dev/null || hostname):8080 (see README, "Pointing agents at the gateway").
+  4. Point the agents at http://$(hostname -f 2>/dev/null || hostname):8080 (see README, "Point the agents at the gateway").
 After a configuration change:       sudo systemctl reload oms-gateway
 EOF

@@ -30,7 +30,7 @@ function policyMessage(result: { ok: true } | { ok: false; message: string }): s
   return result.ok ? '' : result.message;
 }
 
-const TOP_KEYS = 'listen, cloud, defaultHosts, disabledDefaultHosts, allowedHosts, workspaces, agents, regions, policy, deniedAddresses, resolve, auth, timeouts, limits, log, metrics, pidFile, watch, reload, relayProxy, upstreamProbe, allowedClientCertificates, inspection, workers, workerScheduling, dns';
+const TOP_KEYS = 'listen, cloud, defaultHosts, disabledDefaultHosts, allowedHosts, workspaces, agents, regions, policy, deniedAddresses, resolve, auth, clients, timeouts, limits, log, metrics, pidFile, watch, reload, relayProxy, upstreamProbe, allowedClientCertificates, inspection, workers, workerScheduling, dns';
 const LISTEN = 'expected HOST:PORT, e.g. 0.0.0.0:8080';
 const LISTEN_HOST = `HOST must be an IP address, IPv6 in brackets as in [::]:8080; ${LISTEN}`;
 const USER_NAME = "expected a user name of 1-256 characters without ':' or control characters";

@@ -80,13 +80,13 @@ describe('haproxy.cfg', () => {
     assert.ok(section('defaults').some((line) => /^option redispatch\b/.test(line)) && section('defaults').some((line) => /^retries [1-9]/.test(line)), 'a refused connection is retried elsewhere');
   });
 
-  test('takes a draining gateway out within the drain delay the README recommends', () => {
+  test('takes a draining gateway out within the drain delay the deployment guide recommends', () => {
     const defaultServer = backend.find((line) => line.startsWith('default-server ') && / inter /.test(line)) ?? '';
     const value = (name: string): string => new RegExp(` ${name} (\\S+)`).exec(defaultServer)?.[1] ?? '';
     const inter = Number(/^(\d+)s$/.exec(value('inter'))?.[1]);
     const fall = Number(value('fall'));
-    const recommended = Number(/drainDelaySeconds: (\d+)\s+# HAProxy/.exec(readRepoFile('README.md'))?.[1]);
+    const recommended = Number(/drainDelaySeconds: (\d+)\s+# HAProxy/.exec(readRepoFile('docs', 'deployment.md'))?.[1]);
     assert.ok(inter > 0 && fall > 0, defaultServer);
-    assert.ok(recommended > inter * fall, `README recommends drainDelaySeconds ${recommended} for HAProxy, not above fall × inter = ${inter * fall} s`);
+    assert.ok(recommended > inter * fall, `docs/deployment.md recommends drainDelaySeconds ${recommended} for HAProxy, not above fall × inter = ${inter * fall} s`);
   });
 });
