@@ -2,6 +2,7 @@
 import type { Lockout } from '../auth/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
+import { clientText } from '../observability/log-text.js';
 import type { PolicyConfig } from '../config/types.js';
 import { addressHint } from '../policy/hints.js';
 import type { Target } from '../policy/types.js';
@@ -17,15 +18,26 @@ export function baseFields(ctx: ConnectionContext, method: string | undefined): 
   return { client: ctx.client, clientPort: ctx.clientPort, method };
 }
 
+/** Longest claimed user name or target an auth-failed record repeats (the configured names are at most 256). */
+const CLAIMED_MAX_CHARS = 256;
+
 export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: string | undefined, refusal: Refusal): void {
   const fields = baseFields(ctx, method);
   const status = PROXY_ERRORS[refusal.code].status;
   switch (refusal.code) {
     case 'auth-required':
     case 'auth-locked':
+    case 'auth-concurrent':
     case 'auth-busy':
     case 'plain-credentials':
-      audit(logger, 'warn', 'auth-failed', { ...fields, decision: 'deny', reason: refusal.authFailure, status });
+      audit(logger, 'warn', 'auth-failed', {
+        ...fields,
+        user: refusal.claimedUser === undefined ? undefined : clientText(refusal.claimedUser, CLAIMED_MAX_CHARS),
+        target: clientText(refusal.claimedTarget, CLAIMED_MAX_CHARS),
+        decision: 'deny',
+        reason: refusal.authFailure,
+        status,
+      });
       for (const lockout of refusal.lockouts) auditLockout(logger, fields, lockout);
       return;
     case 'bad-target':

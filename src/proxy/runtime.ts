@@ -4,7 +4,7 @@ import type { DnsConfig, GatewayConfig, HostMappingConfig } from '../config/type
 import { compilePolicy, type CompiledPolicy } from '../policy/decide.js';
 import { PatternMap } from '../policy/patterns.js';
 import { createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
-import { AuthThrottle } from '../auth/throttle.js';
+import { AuthThrottle, slowPathLimits } from '../auth/throttle.js';
 import { DnsCache } from '../net/dns-cache.js';
 import { compileRelay, type CompiledRelay } from './parent.js';
 import { compileInspection, type CompiledInspection } from '../tls/tunnel.js';
@@ -13,7 +13,7 @@ export interface Runtime {
   readonly config: GatewayConfig;
   readonly policy: CompiledPolicy;
   readonly auth: Authenticator;
-  /** Failure throttling and slow-path bounds in front of `auth`; a reload starts its counts afresh. */
+  /** Failure throttling and slow-path bounds in front of `auth`; a reload starts its counts afresh (known sources carry over). */
   readonly authThrottle: AuthThrottle;
   /** Full `Proxy-Authenticate` value for 407 answers. */
   readonly proxyAuthenticate: string;
@@ -34,10 +34,7 @@ export function buildRuntime(config: GatewayConfig, previous?: Runtime): Runtime
     config,
     policy: compilePolicy(config.policy),
     auth: createAuthenticator(config.auth),
-    authThrottle: new AuthThrottle(config.auth.throttle, {
-      timeoutMs: config.timeouts.authSeconds * 1000,
-      maxPending: config.limits.maxPendingAuthentications,
-    }),
+    authThrottle: new AuthThrottle(config.auth.throttle, slowPathLimits(config), previous?.authThrottle),
     proxyAuthenticate: proxyAuthenticateHeader(config.auth.realm),
     mappings,
     relay: config.relayProxy === undefined ? undefined : compileRelay(config.relayProxy),

@@ -4,6 +4,7 @@ import { resolve as resolvePath } from 'node:path';
 import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
+import { slowPathLimits } from '../../auth/throttle.js';
 import { createService } from '../../cluster/service.js';
 import { startOperations } from '../../service/operations.js';
 import { parse } from '../args.js';
@@ -73,7 +74,7 @@ export async function start(args: readonly string[]): Promise<number> {
   reopenLogOnSignals(log);
   const gateway = createService(config, log);
   // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.
-  const metricsServer = config.metrics.enabled ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }) : undefined;
+  const metricsServer = config.metrics.enabled ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger }) : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
   const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
 
