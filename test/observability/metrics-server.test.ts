@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashPassword } from '../../src/auth/password.js';
+import { slowPathLimits } from '../../src/auth/throttle.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { MetricsConfig } from '../../src/config/types.js';
 import { parseExposition, total } from '../../src/observability/exposition.js';
@@ -55,7 +56,7 @@ async function withServer(
   overrides: Partial<MetricsConfig>,
   use: (server: MetricsServer) => Promise<void>,
 ): Promise<void> {
-  const server = await startMetricsServer({ config: metricsConfig(overrides), proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger });
+  const server = await startMetricsServer({ config: metricsConfig(overrides), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger });
   try {
     await use(server);
   } finally {
@@ -72,7 +73,7 @@ describe('routes', () => {
   let server: MetricsServer;
   before(async () => {
     await gateway.start();
-    server = await startMetricsServer({ config: metricsConfig(), proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger });
+    server = await startMetricsServer({ config: metricsConfig(), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger });
   });
   after(async () => {
     await server.close();
@@ -205,7 +206,7 @@ describe('HTTPS', () => {
     test(`refuses to start with ${name}`, async () => {
       const tls = await files();
       await assert.rejects(
-        startMetricsServer({ config: metricsConfig({ tls }), proxyAuth: config.auth, metrics: newGateway().metrics, gateway: newGateway(), logger }),
+        startMetricsServer({ config: metricsConfig({ tls }), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: newGateway().metrics, gateway: newGateway(), logger }),
         (err: unknown) => err instanceof MetricsServerError && err.code === 'METRICS_TLS' && message.test(err.message) && !err.message.includes('PRIVATE KEY'),
       );
     });
@@ -220,7 +221,7 @@ test('a port already in use stops the start with the address and the reason', as
   try {
     const gateway = newGateway();
     await assert.rejects(
-      startMetricsServer({ config: metricsConfig({ listen: { host: '127.0.0.1', port, optional: false } }), proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }),
+      startMetricsServer({ config: metricsConfig({ listen: { host: '127.0.0.1', port, optional: false } }), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger }),
       (err: unknown) => err instanceof MetricsServerError && err.code === 'METRICS_LISTEN' && err.message.includes(`127.0.0.1:${port}`) && err.message.includes('EADDRINUSE'),
     );
   } finally {
