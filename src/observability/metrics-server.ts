@@ -156,11 +156,11 @@ function refuseScrape(
   const { reason, lockouts } = result;
   const held = reason === 'locked-out' || reason === 'too-many-attempts' || reason === 'busy' ? reason : undefined;
   const status = held === undefined ? 401 : held === 'busy' ? 503 : 429;
-  const fields = { listener: 'metrics', client: req.socket.remoteAddress, user: user === undefined ? undefined : clientText(user, 256) };
+  const fields = { listener: 'metrics', client: req.socket.remoteAddress, user: user === undefined ? undefined : clientText(user) };
   audit(options.logger, 'warn', 'auth-failed', { ...fields, reason, status });
   options.metrics.scrapeAuthFailed(reason);
   for (const lockout of lockouts) {
-    const who = lockout.scope === 'user' ? { user: lockout.key } : { clientKey: lockout.key };
+    const who = lockout.scope === 'user' ? { user: clientText(lockout.key) } : { clientKey: lockout.key };
     audit(options.logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
     options.metrics.authLockout();
   }

@@ -18,9 +18,6 @@ export function baseFields(ctx: ConnectionContext, method: string | undefined): 
   return { client: ctx.client, clientPort: ctx.clientPort, method };
 }
 
-/** Longest claimed user name or target an auth-failed record repeats (the configured names are at most 256). */
-const CLAIMED_MAX_CHARS = 256;
-
 export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: string | undefined, refusal: Refusal): void {
   const fields = baseFields(ctx, method);
   const status = PROXY_ERRORS[refusal.code].status;
@@ -32,8 +29,8 @@ export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: str
     case 'plain-credentials':
       audit(logger, 'warn', 'auth-failed', {
         ...fields,
-        user: refusal.claimedUser === undefined ? undefined : clientText(refusal.claimedUser, CLAIMED_MAX_CHARS),
-        target: clientText(refusal.claimedTarget, CLAIMED_MAX_CHARS),
+        user: refusal.claimedUser === undefined ? undefined : clientText(refusal.claimedUser),
+        target: clientText(refusal.claimedTarget),
         decision: 'deny',
         reason: refusal.authFailure,
         status,
@@ -95,7 +92,7 @@ export function auditPolicyMode(logger: Logger, policy: PolicyConfig): void {
 
 /** A client address (or IPv6 /64) or a user name locked out by auth/throttle.ts after repeated failures. */
 function auditLockout(logger: Logger, fields: Readonly<Record<string, unknown>>, lockout: Lockout): void {
-  const who = lockout.scope === 'user' ? { user: lockout.key } : { clientKey: lockout.key };
+  const who = lockout.scope === 'user' ? { user: clientText(lockout.key) } : { clientKey: lockout.key };
   audit(logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
 }
 
