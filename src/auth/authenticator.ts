@@ -8,9 +8,20 @@ import { LRUCache } from 'lru-cache';
 import type { AuthConfig, AuthMode } from '../config/types.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.js';
 
-/** The last two come from the throttle in front of the authenticator (throttle.ts), never from it. */
-/** `plain-credentials`: Basic credentials on a plain connection of a listener that refuses them (tls/security.ts). */
-export type AuthFailure = 'missing' | 'malformed' | 'unsupported-scheme' | 'bad-credentials' | 'locked-out' | 'busy' | 'plain-credentials';
+/**
+ * `locked-out`, `too-many-attempts` and `busy` come from the throttle in front of the authenticator
+ * (throttle.ts), never from it. `plain-credentials`: Basic credentials on a plain connection of a listener
+ * that refuses them (tls/security.ts).
+ */
+export type AuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'unsupported-scheme'
+  | 'bad-credentials'
+  | 'locked-out'
+  | 'too-many-attempts'
+  | 'busy'
+  | 'plain-credentials';
 
 export type AuthResult = { ok: true; user: string | undefined } | { ok: false; reason: AuthFailure };
 
@@ -22,8 +33,13 @@ export interface Authenticator {
    * never for anything a client sends.
    */
   authenticate(proxyAuthorization: string | undefined): Promise<AuthResult>;
-  /** The user of credentials verified within the cache TTL, without checking anything now; else undefined. */
+  /**
+   * The user of credentials verified and last used within the cache TTL, without checking anything now;
+   * else undefined. A hit counts as a use.
+   */
   remembered(proxyAuthorization: string): string | undefined;
+  /** The check of exactly these credentials under way now, which `authenticate` would join; else undefined. */
+  checking(proxyAuthorization: string): Promise<AuthResult> | undefined;
 }
 
 type Credentials = { readonly name: string; readonly pass: string };
@@ -65,10 +81,13 @@ function parseBasic(header: string): Credentials | AuthFailure {
 function createBasicAuthenticator(config: AuthConfig): Authenticator {
   const hashes = new Map(config.users.map((user) => [user.name, user.passwordHash]));
   const ttlMilliseconds = Math.round(config.cacheTtlSeconds * 1000);
-  // lru-cache reads ttl 0 as "never expires", so a zero TTL or size turns caching off instead.
+  // lru-cache reads ttl 0 as "never expires", so a zero TTL or size turns caching off instead. The TTL
+  // counts from the last use: an agent that keeps working is not checked again (nor cut off by a lockout of
+  // its name), and nothing is lost by it, since a changed password or removed user comes with a reload,
+  // which builds a new authenticator with an empty cache.
   const verified =
     config.cacheMaxEntries >= 1 && ttlMilliseconds >= 1
-      ? new LRUCache<string, string>({ max: config.cacheMaxEntries, ttl: ttlMilliseconds })
+      ? new LRUCache<string, string>({ max: config.cacheMaxEntries, ttl: ttlMilliseconds, updateAgeOnGet: true })
       : undefined;
   const inFlight = new Map<string, Promise<AuthResult>>();
 
@@ -99,7 +118,8 @@ function createBasicAuthenticator(config: AuthConfig): Authenticator {
   }
 
   const remembered = (header: string): string | undefined => verified?.get(cacheKey(header));
-  return { mode: 'basic', realm: config.realm, authenticate, remembered };
+  const checking = (header: string): Promise<AuthResult> | undefined => inFlight.get(cacheKey(header));
+  return { mode: 'basic', realm: config.realm, authenticate, remembered, checking };
 }
 
 const ANONYMOUS: AuthResult = Object.freeze({ ok: true, user: undefined });
@@ -107,7 +127,13 @@ const ANONYMOUS: AuthResult = Object.freeze({ ok: true, user: undefined });
 export function createAuthenticator(config: AuthConfig): Authenticator {
   switch (config.mode) {
     case 'anonymous':
-      return { mode: 'anonymous', realm: config.realm, authenticate: () => Promise.resolve(ANONYMOUS), remembered: () => undefined };
+      return {
+        mode: 'anonymous',
+        realm: config.realm,
+        authenticate: () => Promise.resolve(ANONYMOUS),
+        remembered: () => undefined,
+        checking: () => undefined,
+      };
     case 'basic':
       return createBasicAuthenticator(config);
   }

@@ -2,6 +2,7 @@
 // Hashing runs on libuv's thread pool (async `crypto.scrypt`) so a login never blocks the event loop.
 
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { Lane, passwordCheckLimit, threadPoolSize } from './lane.js';
 
 interface ScryptParams {
   readonly N: number;
@@ -85,6 +86,17 @@ function deriveKey(password: string, salt: Buffer, keyLength: number, params: Sc
   });
 }
 
+/**
+ * Every verification in the process goes through this one lane, as every one uses the one thread pool: the
+ * proxy's and the metrics listener's checks alike, whichever runtime (reload) created their authenticator.
+ */
+const VERIFICATIONS = new Lane(passwordCheckLimit(threadPoolSize(process.env.UV_THREADPOOL_SIZE)));
+
+/** Verifications running in the thread pool, and waiting for a place there. */
+export function verificationLoad(): { readonly limit: number; readonly running: number; readonly waiting: number } {
+  return { limit: VERIFICATIONS.limit, running: VERIFICATIONS.running, waiting: VERIFICATIONS.waiting };
+}
+
 function encode({ N, r, p, salt, hash }: PasswordHash): string {
   return ['scrypt', N, r, p, salt.toString('base64'), hash.toString('base64')].join('$');
 }
@@ -100,7 +112,7 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const stored = parsePasswordHash(encoded);
   if (stored === undefined) return false;
-  const candidate = await deriveKey(password, stored.salt, stored.hash.length, stored);
+  const candidate = await VERIFICATIONS.run(() => deriveKey(password, stored.salt, stored.hash.length, stored));
   return timingSafeEqual(candidate, stored.hash);
 }
 

@@ -221,6 +221,10 @@ const auth = strictObject({
     lockoutSeconds: seconds(86_400).default(300),
     windowSeconds: seconds(86_400).default(900),
     maxTracked: integer(1, 1_000_000).default(10_000),
+    maxConcurrentPerClient: integer(0, 100_000).default(4),
+    maxConcurrentPerUser: integer(0, 100_000).default(4),
+    trustedSources: list(cidrEntry, 'address ranges (CIDR) of trusted clients').default([]),
+    knownSourceSeconds: secondsOrOff(604_800).default(86_400),
   }).prefault({}),
 });
 

@@ -136,6 +136,14 @@ export interface AuthThrottleConfig {
   readonly windowSeconds: number;
   /** Addresses tracked, and names tracked, at most (least recently failed ones are forgotten first). */
   readonly maxTracked: number;
+  /** Password checks under way (delay included) at once for one client address or /64; 0: no cap. */
+  readonly maxConcurrentPerClient: number;
+  /** Password checks under way (delay included) at once for one claimed user name; 0: no cap. */
+  readonly maxConcurrentPerUser: number;
+  /** Normalised CIDRs whose clients a lockout of a user name does not refuse. */
+  readonly trustedSources: readonly string[];
+  /** How long an address that logged in as a user stays exempt from that name's lockout; 0: never exempt. */
+  readonly knownSourceSeconds: number;
 }
 
 /** Bounds on what clients can make the gateway hold (proxy/limits.ts, proxy/request-head.ts). */

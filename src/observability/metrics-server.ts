@@ -8,9 +8,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIPv6 } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
+import { claimedUser, createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
+import { AuthThrottle, type SlowPathLimits, type ThrottledResult } from '../auth/throttle.js';
 import type { AuthConfig, MetricsConfig } from '../config/types.js';
 import { EventLoopWatch, liveness, readiness, type GatewayState, type HealthAnswer, type UpstreamCheck } from './health.js';
+import { clientText } from './log-text.js';
 import { audit, type Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -33,6 +35,8 @@ export class MetricsServerError extends Error {
 export interface MetricsServerOptions {
   readonly config: MetricsConfig;
   readonly proxyAuth: AuthConfig;
+  /** The proxy's bounds on password checks (auth/throttle.ts slowPathLimits). */
+  readonly authLimits: SlowPathLimits;
   readonly metrics: GatewayMetrics;
   readonly gateway: GatewayState;
   readonly logger: Logger;
@@ -51,8 +55,15 @@ export interface MetricsServer {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { config, metrics } = options;
   const tls = config.tls === undefined ? undefined : loadTls(config.tls, metrics);
-  // The proxy's own verdict cache and throttling settings apply to scrapers as well.
-  const auth = config.users.length === 0 ? undefined : createAuthenticator({ ...options.proxyAuth, mode: 'basic', realm: REALM, users: config.users });
+  // The proxy's verdict cache, throttle settings and bounds on pending checks apply to scrapers as well,
+  // counted apart from the proxy's: a lockout here does not lock agents out of the proxy.
+  const auth =
+    config.users.length === 0
+      ? undefined
+      : {
+          authenticator: createAuthenticator({ ...options.proxyAuth, mode: 'basic', realm: REALM, users: config.users }),
+          throttle: new AuthThrottle(options.proxyAuth.throttle, options.authLimits),
+        };
   const watch = new EventLoopWatch();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     route(options, auth, watch, req, res).catch((err: unknown) => {
@@ -104,9 +115,17 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
+interface ScrapeAuth {
+  readonly authenticator: Authenticator;
+  readonly throttle: AuthThrottle;
+}
+
+/** Seconds a scraper held back by the throttle should wait, as the proxy's answers say (proxy/errors.ts). */
+const RETRY_AFTER_SECONDS = { 'locked-out': 60, 'too-many-attempts': 5, busy: 5 } as const;
+
 async function route(
   options: MetricsServerOptions,
-  auth: Authenticator | undefined,
+  auth: ScrapeAuth | undefined,
   watch: EventLoopWatch,
   req: IncomingMessage,
   res: ServerResponse,
@@ -121,14 +140,38 @@ async function route(
   if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds));
   if (path === READY_PATH) return sendHealth(res, readiness(options.gateway, options.upstream?.()));
   if (auth !== undefined) {
-    const result = await auth.authenticate(req.headers.authorization);
-    if (!result.ok) {
-      audit(options.logger, 'warn', 'auth-failed', { listener: 'metrics', client: req.socket.remoteAddress, reason: result.reason, status: 401 });
-      res.setHeader('WWW-Authenticate', proxyAuthenticateHeader(REALM));
-      return send(res, 401, 'text/plain; charset=utf-8', 'Unauthorized\n');
-    }
+    const header = req.headers.authorization;
+    const result = await auth.throttle.authenticate(auth.authenticator, header, req.socket.remoteAddress ?? '');
+    if (!result.ok) return refuseScrape(options, req, res, result, header === undefined ? undefined : claimedUser(header));
   }
   send(res, 200, options.metrics.contentType, await options.metrics.expose());
+}
+
+/** 401 with the challenge; 429 or 503 with Retry-After when the throttle held the check back. Audited and counted. */
+function refuseScrape(
+  options: MetricsServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  result: Extract<ThrottledResult, { ok: false }>,
+  user: string | undefined,
+): void {
+  const { reason, lockouts } = result;
+  const held = reason === 'locked-out' || reason === 'too-many-attempts' || reason === 'busy' ? reason : undefined;
+  const status = held === undefined ? 401 : held === 'busy' ? 503 : 429;
+  const fields = { listener: 'metrics', client: req.socket.remoteAddress, user: user === undefined ? undefined : clientText(user) };
+  audit(options.logger, 'warn', 'auth-failed', { ...fields, reason, status });
+  options.metrics.scrapeAuthFailed(reason);
+  for (const lockout of lockouts) {
+    const who = lockout.scope === 'user' ? { user: clientText(lockout.key) } : { clientKey: lockout.key };
+    audit(options.logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
+    options.metrics.authLockout();
+  }
+  if (held === undefined) {
+    res.setHeader('WWW-Authenticate', proxyAuthenticateHeader(REALM));
+    return send(res, 401, 'text/plain; charset=utf-8', 'Unauthorized\n');
+  }
+  res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS[held]));
+  send(res, status, 'text/plain; charset=utf-8', status === 429 ? 'Too Many Requests\n' : 'Service Unavailable\n');
 }
 
 function sendHealth(res: ServerResponse, answer: HealthAnswer): void {

@@ -103,7 +103,7 @@ export class GatewayMetrics {
   readonly #entryRequests = this.#counter('entry_requests_total', 'Relayed tunnels and requests per allowlist entry (the pattern).', ['entry']);
   readonly #workspaceRequests = this.#counter('workspace_requests_total', 'Relayed tunnels and requests per workspace ID (when metrics.workspaceLabels is on).', ['workspace']);
 
-  readonly #authFailures = this.#counter('auth_failures_total', 'Proxy authentication failures (407), by reason.', ['reason']);
+  readonly #authFailures = this.#counter('auth_failures_total', 'Authentication failures, by reason and listener (proxy or metrics).', ['reason', 'listener']);
   readonly #authLockouts = this.#counter('auth_lockouts_total', 'Temporary lockouts after repeated authentication failures.', []);
   readonly #dnsLookups = this.#counter('dns_lookups_total', 'Name resolutions of targets and mapped addresses, by result.', ['result']);
   readonly #dnsCacheHits = this.#counter('dns_cache_hits_total', 'Name resolutions answered from the cache.', []);
@@ -186,7 +186,7 @@ export class GatewayMetrics {
     const reason = typeof refusal === 'string' ? code : refusal.decision?.reason ?? code;
     this.#family(kind).inc({ outcome: 'refused', reason });
     this.#rejections.inc({ reason });
-    if (typeof refusal !== 'string' && refusal.authFailure !== undefined) this.#authFailures.inc({ reason: refusal.authFailure });
+    if (typeof refusal !== 'string' && refusal.authFailure !== undefined) this.#authFailures.inc({ reason: refusal.authFailure, listener: 'proxy' });
   }
 
   /** A 407 for missing credentials went to `client`, under per-source rule `rule` (undefined: none). */
@@ -245,6 +245,11 @@ export class GatewayMetrics {
 
   requestCompleted(meter: SessionMeter): void {
     this.#traffic.close(meter, socketBytes(meter.upstream));
+  }
+
+  /** A scrape refused for its credentials (401), or held back by the throttle (429, 503). */
+  scrapeAuthFailed(reason: AuthFailure): void {
+    this.#authFailures.inc({ reason, listener: 'metrics' });
   }
 
   authLockout(): void {

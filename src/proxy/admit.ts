@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Target, Decision, TargetResult } from '../policy/types.js';
 import { decide } from '../policy/decide.js';
 import { hintFor, type DenyHint } from '../policy/hints.js';
-import type { AuthFailure } from '../auth/authenticator.js';
+import { claimedUser, type AuthFailure } from '../auth/authenticator.js';
 import type { Lockout } from '../auth/throttle.js';
 import type { ProxyErrorCode } from './errors.js';
 import { sourceRule, type Runtime } from './runtime.js';
@@ -31,9 +31,16 @@ export type Admission =
     }
   | {
       readonly ok: false;
-      /** 407, or 429 while locked out and 503 when credentials could not be checked in time (auth/throttle.ts). */
-      readonly code: 'auth-required' | 'auth-locked' | 'auth-busy' | 'plain-credentials';
+      /**
+       * 407, or 429 while locked out or with too many attempts under way, and 503 when credentials could
+       * not be checked in time (auth/throttle.ts).
+       */
+      readonly code: 'auth-required' | 'auth-locked' | 'auth-concurrent' | 'auth-busy' | 'plain-credentials';
       readonly authFailure: AuthFailure;
+      /** The CONNECT authority or the absolute URI's host, as the client sent it (not yet validated). */
+      readonly claimedTarget: string;
+      /** The user name the credentials claim, whether or not it exists; never the password. */
+      readonly claimedUser: string | undefined;
       /** Lockouts this failure started. */
       readonly lockouts: readonly Lockout[];
       readonly clientRule?: string | undefined;
@@ -53,8 +60,9 @@ export type Admission =
 export type Refusal = Extract<Admission, { ok: false }>;
 export type RefusalCode = Refusal['code'] & ProxyErrorCode;
 
-const AUTH_REFUSALS: Partial<Record<AuthFailure, 'auth-locked' | 'auth-busy' | 'plain-credentials'>> = {
+const AUTH_REFUSALS: Partial<Record<AuthFailure, 'auth-locked' | 'auth-concurrent' | 'auth-busy' | 'plain-credentials'>> = {
   'locked-out': 'auth-locked',
+  'too-many-attempts': 'auth-concurrent',
   busy: 'auth-busy',
   'plain-credentials': 'plain-credentials',
 };
@@ -79,7 +87,18 @@ export async function admit(
         : credentials !== undefined && credentials.length > 1
           ? ({ ok: false, reason: 'malformed', lockouts: [] } as const)
           : await runtime.authThrottle.authenticate(source.auth, credentials?.[0], client);
-  if (!authResult.ok) return { ok: false, code: AUTH_REFUSALS[authResult.reason] ?? 'auth-required', authFailure: authResult.reason, lockouts: authResult.lockouts, clientRule };
+  if (!authResult.ok) {
+    const header = credentials?.[0];
+    return {
+      ok: false,
+      code: AUTH_REFUSALS[authResult.reason] ?? 'auth-required',
+      authFailure: authResult.reason,
+      lockouts: authResult.lockouts,
+      claimedTarget: claimedTarget(req),
+      claimedUser: header === undefined ? undefined : claimedUser(header),
+      clientRule,
+    };
+  }
 
   const parsed = parseTarget();
   if (!parsed.ok) return { ok: false, code: 'bad-target', targetError: parsed.code, user: authResult.user, clientRule };
@@ -90,4 +109,10 @@ export async function admit(
   const hint = hintFor(source.policy, target, decision);
   if (decision.reportOnly) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: { decision, hint }, clientRule };
   return { ok: false, code: 'denied', decision, target, user: authResult.user, hint, clientRule };
+}
+
+/** The CONNECT authority, or the host of an absolute URI (the whole target when it does not parse). */
+function claimedTarget(req: IncomingMessage): string {
+  const target = req.url ?? '';
+  return req.method !== 'CONNECT' && URL.canParse(target) ? new URL(target).host : target;
 }

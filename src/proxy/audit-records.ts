@@ -2,6 +2,7 @@
 import type { Lockout } from '../auth/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
+import { clientText } from '../observability/log-text.js';
 import type { PolicyConfig } from '../config/types.js';
 import { addressHint } from '../policy/hints.js';
 import type { Target } from '../policy/types.js';
@@ -23,9 +24,17 @@ export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: str
   switch (refusal.code) {
     case 'auth-required':
     case 'auth-locked':
+    case 'auth-concurrent':
     case 'auth-busy':
     case 'plain-credentials':
-      audit(logger, 'warn', 'auth-failed', { ...fields, decision: 'deny', reason: refusal.authFailure, status });
+      audit(logger, 'warn', 'auth-failed', {
+        ...fields,
+        user: refusal.claimedUser === undefined ? undefined : clientText(refusal.claimedUser),
+        target: clientText(refusal.claimedTarget),
+        decision: 'deny',
+        reason: refusal.authFailure,
+        status,
+      });
       for (const lockout of refusal.lockouts) auditLockout(logger, fields, lockout);
       return;
     case 'bad-target':
@@ -83,7 +92,7 @@ export function auditPolicyMode(logger: Logger, policy: PolicyConfig): void {
 
 /** A client address (or IPv6 /64) or a user name locked out by auth/throttle.ts after repeated failures. */
 function auditLockout(logger: Logger, fields: Readonly<Record<string, unknown>>, lockout: Lockout): void {
-  const who = lockout.scope === 'user' ? { user: lockout.key } : { clientKey: lockout.key };
+  const who = lockout.scope === 'user' ? { user: clientText(lockout.key) } : { clientKey: lockout.key };
   audit(logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
 }
 

@@ -32,6 +32,7 @@ export const PROXY_ERRORS = {
   'client-connection-limit': { status: 429, reason: 'Too Many Requests: too many open connections from this address', retryAfterSeconds: 5 },
   'user-tunnel-limit': { status: 429, reason: 'Too Many Requests: too many open tunnels for this user', retryAfterSeconds: 5 },
   'auth-locked': { status: 429, reason: 'Too Many Requests: too many failed authentication attempts', retryAfterSeconds: 60 },
+  'auth-concurrent': { status: 429, reason: 'Too Many Requests: too many authentication attempts under way', retryAfterSeconds: 5 },
   'auth-busy': { status: 503, reason: 'Service Unavailable: credentials could not be checked in time', retryAfterSeconds: 5 },
   'out-of-resources': { status: 503, reason: 'Service Unavailable: the gateway is out of file descriptors', retryAfterSeconds: 5 },
 } as const satisfies Record<string, { status: number; reason: string; retryAfterSeconds?: number }>;

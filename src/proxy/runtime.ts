@@ -5,7 +5,7 @@ import { compilePolicy, type CompiledPolicy } from '../policy/decide.js';
 import { PatternMap } from '../policy/patterns.js';
 import { ClientRuleTable } from '../policy/clients.js';
 import { createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
-import { AuthThrottle } from '../auth/throttle.js';
+import { AuthThrottle, slowPathLimits } from '../auth/throttle.js';
 import { DnsCache } from '../net/dns-cache.js';
 import { compileRelay, type CompiledRelay } from './parent.js';
 import { compileInspection, type CompiledInspection } from '../tls/tunnel.js';
@@ -22,7 +22,7 @@ export interface Runtime {
   readonly config: GatewayConfig;
   readonly policy: CompiledPolicy;
   readonly auth: Authenticator;
-  /** Failure throttling and slow-path bounds in front of `auth`; a reload starts its counts afresh. */
+  /** Failure throttling and slow-path bounds in front of `auth`; a reload starts its counts afresh (known sources carry over). */
   readonly authThrottle: AuthThrottle;
   /** Full `Proxy-Authenticate` value for 407 answers. */
   readonly proxyAuthenticate: string;
@@ -63,10 +63,7 @@ export function buildRuntime(config: GatewayConfig, previous?: Runtime): Runtime
     policy,
     auth,
     sources,
-    authThrottle: new AuthThrottle(config.auth.throttle, {
-      timeoutMs: config.timeouts.authSeconds * 1000,
-      maxPending: config.limits.maxPendingAuthentications,
-    }),
+    authThrottle: new AuthThrottle(config.auth.throttle, slowPathLimits(config), previous?.authThrottle),
     proxyAuthenticate: proxyAuthenticateHeader(config.auth.realm),
     mappings,
     relay: config.relayProxy === undefined ? undefined : compileRelay(config.relayProxy),

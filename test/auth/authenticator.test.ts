@@ -55,7 +55,19 @@ before(async () => {
 });
 
 function basicConfig(overrides: Partial<AuthConfig> = {}): AuthConfig {
-  const throttle = { failuresBeforeDelay: 3, delaySeconds: 0.5, maxDelaySeconds: 8, lockoutFailures: 10, lockoutSeconds: 300, windowSeconds: 900, maxTracked: 100 };
+  const throttle = {
+    failuresBeforeDelay: 3,
+    delaySeconds: 0.5,
+    maxDelaySeconds: 8,
+    lockoutFailures: 10,
+    lockoutSeconds: 300,
+    windowSeconds: 900,
+    maxTracked: 100,
+    maxConcurrentPerClient: 4,
+    maxConcurrentPerUser: 4,
+    trustedSources: [],
+    knownSourceSeconds: 86_400,
+  };
   return { mode: 'basic', realm: 'oms-gateway', users, cacheMaxEntries: 100, cacheTtlSeconds: 300, throttle, ...overrides };
 }
 
@@ -166,6 +178,18 @@ describe('verification cache', () => {
     assert.deepEqual(await afterExpiry, AGENT_OK);
   });
 
+  test('cacheTtlSeconds counts from the last use: credentials in use stay verified', async () => {
+    const authenticator = createAuthenticator(basicConfig({ cacheTtlSeconds: 1 }));
+    assert.deepEqual(await authenticator.authenticate(header), AGENT_OK);
+    // 1.5 s after the check, but never more than 0.5 s after the last use.
+    for (let i = 0; i < 3; i++) {
+      await sleep(500);
+      assert.equal(authenticator.remembered(header), 'agent', `use ${i + 1}`);
+    }
+    await sleep(1300);
+    assert.equal(authenticator.remembered(header), undefined);
+  });
+
   test('holds at most cacheMaxEntries, dropping the least recently used', async () => {
     const authenticator = createAuthenticator(basicConfig({ cacheMaxEntries: 1 }));
     const other = basic('ops@contoso.com', 'p@ss:w0rd:@');
@@ -193,6 +217,17 @@ describe('concurrent verifications', () => {
     const calls = Array.from({ length: 8 }, () => authenticator.authenticate(header));
     for (const call of calls) assert.equal(call, calls[0]);
     assert.deepEqual(await Promise.all(calls), Array.from({ length: 8 }, () => AGENT_OK));
+  });
+
+  test('checking() hands out the verification under way, and nothing once it has settled', async () => {
+    const authenticator = createAuthenticator(basicConfig());
+    const header = basic('agent', 'correct horse');
+    assert.equal(authenticator.checking(header), undefined);
+    const call = authenticator.authenticate(header);
+    assert.equal(authenticator.checking(header), call);
+    assert.equal(authenticator.checking(basic('agent', 'other')), undefined);
+    await call;
+    assert.equal(authenticator.checking(header), undefined);
   });
 
   test('a shared failure is verified afresh once it has settled', async () => {

@@ -6,7 +6,7 @@ import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.js';
 import { hashPassword } from '../../src/auth/password.js';
-import { AuthThrottle, clientKey, type SlowPathLimits } from '../../src/auth/throttle.js';
+import { AuthThrottle, clientKey, type SlowPathLimits, type ThrottledResult } from '../../src/auth/throttle.js';
 import type { AuthThrottleConfig } from '../../src/config/types.js';
 import { basicCredentials } from '../fixtures/users.js';
 
@@ -22,6 +22,10 @@ const NO_DELAY: AuthThrottleConfig = {
   lockoutSeconds: 60,
   windowSeconds: 600,
   maxTracked: 100,
+  maxConcurrentPerClient: 0,
+  maxConcurrentPerUser: 0,
+  trustedSources: [],
+  knownSourceSeconds: 0,
 };
 const ROOMY: SlowPathLimits = { timeoutMs: 30_000, maxPending: 100 };
 
@@ -34,6 +38,27 @@ before(async () => {
   authConfig = { mode: 'basic', realm: 'oms-gateway', users, cacheMaxEntries: 100, cacheTtlSeconds: 300, throttle: NO_DELAY };
   auth = freshAuth();
 });
+
+/** The authenticator, counting the checks the throttle lets through to it. */
+function counting(inner: Authenticator): { readonly auth: Authenticator; readonly checks: () => number } {
+  let checks = 0;
+  const auth: Authenticator = {
+    ...inner,
+    authenticate: (header) => {
+      checks += 1;
+      return inner.authenticate(header);
+    },
+  };
+  return { auth, checks: () => checks };
+}
+
+const outcome = (result: ThrottledResult): string => (result.ok ? 'ok' : result.reason);
+
+function tally(results: readonly ThrottledResult[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const result of results) counts[outcome(result)] = (counts[outcome(result)] ?? 0) + 1;
+  return counts;
+}
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -193,5 +218,116 @@ describe('slow-path bounds', () => {
     assert.equal(throttle.pending, 1, 'the abandoned check still runs');
     for (let i = 0; i < 100 && throttle.pending > 0; i++) await sleep(20);
     assert.equal(throttle.pending, 0);
+  });
+});
+
+describe('concurrent attempts (issue 16, item 3)', () => {
+  test('attempts are counted when they start: 20 concurrent guesses get lockoutFailures checks, no more', async () => {
+    const throttle = new AuthThrottle({ ...NO_DELAY, lockoutFailures: 5 }, ROOMY);
+    const { auth: counted, checks } = counting(freshAuth());
+    const guesses = Array.from({ length: 20 }, (_, i) => throttle.authenticate(counted, basicCredentials(AGENT.name, `guess-${i}`), '10.1.0.1'));
+    const results = await Promise.all(guesses);
+    assert.equal(checks(), 5);
+    assert.deepEqual(tally(results), { 'bad-credentials': 5, 'too-many-attempts': 15 });
+    assert.equal(results.flatMap((r) => (r.ok ? [] : r.lockouts)).length, 2, 'the fifth failure locked the address and the name');
+    assert.equal(outcome(await throttle.authenticate(counted, basicCredentials(AGENT.name, AGENT.password), '10.1.0.1')), 'locked-out');
+    assert.equal(checks(), 5);
+  });
+
+  test('maxConcurrentPerClient caps the checks under way from one address, whatever the names', async () => {
+    const throttle = new AuthThrottle({ ...NO_DELAY, maxConcurrentPerClient: 2 }, ROOMY);
+    const { auth: counted, checks } = counting(freshAuth());
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => throttle.authenticate(counted, basicCredentials(`user-${i}`, WRONG), '10.1.1.1')));
+    assert.deepEqual(tally(results), { 'bad-credentials': 2, 'too-many-attempts': 4 });
+    assert.equal(checks(), 2);
+    // Once they have ended, the address may try again.
+    assert.equal(outcome(await throttle.authenticate(counted, basicCredentials(AGENT.name, AGENT.password), '10.1.1.1')), 'ok');
+  });
+
+  test('maxConcurrentPerUser caps the checks under way for one name, whatever the addresses', async () => {
+    const throttle = new AuthThrottle({ ...NO_DELAY, maxConcurrentPerUser: 3 }, ROOMY);
+    const { auth: counted, checks } = counting(freshAuth());
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => throttle.authenticate(counted, basicCredentials(AGENT.name, `guess-${i}`), `10.1.2.${i}`)));
+    assert.deepEqual(tally(results), { 'bad-credentials': 3, 'too-many-attempts': 5 });
+    assert.equal(checks(), 3);
+  });
+
+  test('the same credentials at once are one check and one attempt (agents sharing an account start together)', async () => {
+    const throttle = new AuthThrottle({ ...NO_DELAY, maxConcurrentPerClient: 1, maxConcurrentPerUser: 1, lockoutFailures: 2 }, ROOMY);
+    const { auth: counted, checks } = counting(freshAuth());
+    const good = await Promise.all(Array.from({ length: 10 }, () => throttle.authenticate(counted, basicCredentials(AGENT.name, AGENT.password), '10.1.3.1')));
+    assert.deepEqual(tally(good), { ok: 10 });
+    const wrong = await Promise.all(Array.from({ length: 10 }, () => throttle.authenticate(counted, basicCredentials(OTHER.name, WRONG), '10.1.3.2')));
+    assert.deepEqual(tally(wrong), { 'bad-credentials': 10 });
+    assert.equal(checks(), 2);
+    // Ten identical failures were one guess: the name is not locked out.
+    assert.equal(outcome(await throttle.authenticate(counted, basicCredentials(OTHER.name, OTHER.password), '10.1.3.3')), 'ok');
+  });
+
+  test('delays count the attempts under way: concurrent guesses past failuresBeforeDelay wait', async () => {
+    const throttle = new AuthThrottle({ ...NO_DELAY, failuresBeforeDelay: 1, delaySeconds: 5, maxDelaySeconds: 5 }, ROOMY);
+    const { auth: counted, checks } = counting(freshAuth());
+    const first = throttle.authenticate(counted, basicCredentials(AGENT.name, 'guess-a'), '10.1.4.1');
+    void throttle.authenticate(counted, basicCredentials(AGENT.name, 'guess-b'), '10.1.4.1');
+    await first;
+    // The second guess is still in its 5 s delay: it has not been checked.
+    assert.equal(checks(), 1);
+  });
+});
+
+describe('who a name lockout spares (issue 16, item 4)', () => {
+  const LOCKING: AuthThrottleConfig = { ...NO_DELAY, lockoutFailures: 3, lockoutSeconds: 60, knownSourceSeconds: 3600 };
+
+  async function lockName(throttle: AuthThrottle, prefix: string): Promise<void> {
+    for (let i = 0; i < 3; i++) await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, WRONG), `${prefix}.${100 + i}`);
+    assert.equal(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), `${prefix}.99`)), 'locked-out');
+  }
+
+  test('an address that logged in as the user keeps being checked through the lockout; others are refused', async () => {
+    const throttle = new AuthThrottle(LOCKING, ROOMY);
+    assert.equal(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.0.1')), 'ok');
+    await lockName(throttle, '10.2.0');
+    // A fresh authenticator: nothing cached, the password is checked again.
+    const { auth: counted, checks } = counting(freshAuth());
+    assert.equal(outcome(await throttle.authenticate(counted, basicCredentials(AGENT.name, AGENT.password), '10.2.0.1')), 'ok');
+    assert.equal(checks(), 1);
+    assert.equal(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.0.2')), 'locked-out');
+    // Only for that name: the address is not spared another name's lockout.
+    assert.equal(outcome(await throttle.authenticate(counted, basicCredentials(OTHER.name, OTHER.password), '10.2.0.1')), 'ok');
+  });
+
+  test('a known address still gets wrong passwords counted: its own lockout applies', async () => {
+    const throttle = new AuthThrottle(LOCKING, ROOMY);
+    assert.equal(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.1.1')), 'ok');
+    await lockName(throttle, '10.2.1');
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, `guess-${i}`), '10.2.1.1')));
+    assert.deepEqual(results, ['bad-credentials', 'bad-credentials', 'bad-credentials', 'locked-out']);
+  });
+
+  test('knownSourceSeconds: 0 spares nobody', async () => {
+    const throttle = new AuthThrottle({ ...LOCKING, knownSourceSeconds: 0 }, ROOMY);
+    assert.equal(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.2.1')), 'ok');
+    await lockName(throttle, '10.2.2');
+    assert.equal(outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.2.1')), 'locked-out');
+  });
+
+  test('known sources carry over to the throttle a reload builds; failure counts do not', async () => {
+    const before = new AuthThrottle(LOCKING, ROOMY);
+    assert.equal(outcome(await before.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.3.1')), 'ok');
+    const after = new AuthThrottle(LOCKING, ROOMY, before);
+    await lockName(after, '10.2.3');
+    assert.equal(outcome(await after.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), '10.2.3.1')), 'ok');
+  });
+
+  test('trustedSources: addresses in the ranges (IPv4, mapped IPv4, IPv6) are spared; a 6to4 address naming one is not', async () => {
+    const throttle = new AuthThrottle({ ...LOCKING, knownSourceSeconds: 0, trustedSources: ['10.9.0.0/16', '2001:db8:9::/48'] }, ROOMY);
+    await lockName(throttle, '10.2.4');
+    const from = async (client: string): Promise<string> => outcome(await throttle.authenticate(freshAuth(), basicCredentials(AGENT.name, AGENT.password), client));
+    assert.equal(await from('10.9.1.1'), 'ok');
+    assert.equal(await from('::ffff:10.9.1.2'), 'ok');
+    assert.equal(await from('2001:db8:9:1::5'), 'ok');
+    assert.equal(await from('10.10.0.1'), 'locked-out');
+    assert.equal(await from('2002:a09:101::1'), 'locked-out');
   });
 });

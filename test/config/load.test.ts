@@ -101,6 +101,13 @@ const INVALID: Record<string, readonly Expected[]> = {
     { key: 'workspaces[1]', line: 3, message: 'expected a workspace ID (GUID), e.g. 0d4f5e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a' },
   ],
   'bad-cloud.yaml': [{ key: 'cloud[1]', line: 1, message: 'expected one of: public, usgov, china' }],
+  'bad-throttle.yaml': [
+    { key: 'auth.throttle.maxConcurrentPerClient', line: 3, message: 'expected a whole number from 0 to 100000' },
+    { key: 'auth.throttle.maxConcurrentPerUser', line: 4, message: 'expected a whole number from 0 to 100000' },
+    { key: 'auth.throttle.trustedSources[0]', line: 5, message: 'invalid address range: host bits are set; use "10.0.0.0/8"' },
+    { key: 'auth.throttle.trustedSources[1]', line: 5, message: 'invalid address range: not an IPv4 (a.b.c.d) or IPv6 address' },
+    { key: 'auth.throttle.knownSourceSeconds', line: 6, message: 'expected a number of seconds from 0 (off) to 604800' },
+  ],
   'out-of-bounds.yaml': [
     { key: 'auth.cacheMaxEntries', line: 2, message: 'expected a whole number from 1 to 1000000' },
     { key: 'auth.cacheTtlSeconds', line: 3, message: 'expected a whole number from 1 to 86400' },
@@ -226,7 +233,19 @@ describe('files that set nothing take every default', () => {
       users: [],
       cacheMaxEntries: 10000,
       cacheTtlSeconds: 300,
-      throttle: { delaySeconds: 0.5, failuresBeforeDelay: 3, lockoutFailures: 10, lockoutSeconds: 300, maxDelaySeconds: 8, maxTracked: 10000, windowSeconds: 900 },
+      throttle: {
+        delaySeconds: 0.5,
+        failuresBeforeDelay: 3,
+        lockoutFailures: 10,
+        lockoutSeconds: 300,
+        maxDelaySeconds: 8,
+        maxTracked: 10000,
+        windowSeconds: 900,
+        maxConcurrentPerClient: 4,
+        maxConcurrentPerUser: 4,
+        trustedSources: [],
+        knownSourceSeconds: 86400,
+      },
     });
     assert.deepEqual(defaults.timeouts, {
       authSeconds: 10,

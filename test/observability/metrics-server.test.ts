@@ -11,9 +11,11 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hashPassword } from '../../src/auth/password.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { hashPassword, verificationLoad } from '../../src/auth/password.js';
+import { slowPathLimits } from '../../src/auth/throttle.js';
 import { parseConfigText } from '../../src/config/load.js';
-import type { MetricsConfig } from '../../src/config/types.js';
+import type { AuthConfig, MetricsConfig } from '../../src/config/types.js';
 import { parseExposition, total } from '../../src/observability/exposition.js';
 import { openLog } from '../../src/observability/logger.js';
 import { GatewayMetrics } from '../../src/observability/metrics.js';
@@ -27,11 +29,12 @@ interface Answer {
   readonly body: string;
 }
 
-function get(url: string, options: { method?: string; authorization?: string; ca?: string } = {}): Promise<Answer> {
+function get(url: string, options: { method?: string; authorization?: string; ca?: string; localAddress?: string } = {}): Promise<Answer> {
   const headers = options.authorization === undefined ? {} : { authorization: options.authorization };
   const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  const from = options.localAddress === undefined ? {} : { localAddress: options.localAddress, agent: false };
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: options.method ?? 'GET', headers, ...(options.ca === undefined ? {} : { ca: options.ca }) }, (res) => {
+    const req = send(url, { method: options.method ?? 'GET', headers, ...from, ...(options.ca === undefined ? {} : { ca: options.ca }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -55,7 +58,7 @@ async function withServer(
   overrides: Partial<MetricsConfig>,
   use: (server: MetricsServer) => Promise<void>,
 ): Promise<void> {
-  const server = await startMetricsServer({ config: metricsConfig(overrides), proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger });
+  const server = await startMetricsServer({ config: metricsConfig(overrides), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger });
   try {
     await use(server);
   } finally {
@@ -72,7 +75,7 @@ describe('routes', () => {
   let server: MetricsServer;
   before(async () => {
     await gateway.start();
-    server = await startMetricsServer({ config: metricsConfig(), proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger });
+    server = await startMetricsServer({ config: metricsConfig(), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger });
   });
   after(async () => {
     await server.close();
@@ -156,6 +159,97 @@ describe('Basic authentication for scrapers', () => {
   });
 });
 
+describe('the throttle in front of scrapers (issue 16, item 5)', () => {
+  const password = 'scrape-secret-4471';
+  let users: MetricsConfig['users'];
+  before(async () => {
+    users = [{ name: 'prometheus', passwordHash: await hashPassword(password) }];
+  });
+
+  /** The proxy's auth settings with this throttle; the metrics listener takes its settings from there. */
+  function proxyAuth(throttle: Partial<AuthConfig['throttle']>): AuthConfig {
+    return { ...config.auth, throttle: { ...config.auth.throttle, failuresBeforeDelay: 1000, ...throttle } };
+  }
+
+  async function start(gateway: Gateway, throttle: Partial<AuthConfig['throttle']>): Promise<MetricsServer> {
+    return startMetricsServer({ config: metricsConfig({ users }), proxyAuth: proxyAuth(throttle), authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger });
+  }
+
+  const failures = async (gateway: Gateway, reason: string): Promise<number> =>
+    total(parseExposition(await gateway.metrics.expose()), 'oms_gateway_auth_failures_total', { listener: 'metrics', reason });
+
+  test('failures lock out, are answered 429 with Retry-After, and are counted', async () => {
+    const gateway = newGateway();
+    const server = await start(gateway, { lockoutFailures: 3 });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await get(`${server.url}/metrics`, { authorization: basic('prometheus', `wrong-${i}`) })).status, 401);
+      const locked = await get(`${server.url}/metrics`, { authorization: basic('prometheus', password) });
+      assert.equal(locked.status, 429);
+      assert.equal(locked.headers['retry-after'], '60');
+      assert.equal(locked.headers['www-authenticate'], undefined);
+      assert.doesNotMatch(locked.body, /oms_gateway/);
+      assert.equal(await failures(gateway, 'bad-credentials'), 3);
+      assert.equal(await failures(gateway, 'locked-out'), 1);
+      assert.equal(total(parseExposition(await gateway.metrics.expose()), 'oms_gateway_auth_lockouts_total'), 2);
+      // Health probes carry no credentials and are never throttled.
+      assert.equal((await get(`${server.url}/healthz`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('80 wrong passwords at once from one address: at most lockoutFailures are checked', async () => {
+    const gateway = newGateway();
+    const server = await start(gateway, { lockoutFailures: 10 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => get(`${server.url}/metrics`, { authorization: basic('prometheus', `guess-${i}`), localAddress: '127.0.0.90' })));
+      const checked = await failures(gateway, 'bad-credentials');
+      assert.ok(checked >= 1 && checked <= 10, `${checked} passwords checked`);
+      assert.equal(answers.filter((a) => a.status === 401).length, checked);
+      assert.equal(answers.filter((a) => a.status === 429).length, 80 - checked);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('80 wrong passwords at once from 80 addresses leave the thread pool to the proxy\'s name lookups', async () => {
+    const gateway = newGateway();
+    // No lockout and no caps: every one of the 80 is checked.
+    const server = await start(gateway, { lockoutFailures: 0, maxConcurrentPerClient: 0, maxConcurrentPerUser: 0 });
+    try {
+      let answered = 0;
+      const flood = Array.from({ length: 80 }, (_, i) =>
+        get(`${server.url}/metrics`, { authorization: basic(`scraper-${i}`, 'wrong'), localAddress: `127.0.4.${i + 1}` }).then((answer) => {
+          answered += 1;
+          return answer;
+        }),
+      );
+      // Wait until (nearly) all of them have reached the password check: answered, running or waiting; a few
+      // may be between their check and their answer. Bounded: 80 requests on loopback arrive within 5 s.
+      let load = verificationLoad();
+      const reached = (): number => answered + load.running + load.waiting;
+      for (let i = 0; i < 500 && reached() < 76; i++) {
+        await sleep(10);
+        load = verificationLoad();
+      }
+      assert.ok(reached() >= 76, `only ${reached()} of 80 reached the check`);
+      assert.ok(load.running <= load.limit, `${load.running} checks in the pool at once, limit ${load.limit}`);
+      // The proxy's own lookup path (getaddrinfo, in the same thread pool as scrypt).
+      const addresses = await gateway.runtime.dns.resolve('localhost', 30_000);
+      const answeredBeforeLookup = answered;
+      assert.ok(addresses.length > 0);
+      assert.ok(answeredBeforeLookup < 40, `the lookup waited for ${answeredBeforeLookup} of 80 password checks`);
+      assert.ok(verificationLoad().waiting > 0, 'checks were still waiting when the lookup was answered');
+      // Each is answered: 401 once checked, or 503 when its turn did not come within timeouts.authSeconds.
+      const answers = await Promise.all(flood);
+      assert.ok(answers.every((a) => a.status === 401 || a.status === 503), answers.map((a) => a.status).join(' '));
+      assert.equal((await failures(gateway, 'bad-credentials')) + (await failures(gateway, 'busy')), 80);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('HTTPS', () => {
   let dir: string;
   before(async () => {
@@ -205,7 +299,7 @@ describe('HTTPS', () => {
     test(`refuses to start with ${name}`, async () => {
       const tls = await files();
       await assert.rejects(
-        startMetricsServer({ config: metricsConfig({ tls }), proxyAuth: config.auth, metrics: newGateway().metrics, gateway: newGateway(), logger }),
+        startMetricsServer({ config: metricsConfig({ tls }), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: newGateway().metrics, gateway: newGateway(), logger }),
         (err: unknown) => err instanceof MetricsServerError && err.code === 'METRICS_TLS' && message.test(err.message) && !err.message.includes('PRIVATE KEY'),
       );
     });
@@ -220,7 +314,7 @@ test('a port already in use stops the start with the address and the reason', as
   try {
     const gateway = newGateway();
     await assert.rejects(
-      startMetricsServer({ config: metricsConfig({ listen: { host: '127.0.0.1', port, optional: false } }), proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }),
+      startMetricsServer({ config: metricsConfig({ listen: { host: '127.0.0.1', port, optional: false } }), proxyAuth: config.auth, authLimits: slowPathLimits(config), metrics: gateway.metrics, gateway, logger }),
       (err: unknown) => err instanceof MetricsServerError && err.code === 'METRICS_LISTEN' && err.message.includes(`127.0.0.1:${port}`) && err.message.includes('EADDRINUSE'),
     );
   } finally {

@@ -4,6 +4,7 @@ import { resolve as resolvePath } from 'node:path';
 import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
+import { slowPathLimits } from '../../auth/throttle.js';
 import { createService } from '../../cluster/service.js';
 import { startOperations } from '../../service/operations.js';
 import { UpstreamProbe } from '../../service/upstream-probe.js';
@@ -77,7 +78,15 @@ export async function start(args: readonly string[]): Promise<number> {
   const upstreamProbe = new UpstreamProbe(() => gateway.runtime.config, gateway.metrics);
   // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.
   const metricsServer = config.metrics.enabled
-    ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger, upstream: () => upstreamProbe.state() })
+    ? await startMetricsServer({
+        config: config.metrics,
+        proxyAuth: config.auth,
+        authLimits: slowPathLimits(config),
+        metrics: gateway.metrics,
+        gateway,
+        logger,
+        upstream: () => upstreamProbe.state(),
+      })
     : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
   const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
