@@ -4,17 +4,19 @@
 // a gap; and no tunnel is dropped across 50 reloads while traffic flows.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { stringify } from 'yaml';
 import { runCli, tempDir } from '../fixtures/cli.js';
 import { recordMatching, startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
 import { openSession } from '../fixtures/keepalive.js';
-import { startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
+import { startTcpSink, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki, type TestPki } from '../fixtures/pki.js';
-import { connectStatus, probeConnect } from '../fixtures/raw-client.js';
+import { connectStatus, openTunnel, probeConnect } from '../fixtures/raw-client.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
 
 // Names under a wildcard of the test certificate, mapped to the origin.
@@ -107,6 +109,40 @@ describe('reload keeps open tunnels and applies the new policy to new requests',
     const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', target: `${DROPPED}:${origin.port}` }));
     assert.equal(revoked.reason, 'not-in-allowlist');
     await kept.hello();
+  });
+
+  test('reload.closeDeniedTunnels: a tunnel past its 200 still waiting for its ClientHello is ended before it relays a byte (issue 16)', async (t) => {
+    const sink = await startTcpSink();
+    t.after(() => sink.close());
+    const onSink = (hosts: readonly string[]): string => stringify({
+      ...settings([]),
+      allowedHosts: hosts.map((host) => `${host}:${sink.port}`),
+      resolve: [`*.blob.core.windows.net=127.0.0.1:${sink.port}`],
+      reload: { closeDeniedTunnels: true },
+    });
+    const gateway = await start(t, onSink([KEPT, DROPPED]));
+    const target = `${DROPPED}:${sink.port}`;
+    // The gateway dials before it answers 200, and inspection then holds the tunnel until the ClientHello.
+    const tunnel = await openTunnel(gateway.port, target);
+    t.after(() => tunnel.socket.destroy());
+    const record = await reloadWith(gateway, onSink([KEPT]));
+    assert.equal(record.event, 'config-reloaded');
+    assert.equal(record.tunnelsClosed, 1);
+
+    const since = gateway.records.length;
+    const closed = once(tunnel.socket, 'close');
+    const tls = tlsConnect({ socket: tunnel.socket, servername: DROPPED, rejectUnauthorized: false });
+    tls.on('error', () => undefined);
+    // Without the fix the inspection passes and the relay sends the ClientHello on: no record comes.
+    const ended = await gateway.waitForRecord(recordMatching({ event: 'tunnel-closed', target }), 15_000, since);
+    assert.equal(ended.closedBy, 'gateway');
+    assert.equal(ended.bytesFromClient, 0);
+    const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', target }), 5000, since);
+    assert.equal(revoked.reason, 'not-in-allowlist');
+    assert.equal(revoked.stage, 'handshake');
+    await closed;
+    assert.equal(sink.connections, 1, 'the tunnel was dialled once');
+    assert.equal(sink.received.length, 0, 'the origin saw a byte of the revoked tunnel');
   });
 
   test('reload.closeDeniedTunnels: a removed user\'s tunnels are closed', async (t) => {
