@@ -116,7 +116,7 @@ async function route(
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
   }
-  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds));
+  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds, options.config.stallReportSeconds));
   if (path === READY_PATH) return sendHealth(res, readiness(options.gateway));
   if (auth !== undefined) {
     const result = await auth.authenticate(req.headers.authorization);
