@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -156,6 +156,23 @@ describe('reload keeps open tunnels and applies the new policy to new requests',
     await closed;
     const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', user: 'bob' }));
     assert.equal(revoked.reason, 'user-removed');
+  });
+
+  test('a reload of a file with hashes that other users can read logs secrets-exposed (1404) and still applies it (issue 16)', async (t) => {
+    const yaml = await basicAuthYaml([{ name: 'alice', password: 'alice-pass-1' }], settings([KEPT]));
+    const gateway = await start(t, yaml);
+    assert.ok(gateway.configFile !== undefined);
+    assert.equal(gateway.records.filter((r) => r.event === 'secrets-exposed').length, 0, 'the fixture writes mode 0600');
+    await chmod(gateway.configFile, 0o644);
+    const since = gateway.records.length;
+    const record = await reloadWith(gateway, yaml);
+    assert.equal(record.event, 'config-reloaded');
+    const exposed = gateway.records.slice(since).filter((r) => r.event === 'secrets-exposed');
+    assert.equal(exposed.length, 1, JSON.stringify(exposed));
+    assert.equal(exposed[0]?.eventId, 1404);
+    assert.equal(exposed[0]?.level, 'warn');
+    assert.deepEqual([exposed[0]?.file, exposed[0]?.mode, exposed[0]?.holds], [gateway.configFile, '0644', ['password hashes']]);
+    assert.ok(!JSON.stringify(exposed).includes('scrypt$'));
   });
 
   test('an invalid file changes nothing: config-invalid (401) names the problem, the old policy stays', async (t) => {

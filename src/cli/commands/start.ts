@@ -1,7 +1,7 @@
 // `oms-gateway start`: load and validate the configuration (file, then flags), start the listeners,
 // reload on SIGHUP (service/operations.ts), drain on SIGTERM/SIGINT (a second signal exits at once).
 import { resolve as resolvePath } from 'node:path';
-import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
+import { exposedSecretsMessage, loadConfig, resolveConfigPath, type ConfigOverrides, type ExposedSecrets } from '../../config/load.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { createService } from '../../cluster/service.js';
@@ -67,15 +67,19 @@ export async function start(args: readonly string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`start: unexpected argument "${positionals[0]}" (see: oms-gateway start --help)`);
   const path = resolveConfigPath(values.config, process.env);
   const overrides = overridesFrom(values);
-  const config = loadConfig({ path, overrides });
+  // The log opens with the configuration, so warnings found while loading it are written once it is open.
+  const exposed: ExposedSecrets[] = [];
+  const config = loadConfig({ path, overrides, onExposedSecrets: (found) => exposed.push(found) });
   const log = openLog(config.log);
   const { logger } = log;
+  const warnExposed = (found: ExposedSecrets): void => audit(logger, 'warn', 'secrets-exposed', { ...found }, exposedSecretsMessage(found));
+  exposed.forEach(warnExposed);
   reopenLogOnSignals(log);
   const gateway = createService(config, log);
   // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.
   const metricsServer = config.metrics.enabled ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }) : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
-  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
+  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides, onExposedSecrets: warnExposed }), counter: gateway.metrics });
 
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'error', eventId: 400, err }, 'uncaught exception: exiting so the supervisor restarts the gateway');
