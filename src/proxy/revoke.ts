@@ -44,8 +44,11 @@ export class AdmittedTunnel {
   readonly user: string | undefined;
   readonly client: string;
   readonly #clientSocket: Socket;
-  /** The configuration this exchange was last judged by. */
-  #judgedBy: Runtime;
+  /**
+   * The configuration this exchange was last judged by, while it is set up; dropped once it relays, so a
+   * long tunnel does not keep a replaced configuration (and its caches) alive.
+   */
+  #judgedBy: Runtime | undefined;
   #revoked: RevokeReason | undefined;
   #upstream: Socket | undefined;
   #relay: Tunnel | undefined;
@@ -69,6 +72,7 @@ export class AdmittedTunnel {
   /** From now on close() ends the relay, which writes the tunnel's closing record. */
   relayed(tunnel: Tunnel): void {
     this.#relay = tunnel;
+    this.#judgedBy = undefined;
   }
 
   /** Ends the exchange from the gateway's side (shutdown, revocation). */
@@ -86,7 +90,7 @@ export class AdmittedTunnel {
    * undefined when still allowed; the caller closes a relaying tunnel, one in set-up ends at its next step.
    */
   judge(runtime: Runtime): RevokeReason | undefined {
-    this.#judgedBy = runtime;
+    if (this.#relay === undefined) this.#judgedBy = runtime;
     this.#revoked ??= revokeReason(runtime, this);
     return this.#revoked;
   }
