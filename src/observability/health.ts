@@ -1,6 +1,6 @@
 // What /healthz and /readyz answer. Liveness: the process runs and its event loop has not stalled recently
-// (a stalled loop relays nothing even though the process is up). Readiness: the proxy listeners are bound and the
-// gateway is not draining, so a load balancer stops sending new agents before the listeners close.
+// (a stalled loop relays nothing even though the process is up). Readiness: the proxy listeners are bound
+// and the gateway is not draining, so a load balancer stops sending new agents before the listeners close.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { PolicyMode } from '../config/types.js';
 

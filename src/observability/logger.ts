@@ -131,6 +131,11 @@ function escapingPipe(destination: ReturnType<typeof pino.destination>): Writabl
       if (!destination.write(escapeUnsafeCharacters(chunk.toString()))) destination.once('drain', () => done());
       else done();
     },
+    // pino-pretty ends its destination when the logger closes; pass that on, as its own pipe would.
+    final(done) {
+      destination.end();
+      done();
+    },
   });
 }
 
