@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -143,6 +144,47 @@ describe('reload keeps open tunnels and applies the new policy to new requests',
     await closed;
     assert.equal(sink.connections, 1, 'the tunnel was dialled once');
     assert.equal(sink.received.length, 0, 'the origin saw a byte of the revoked tunnel');
+  });
+
+  test('reload.closeDeniedTunnels: a tunnel still connecting (its relay proxy has not answered) is refused 403, never established (issue 16)', async (t) => {
+    // A relay proxy that holds its answer to the gateway's CONNECT until told: the gateway's dial is under way.
+    let asked: () => void = () => undefined;
+    const heard = new Promise<void>((resolve) => { asked = resolve; });
+    const parentSockets: Socket[] = [];
+    let received = Buffer.alloc(0);
+    const parent = createServer((socket) => {
+      parentSockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.includes('\r\n\r\n')) asked();
+      });
+    });
+    parent.listen(0, '127.0.0.1');
+    await once(parent, 'listening');
+    t.after(() => {
+      for (const socket of parentSockets) socket.destroy();
+      parent.close();
+    });
+    const viaParent = (hosts: readonly string[]): string => stringify({
+      ...settings(hosts),
+      resolve: [],
+      timeouts: { connectSeconds: 60 },
+      relayProxy: { url: `http://127.0.0.1:${(parent.address() as AddressInfo).port}` },
+      reload: { closeDeniedTunnels: true },
+    });
+    const gateway = await start(t, viaParent([KEPT, DROPPED]));
+    const target = `${DROPPED}:${origin.port}`;
+    const answer = connectStatus(gateway.port, target, { timeoutMs: 60_000 });
+    await heard;
+    const record = await reloadWith(gateway, viaParent([KEPT]));
+    assert.equal(record.tunnelsClosed, 1);
+    const since = gateway.records.length;
+    parentSockets[0]?.write('HTTP/1.1 200 Connection established\r\n\r\n');
+    assert.equal((await answer).status, 403, 'the client was told 200 for a tunnel the reload denied');
+    const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', target }), 5000, since);
+    assert.deepEqual([revoked.reason, revoked.stage], ['not-in-allowlist', 'connecting']);
+    assert.equal(received.subarray(received.indexOf('\r\n\r\n') + 4).length, 0, 'nothing but the CONNECT head reached the relay');
   });
 
   test('reload.closeDeniedTunnels: a removed user\'s tunnels are closed', async (t) => {
