@@ -340,6 +340,9 @@ const metrics = strictObject({
   workspaceLabels: z.boolean({ error: 'expected true or false' }).default(false),
   maxWorkspaces: integer(1, 100_000).default(200),
   maxEventLoopDelaySeconds: seconds(600).default(5),
+  // One period of the kubelet's default liveness probe (10 s): each such probe sees a stall once, so a
+  // single stall fails one probe and only recurring ones reach failureThreshold.
+  stallReportSeconds: seconds(600).default(10),
 });
 
 /** https://HOST[:PORT]/PATH: the probe speaks TLS to the control service, as the agents do. */

@@ -243,8 +243,10 @@ export interface MetricsConfig {
   readonly workspaceLabels: boolean;
   /** Distinct workspace IDs labelled; the rest share the label "other". */
   readonly maxWorkspaces: number;
-  /** /healthz fails when the event loop was stalled longer than this. */
+  /** /healthz fails when the event loop was stalled longer than this... */
   readonly maxEventLoopDelaySeconds: number;
+  /** ...within this many seconds: how long a stall stays reported to every poller after it ended. */
+  readonly stallReportSeconds: number;
 }
 
 /** The parent proxy outbound tunnels go through (see proxy/parent.ts). */

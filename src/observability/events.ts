@@ -42,6 +42,8 @@ export const EVENTS = {
   'auth-lockout': 1401,
   'accept-failed': 1402,
   'connection-limit-lowered': 1403,
+  /** The configuration file or auth.usersFile holds secrets and its group or other users can read it. */
+  'secrets-exposed': 1404,
   // 1500-1599: worker processes (workers: auto|N).
   'worker-started': 1500,
   'worker-exited': 1501,

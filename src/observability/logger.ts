@@ -2,6 +2,7 @@
 // terminal) on standard output by default (journald, containers) or appended to a file that logrotate can
 // move away. The destination is asynchronous so logging never blocks the data path.
 import { closeSync, openSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogConfig } from '../config/types.js';
@@ -27,6 +28,22 @@ export const REDACT_PATHS = [
 ];
 
 const LOG_FLUSH_MS = 100;
+
+/**
+ * Characters JSON leaves raw that still break or disguise a log line: C1 controls (NEL), the Unicode line and
+ * paragraph separators (line breaks to JavaScript and to many log viewers) and the bidirectional controls
+ * (Trojan Source, CVE-2021-42574). A user name or header value may carry any of them; CR, LF and the other
+ * C0 controls are escaped by JSON itself.
+ */
+const UNSAFE_IN_LINE = /[\u0080-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * Writes each such character as its JSON escape (`\u2028`). The characters occur only inside string values,
+ * so a JSON line stays valid JSON with the same values; a pretty line shows the escape instead.
+ */
+export function escapeUnsafeCharacters(text: string): string {
+  return text.replace(UNSAFE_IN_LINE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 export interface LogHandle {
   readonly logger: Logger;
@@ -75,7 +92,8 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
   const stream: DestinationStream =
     config.format === 'pretty'
       ? pretty({
-          destination,
+          // pino-pretty parses the JSON line again, undoing its escapes: escape its output too.
+          destination: escapingPipe(destination),
           colorize: config.file === undefined && isTerminal,
           translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
           ignore: 'pid,hostname',
@@ -89,6 +107,7 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      hooks: { streamWrite: escapeUnsafeCharacters },
     },
     stream,
   );
@@ -99,9 +118,25 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
       if (config.file !== undefined) destination.reopen();
     },
     write: (lines) => {
-      stream.write(lines);
+      stream.write(escapeUnsafeCharacters(lines));
     },
   };
+}
+
+/** A stream that passes text on to `destination` with escapeUnsafeCharacters applied, keeping its backpressure. */
+function escapingPipe(destination: ReturnType<typeof pino.destination>): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      if (!destination.write(escapeUnsafeCharacters(chunk.toString()))) destination.once('drain', () => done());
+      else done();
+    },
+    // pino-pretty ends its destination when the logger closes; pass that on, as its own pipe would.
+    final(done) {
+      destination.end();
+      done();
+    },
+  });
 }
 
 /** Writes one audit record: a stable event name, its numeric ID and the record's fields. */

@@ -137,7 +137,7 @@ async function route(
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
   }
-  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds));
+  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds, options.config.stallReportSeconds));
   if (path === READY_PATH) return sendHealth(res, readiness(options.gateway, options.upstream?.()));
   if (auth !== undefined) {
     const header = req.headers.authorization;

@@ -131,11 +131,13 @@ function regionNotAllowed(policy: CompiledPolicy, target: Target): DenyHint {
       return { kind: 'region', text: `${which}, not one of ${configured}` };
     }
     case 'unreadable':
-    case 'none':
-      return {
-        kind: 'region',
-        text: `with regions: set, names below ${'suffix' in found ? found.suffix : target.host} must name a region (<region>.… or <dce>.<region>-<n>.…)`,
-      };
+    case 'none': {
+      const suffix = 'suffix' in found ? found.suffix : target.host;
+      const shapes = policy.regions.suffixes.get(suffix) === 'automation'
+        ? '<code>-jobruntimedata-prod-<n>.…, <code>-agentservice-prod-<n>.… or <account>.{webhook,agentsvc,jrds}.<code>.…'
+        : '<region>.… or <dce>.<region>-<n>.…';
+      return { kind: 'region', text: `with regions: set, names below ${suffix} must name a region (${shapes})` };
+    }
   }
 }
 

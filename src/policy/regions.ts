@@ -7,7 +7,9 @@
 //   <code>-agentservice-prod-1.azure-automation.net
 //   <account>.{webhook,agentsvc,jrds}.<code>.azure-automation.net
 // Under the monitor suffixes every other shape is refused while regions are set (it would carry no region we
-// could check); other Automation names (`<workspace>.agentsvc.azure-automation.net`) carry none.
+// could check), and so is any other Automation name with a regional or account-service label in it (a name
+// below a regional host, `x.eus-jobruntimedata-prod-su1.azure-automation.net`, must not pass as regionless);
+// other Automation names (`<workspace>.agentsvc.azure-automation.net`) carry none.
 
 import type { Cloud } from '../config/types.js';
 
@@ -80,16 +82,22 @@ export function compileRegionScope(regions: readonly string[], clouds: readonly 
   return { regions: new Set(regions), automationCodes: new Set(codes), suffixes };
 }
 
+/**
+ * A regional Automation label, or an account service label with a label after it, anywhere in the name makes
+ * it region-carrying; only the two documented shapes say which region. Any other shape that carries one
+ * (`x.eus-jobruntimedata-prod-su1.…`, `x.<account>.jrds.eus.…`) is unreadable, so refused while regions are set.
+ */
+function readAutomationLabels(labels: readonly string[], suffix: string): RegionOf {
+  const regional = labels.map((label) => AUTOMATION_REGIONAL_LABEL.exec(label));
+  const service = labels.findIndex((label, i) => i < labels.length - 1 && AUTOMATION_ACCOUNT_SERVICES.has(label));
+  if (regional.every((match) => match === null) && service === -1) return { kind: 'none' };
+  const code = labels.length === 1 ? regional[0]?.[1] : labels.length === 3 && service === 1 ? labels[2] : undefined;
+  return code === undefined ? { kind: 'unreadable', suffix } : { kind: 'automation-code', code, suffix };
+}
+
 function readLabels(kind: SuffixKind, labels: readonly string[], suffix: string): RegionOf {
-  const [first, second, third] = labels;
-  if (kind === 'automation') {
-    const regional = labels.length === 1 ? AUTOMATION_REGIONAL_LABEL.exec(first ?? '') : null;
-    if (regional?.[1] !== undefined) return { kind: 'automation-code', code: regional[1], suffix };
-    if (labels.length === 3 && third !== undefined && AUTOMATION_ACCOUNT_SERVICES.has(second ?? '')) {
-      return { kind: 'automation-code', code: third, suffix };
-    }
-    return { kind: 'none' };
-  }
+  const [first, second] = labels;
+  if (kind === 'automation') return readAutomationLabels(labels, suffix);
   if (kind === 'handler' && labels.length === 1 && first !== undefined && REGION_NAME.test(first)) {
     return first === 'global' ? { kind: 'none' } : { kind: 'region', region: first, suffix };
   }

@@ -4,23 +4,18 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ConnectionLimiter } from './limits.js';
 import type { Runtime } from './runtime.js';
-import type { Target } from '../policy/types.js';
-import type { Tunnel } from './relay.js';
-
-/** An open tunnel with whom and where it serves, so a reload can hold it to the new policy. */
-export interface OpenTunnel extends Tunnel {
-  readonly target: Target;
-  readonly user: string | undefined;
-  readonly client: string;
-}
+import type { AdmittedTunnel } from './revoke.js';
 
 export interface HandlerDeps {
   /** The runtime in force now; each request takes it once and keeps it. */
   readonly runtime: () => Runtime;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
-  /** Open tunnels, for shutdown and for reloads that close what the new policy denies. */
-  readonly tunnels: Set<OpenTunnel>;
+  /**
+   * Admitted CONNECT exchanges, from admission (still being set up) to their end: for shutdown and for
+   * reloads that close what the new policy denies.
+   */
+  readonly tunnels: Set<AdmittedTunnel>;
   readonly isDraining: () => boolean;
   /** Connection and per-user tunnel limits. */
   readonly limiter: ConnectionLimiter;

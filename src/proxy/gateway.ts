@@ -8,12 +8,12 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
 import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
-import type { HandlerDeps, OpenTunnel } from './deps.js';
+import type { HandlerDeps } from './deps.js';
 import { createForwarder } from './forward.js';
 import { listenerName, type BoundListener } from './listener.js';
 import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
 import { refuseSocket } from './respond.js';
-import { closeDeniedTunnels } from './revoke.js';
+import { closeDeniedTunnels, type AdmittedTunnel } from './revoke.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { getContext } from './context.js';
 import { connectionCeiling } from './fd-budget.js';
@@ -33,7 +33,10 @@ export interface ReloadReport {
   /** Kept on their address but bound again because their settings changed. */
   readonly listenersReplaced: readonly string[];
   readonly listenersClosed: readonly string[];
-  /** Tunnels closed because the new configuration denies them (reload.closeDeniedTunnels). */
+  /**
+   * Tunnels the new configuration denies (reload.closeDeniedTunnels): closed now, or, while still being set
+   * up, ended at the end of their set-up step before they relay a byte (revoke.ts).
+   */
   readonly tunnelsClosed: number;
 }
 
@@ -65,7 +68,7 @@ export function announceStart(
 
 export class Gateway {
   readonly #logger: Logger;
-  readonly #tunnels = new Set<OpenTunnel>();
+  readonly #tunnels = new Set<AdmittedTunnel>();
   readonly #http: HttpServer;
   #runtime: Runtime;
   #listeners: BoundListener[] = [];

@@ -1,11 +1,13 @@
 // Admission limits on client connections and tunnels: how many connections are open at once, in total and
-// per client address, and how many tunnels each user holds. Over a limit the client is answered at once
-// (503 or 429 with Retry-After) and the refusal is logged with its reason; nothing waits in a queue.
+// per client address (an IPv6 client by its /64, as auth/throttle.ts clientKey groups it), and how many
+// tunnels each user holds. Over a limit the client is answered at once (503 or 429 with Retry-After) and the
+// refusal is logged with its reason; nothing waits in a queue.
 // Listeners receive only the shared HTTP server, so the limiter travels with it (attachLimiter) and a listener
 // calls admitConnection() once it knows the client's address, after any PROXY header, so that the
 // per-client count uses the address the audit log shows.
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { clientKey } from '../auth/throttle.js';
 import type { LimitsConfig } from '../config/types.js';
 import type { GatewayMetrics, SessionKind } from '../observability/metrics.js';
 import { audit, type Logger } from '../observability/logger.js';
@@ -60,7 +62,10 @@ export class ConnectionLimiter {
    */
   admitConnection(socket: Socket, ctx: ConnectionContext): boolean {
     const limits = this.#options.limits();
-    const fromClient = this.#perClient.get(ctx.client) ?? 0;
+    // Grouped as the auth throttle groups (an IPv6 client by its /64): one host owns a /64 whole, and would
+    // otherwise get maxConnectionsPerClient connections from each of its 2^64 addresses.
+    const key = clientKey(ctx.client);
+    const fromClient = this.#perClient.get(key) ?? 0;
     const code: LimitCode | undefined =
       this.#open >= this.maxConnections
         ? 'too-many-connections'
@@ -73,10 +78,10 @@ export class ConnectionLimiter {
       return false;
     }
     this.#open += 1;
-    this.#perClient.set(ctx.client, fromClient + 1);
+    this.#perClient.set(key, fromClient + 1);
     socket.once('close', () => {
       this.#open -= 1;
-      release(this.#perClient, ctx.client);
+      release(this.#perClient, key);
     });
     return true;
   }

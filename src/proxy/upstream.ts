@@ -1,6 +1,7 @@
-// Where a tunnel goes: host mapping (--resolve) or DNS (cached, net/dns-cache.ts), then the address rules,
-// then a TCP connect to exactly the addresses that were checked (no second lookup, so DNS rebinding cannot
-// slip between them), Happy Eyeballs style when there are several (net/happy-eyeballs.ts).
+// Where a tunnel goes: host mapping (--resolve; an address it names is dialled as written) or DNS (cached,
+// net/dns-cache.ts), then the address rules, then a TCP connect to exactly the addresses that were checked
+// (no second lookup, so DNS rebinding cannot slip between them), Happy Eyeballs style when there are several
+// (net/happy-eyeballs.ts).
 // With a relay proxy, unmapped targets not in its bypass list go through the relay (parent.ts) instead.
 import { isIP, type Socket } from 'node:net';
 import { DnsError, type DnsObserver } from '../net/dns-cache.js';
@@ -16,7 +17,10 @@ export interface Route {
   /** Candidate addresses in the order they will be tried; every one passed the address rules. */
   readonly addresses: readonly string[];
   readonly port: number;
-  /** True when an operator mapping chose the address (address rules do not apply then). */
+  /**
+   * True when an operator mapping chose the route. Address rules do not apply to an address the mapping
+   * names; the addresses of a name it names passed them.
+   */
   readonly mapped: boolean;
   /** Set when the tunnel goes through the relay (parent) proxy; `addresses` is then empty. */
   readonly relay?: { readonly parent: CompiledRelay; readonly target: Target };
@@ -50,24 +54,33 @@ export async function findRoute(
       throw err instanceof DnsError ? new ProxyError('dns-failure', { cause: err }) : err;
     }
   };
+  // The addresses that pass the address rules, or the first refusal when none does.
+  const checked = (candidates: readonly string[]): { allowed: string[]; denied: Extract<Decision, { allow: false }> | undefined } => {
+    const allowed: string[] = [];
+    let denied: Extract<Decision, { allow: false }> | undefined;
+    for (const address of candidates) {
+      const refusal = checkResolvedAddress(runtime.policy, address, entry);
+      if (refusal === undefined) allowed.push(address);
+      else denied ??= refusal;
+    }
+    return { allowed, denied: allowed.length === 0 ? denied : undefined };
+  };
   const mapping = target.kind === 'name' ? runtime.mappings.match(target.host)[0] : undefined;
   if (mapping !== undefined) {
-    const addresses = isIP(mapping.address) ? [mapping.address] : await resolve(mapping.address);
-    return { ok: true, route: { addresses, port: mapping.port ?? target.port, mapped: true, attemptDelayMs } };
+    const port = mapping.port ?? target.port;
+    // An address the operator wrote is dialled as written; a name it maps to is resolved and held to the
+    // address rules like any other, or `NAME=othername` would reach whatever othername's DNS answers.
+    if (isIP(mapping.address)) return { ok: true, route: { addresses: [mapping.address], port, mapped: true, attemptDelayMs } };
+    const { allowed, denied } = checked(await resolve(mapping.address));
+    if (denied !== undefined) return { ok: false, decision: denied };
+    return { ok: true, route: { addresses: allowed, port, mapped: true, attemptDelayMs } };
   }
   const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
   // The relay resolves names itself, so only an IP literal can be held to the address rules here.
   const viaRelay: Route | undefined = relay && { addresses: [], port: target.port, mapped: false, relay: { parent: relay, target } };
   if (viaRelay !== undefined && target.kind === 'name') return { ok: true, route: viaRelay };
-  const candidates = target.kind === 'name' ? await resolve(target.host) : [target.host];
-  const allowed: string[] = [];
-  let denied: Extract<Decision, { allow: false }> | undefined;
-  for (const address of candidates) {
-    const refusal = checkResolvedAddress(runtime.policy, address, entry);
-    if (refusal === undefined) allowed.push(address);
-    else denied ??= refusal;
-  }
-  if (allowed.length === 0 && denied !== undefined) return { ok: false, decision: denied };
+  const { allowed, denied } = checked(target.kind === 'name' ? await resolve(target.host) : [target.host]);
+  if (denied !== undefined) return { ok: false, decision: denied };
   return { ok: true, route: viaRelay ?? { addresses: allowed, port: target.port, mapped: false, attemptDelayMs } };
 }
 

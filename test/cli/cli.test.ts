@@ -1,7 +1,7 @@
 // The `oms-gateway` command as operators and their scripts use it: help, version, exit statuses,
 // `config check`, `user add|remove|list` against real files, and `start` refusing bad input.
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -100,6 +100,20 @@ describe('oms-gateway command line', () => {
       const check = await runCli(['config', 'check', file, '--json']);
       assert.equal(check.code, 0, check.stderr);
       assert.ok(!check.stdout.includes('scrypt$'), 'config check redacts hashes');
+    });
+
+    test('config check warns, on stderr, about a file with hashes that other users can read (issue 16)', async (t) => {
+      const dir = await tempDir(t);
+      const file = join(dir, 'gateway.yaml');
+      assert.equal((await runCli(['user', 'add', 'agent', '--config', file], { input: 'S3cret:pass\n' })).code, 0);
+      const quiet = await runCli(['config', 'check', file]);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.doesNotMatch(quiet.stderr, /warning/);
+      await chmod(file, 0o644);
+      const warned = await runCli(['config', 'check', file]);
+      assert.equal(warned.code, 0, 'a warning, not an error');
+      assert.match(warned.stderr, new RegExp(`^warning: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} holds password hashes and can be read by other users \\(mode 0644\\): \`chmod 600 `, 'm'));
+      assert.ok(!warned.stderr.includes('scrypt$'));
     });
 
     test('user add keeps comments and layout and replaces an existing password', async (t) => {

@@ -4,8 +4,9 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, parseConfigText, resolveConfigPath } from '../../src/config/load.js';
+import { ConfigError, exposedSecretsMessage, loadConfig, parseConfigText, resolveConfigPath, type ExposedSecrets } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
+import { DUMMY_PASSWORD_HASH } from '../../src/auth/password.js';
 import { MAPPING_EXPECTED } from '../../src/config/forms.js';
 import { parseCidr } from '../../src/policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
@@ -430,6 +431,45 @@ describe('reading the file', () => {
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
+});
+
+describe('files holding secrets that other users can read (issue 16)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oms-gateway-exposed-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const HASH = DUMMY_PASSWORD_HASH;
+  const exposedBy = (path: string): ExposedSecrets[] => {
+    const found: ExposedSecrets[] = [];
+    loadConfig({ path, onExposedSecrets: (exposed) => found.push(exposed) });
+    return found;
+  };
+  const write = (name: string, text: string, mode: number): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    chmodSync(path, mode);
+    return path;
+  };
+
+  test('a configuration with password hashes: warned about at 0644 and 0640, not at 0600 or 0400', () => {
+    const text = `auth:\n  mode: basic\n  users:\n    - name: agent\n      passwordHash: "${HASH}"\n`;
+    for (const mode of [0o644, 0o640, 0o604]) {
+      const path = write('users-inline.yaml', text, mode);
+      assert.deepEqual(exposedBy(path), [{ file: path, mode: `0${mode.toString(8)}`, holds: ['password hashes'] }], mode.toString(8));
+    }
+    for (const mode of [0o600, 0o400]) assert.deepEqual(exposedBy(write('users-inline.yaml', text, mode)), [], mode.toString(8));
+  });
+
+  test('auth.usersFile and the relay proxy password are looked at too; a file without secrets is not', () => {
+    const users = write('users.yaml', `auth:\n  users:\n    - name: agent\n      passwordHash: "${HASH}"\n`, 0o640);
+    const main = write('main.yaml', `auth:\n  mode: basic\n  usersFile: ${users}\nrelayProxy:\n  url: http://relay.example:3128\n  username: gw\n  password: relay-secret\n`, 0o644);
+    assert.deepEqual(exposedBy(main), [
+      { file: main, mode: '0644', holds: ['the relay proxy password'] },
+      { file: users, mode: '0640', holds: ['password hashes'] },
+    ]);
+    assert.deepEqual(exposedBy(write('plain.yaml', 'cloud: public\n', 0o644)), []);
+    const message = exposedSecretsMessage({ file: users, mode: '0640', holds: ['password hashes'] });
+    assert.match(message, /users\.yaml holds password hashes and can be read by other users \(mode 0640\): `chmod 600 /);
+    assert.ok(!message.includes(HASH) && !message.includes('relay-secret'));
+  });
 });
 
 describe('resolveConfigPath', () => {

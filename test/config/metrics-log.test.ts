@@ -28,6 +28,7 @@ describe('defaults', () => {
       workspaceLabels: false,
       maxWorkspaces: 200,
       maxEventLoopDelaySeconds: 5,
+      stallReportSeconds: 10,
     });
     assert.equal(config.log.format, 'json');
     assert.equal(config.log.file, undefined);
@@ -88,6 +89,7 @@ describe('refused settings', () => {
     { name: 'a port out of range', text: 'metrics: {listen: "127.0.0.1:70000"}', key: 'metrics.listen', message: /PORT must be a whole number 0-65535/ },
     { name: 'no workspace labels at all', text: 'metrics: {maxWorkspaces: 0}', key: 'metrics.maxWorkspaces', message: /whole number from 1 to 100000/ },
     { name: 'a stall threshold of zero', text: 'metrics: {maxEventLoopDelaySeconds: 0}', key: 'metrics.maxEventLoopDelaySeconds', message: /greater than 0/ },
+    { name: 'a stall report window over ten minutes', text: 'metrics: {stallReportSeconds: 601}', key: 'metrics.stallReportSeconds', message: /at most 600/ },
     { name: 'a relative certificate path', text: 'metrics: {tls: {cert: certs/gw.crt, key: /k.pem}}', key: 'metrics.tls.cert', message: /absolute path/ },
     { name: 'a certificate without its key', text: 'metrics: {tls: {cert: /c.pem}}', key: 'metrics.tls.key', message: /absolute path/ },
     { name: 'a misspelt key', text: 'metrics: {port: 9464}', key: 'metrics.port', message: /unknown key; expected one of: enabled, listen, path, users, tls/ },

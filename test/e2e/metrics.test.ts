@@ -61,7 +61,8 @@ describe('counters against the traffic that produced them', () => {
       ],
       // The exchange origin speaks no TLS, so tunnel inspection (which expects a ClientHello) is off.
       // One worker process: the workspace cap and the distinct-client gauge are per process.
-      configYaml: 'workers: 1\ninspection:\n  enabled: false\nmetrics:\n  workspaceLabels: true\n  maxWorkspaces: 2\n',
+      // deniedAddresses: [] because the name `localhost` maps to is held to the address rules (issue 16).
+      configYaml: 'workers: 1\ndeniedAddresses: []\ninspection:\n  enabled: false\nmetrics:\n  workspaceLabels: true\n  maxWorkspaces: 2\n',
     });
     assert.ok(gateway.metricsBaseUrl !== undefined, 'the gateway logged no metrics-listening record');
     metricsUrl = gateway.metricsBaseUrl;

@@ -4,17 +4,20 @@
 // a gap; and no tunnel is dropped across 50 reloads while traffic flows.
 
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { stringify } from 'yaml';
 import { runCli, tempDir } from '../fixtures/cli.js';
 import { recordMatching, startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
 import { openSession } from '../fixtures/keepalive.js';
-import { startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
+import { startTcpSink, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { testPki, type TestPki } from '../fixtures/pki.js';
-import { connectStatus, probeConnect } from '../fixtures/raw-client.js';
+import { connectStatus, openTunnel, probeConnect } from '../fixtures/raw-client.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
 
 // Names under a wildcard of the test certificate, mapped to the origin.
@@ -109,6 +112,81 @@ describe('reload keeps open tunnels and applies the new policy to new requests',
     await kept.hello();
   });
 
+  test('reload.closeDeniedTunnels: a tunnel past its 200 still waiting for its ClientHello is ended before it relays a byte (issue 16)', async (t) => {
+    const sink = await startTcpSink();
+    t.after(() => sink.close());
+    const onSink = (hosts: readonly string[]): string => stringify({
+      ...settings([]),
+      allowedHosts: hosts.map((host) => `${host}:${sink.port}`),
+      resolve: [`*.blob.core.windows.net=127.0.0.1:${sink.port}`],
+      reload: { closeDeniedTunnels: true },
+    });
+    const gateway = await start(t, onSink([KEPT, DROPPED]));
+    const target = `${DROPPED}:${sink.port}`;
+    // The gateway dials before it answers 200, and inspection then holds the tunnel until the ClientHello.
+    const tunnel = await openTunnel(gateway.port, target);
+    t.after(() => tunnel.socket.destroy());
+    const record = await reloadWith(gateway, onSink([KEPT]));
+    assert.equal(record.event, 'config-reloaded');
+    assert.equal(record.tunnelsClosed, 1);
+
+    const since = gateway.records.length;
+    const closed = once(tunnel.socket, 'close');
+    const tls = tlsConnect({ socket: tunnel.socket, servername: DROPPED, rejectUnauthorized: false });
+    tls.on('error', () => undefined);
+    // Without the fix the inspection passes and the relay sends the ClientHello on: no record comes.
+    const ended = await gateway.waitForRecord(recordMatching({ event: 'tunnel-closed', target }), 15_000, since);
+    assert.equal(ended.closedBy, 'gateway');
+    assert.equal(ended.bytesFromClient, 0);
+    const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', target }), 5000, since);
+    assert.equal(revoked.reason, 'not-in-allowlist');
+    assert.equal(revoked.stage, 'handshake');
+    await closed;
+    assert.equal(sink.connections, 1, 'the tunnel was dialled once');
+    assert.equal(sink.received.length, 0, 'the origin saw a byte of the revoked tunnel');
+  });
+
+  test('reload.closeDeniedTunnels: a tunnel still connecting (its relay proxy has not answered) is refused 403, never established (issue 16)', async (t) => {
+    // A relay proxy that holds its answer to the gateway's CONNECT until told: the gateway's dial is under way.
+    let asked: () => void = () => undefined;
+    const heard = new Promise<void>((resolve) => { asked = resolve; });
+    const parentSockets: Socket[] = [];
+    let received = Buffer.alloc(0);
+    const parent = createServer((socket) => {
+      parentSockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.includes('\r\n\r\n')) asked();
+      });
+    });
+    parent.listen(0, '127.0.0.1');
+    await once(parent, 'listening');
+    t.after(() => {
+      for (const socket of parentSockets) socket.destroy();
+      parent.close();
+    });
+    const viaParent = (hosts: readonly string[]): string => stringify({
+      ...settings(hosts),
+      resolve: [],
+      timeouts: { connectSeconds: 60 },
+      relayProxy: { url: `http://127.0.0.1:${(parent.address() as AddressInfo).port}` },
+      reload: { closeDeniedTunnels: true },
+    });
+    const gateway = await start(t, viaParent([KEPT, DROPPED]));
+    const target = `${DROPPED}:${origin.port}`;
+    const answer = connectStatus(gateway.port, target, { timeoutMs: 60_000 });
+    await heard;
+    const record = await reloadWith(gateway, viaParent([KEPT]));
+    assert.equal(record.tunnelsClosed, 1);
+    const since = gateway.records.length;
+    parentSockets[0]?.write('HTTP/1.1 200 Connection established\r\n\r\n');
+    assert.equal((await answer).status, 403, 'the client was told 200 for a tunnel the reload denied');
+    const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', target }), 5000, since);
+    assert.deepEqual([revoked.reason, revoked.stage], ['not-in-allowlist', 'connecting']);
+    assert.equal(received.subarray(received.indexOf('\r\n\r\n') + 4).length, 0, 'nothing but the CONNECT head reached the relay');
+  });
+
   test('reload.closeDeniedTunnels: a removed user\'s tunnels are closed', async (t) => {
     const users = [{ name: 'alice', password: 'alice-pass-1' }, { name: 'bob', password: 'bob-pass-2' }];
     const extra = { reload: { closeDeniedTunnels: true } };
@@ -120,6 +198,23 @@ describe('reload keeps open tunnels and applies the new policy to new requests',
     await closed;
     const revoked = await gateway.waitForRecord(recordMatching({ event: 'tunnel-revoked', user: 'bob' }));
     assert.equal(revoked.reason, 'user-removed');
+  });
+
+  test('a reload of a file with hashes that other users can read logs secrets-exposed (1404) and still applies it (issue 16)', async (t) => {
+    const yaml = await basicAuthYaml([{ name: 'alice', password: 'alice-pass-1' }], settings([KEPT]));
+    const gateway = await start(t, yaml);
+    assert.ok(gateway.configFile !== undefined);
+    assert.equal(gateway.records.filter((r) => r.event === 'secrets-exposed').length, 0, 'the fixture writes mode 0600');
+    await chmod(gateway.configFile, 0o644);
+    const since = gateway.records.length;
+    const record = await reloadWith(gateway, yaml);
+    assert.equal(record.event, 'config-reloaded');
+    const exposed = gateway.records.slice(since).filter((r) => r.event === 'secrets-exposed');
+    assert.equal(exposed.length, 1, JSON.stringify(exposed));
+    assert.equal(exposed[0]?.eventId, 1404);
+    assert.equal(exposed[0]?.level, 'warn');
+    assert.deepEqual([exposed[0]?.file, exposed[0]?.mode, exposed[0]?.holds], [gateway.configFile, '0644', ['password hashes']]);
+    assert.ok(!JSON.stringify(exposed).includes('scrypt$'));
   });
 
   test('an invalid file changes nothing: config-invalid (401) names the problem, the old policy stays', async (t) => {

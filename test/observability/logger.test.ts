@@ -115,6 +115,23 @@ describe('file destination', () => {
     assert.doesNotMatch(text, /^\{"level"/m);
   });
 
+  test('line and paragraph separators, C1 and bidi controls in a value are escaped in every format and path (issue 16)', async () => {
+    const user = 'agent\u2028{"event":"forged"}\u2029\u0085\u202ereversed\u2066\u200f\r\n';
+    const raw = /[\u0080-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\r]/;
+    for (const format of ['json', 'pretty'] as const) {
+      const file = join(dir, `separators-${format}.log`);
+      const log = openLog({ level: 'info', format, file, bufferBytes: 0 }, false);
+      audit(log.logger, 'warn', 'request-denied', { user });
+      // A worker's line relayed through the supervisor's destination (cluster/log-relay.ts).
+      log.write(`${JSON.stringify({ level: 'warn', event: 'relayed', user })}\n`);
+      const lines = await linesOf(file, 2);
+      assert.equal(lines.length, 2, lines.join('\n'));
+      for (const line of lines) assert.doesNotMatch(line, raw, `${format}: ${JSON.stringify(line)}`);
+      if (format === 'json') for (const line of lines) assert.equal((JSON.parse(line) as { user: string }).user, user);
+      else assert.match(lines[0] ?? '', /agent\\u2028/);
+    }
+  });
+
   test('a file in a missing directory stops the start with the path and the reason', () => {
     const file = join(dir, 'no-such-dir', 'gateway.log');
     assert.throws(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileAddressRules, embeddedIPv4, isAddressDenied, parseCidr } from '../../src/policy/addresses.js';
+import { compileAddressRules, embeddedIPv4, embeddedIPv4s, isAddressDenied, parseCidr } from '../../src/policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { ipv6Groups } from '../../src/policy/ip.js';
 
@@ -57,6 +57,10 @@ describe('isAddressDenied with the default ranges', () => {
     '::127.0.0.1', '::ffff:0:7f00:1', '2001:0:4136:e378:8000:63bf:80ff:fffe',
     '0.0.0.0', '100.64.0.1', '100.127.255.255', '168.63.129.16', '224.0.0.1', '239.255.255.250', '255.255.255.255',
     '::', '::1', 'fe80::1', 'fe80::1%eth0', 'febf::1', 'ff02::1', '::ffff:100.64.0.1',
+    // The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215), issue 16: the /96 layout (last 32 bits) and the
+    // RFC 6052 /48 layout (bits 48-63 and 72-87, the u octet between), and the 0.0.0.0 both read for 64:ff9b:1::.
+    '64:ff9b:1::a9fe:a9fe', '64:ff9b:1::169.254.169.254', '64:ff9b:1::7f00:1', '64:ff9b:1:0:0:1:a9fe:a9fe',
+    '64:ff9b:1:a9fe:a9:fe00::', '64:ff9b:1:7f00:0:100::', '64:ff9b:1:a9fe:a9:fe00:1401:203', '64:ff9b:1::',
   ];
   for (const ip of denied) test(`denies ${ip}`, () => assert.equal(isAddressDenied(rules, ip), true));
 
@@ -65,6 +69,7 @@ describe('isAddressDenied with the default ranges', () => {
     '10.1.2.3', '::ffff:10.1.2.3', '::ffff:a01:203', '64:ff9b::a01:203', '2002:a01:203::', '::10.1.2.3',
     '2001:0:4136:e378:8000:63bf:f5fe:fdfc', '172.16.0.1', '192.168.1.1', 'fd00::1', '20.42.65.1',
     '2603:1030::1', '100.63.255.255', '100.128.0.0', '168.63.129.17', '2001:db8::1',
+    '64:ff9b:1::a01:203', '64:ff9b:1:a01:2:300::',
   ];
   for (const ip of allowed) test(`allows ${ip}`, () => assert.equal(isAddressDenied(rules, ip), false));
 
@@ -92,4 +97,20 @@ test('embeddedIPv4 finds the IPv4 address in each embedding and nowhere else', (
     assert.ok(groups, ip);
     assert.equal(embeddedIPv4(groups), expected, ip);
   }
+});
+
+test('embeddedIPv4s reads the local-use NAT64 prefix 64:ff9b:1::/48 in its /96 and /48 layouts (issue 16)', () => {
+  const cases: [string, string[]][] = [
+    ['64:ff9b:1::102:304', ['1.2.3.4']],
+    ['64:ff9b:1:102:3:400::', ['1.2.3.4']],
+    // Bits in both places: each layout's reading, the /96 one first.
+    ['64:ff9b:1:102:3:400:506:708', ['5.6.7.8', '1.2.3.4']],
+    ['64:ff9b:1::', ['0.0.0.0']],
+  ];
+  for (const [ip, expected] of cases) {
+    const groups = ipv6Groups(ip);
+    assert.ok(groups, ip);
+    assert.deepEqual(embeddedIPv4s(groups), expected, ip);
+  }
+  assert.deepEqual(embeddedIPv4s(ipv6Groups('2001:db8::102:304') ?? []), []);
 });

@@ -139,6 +139,11 @@ describe('the other reasons', () => {
     assert.equal(hint?.text, 'Automation location code zz is not documented for any region, not one of regions: [westeurope]');
   });
 
+  test('region-not-allowed for an Automation name of no documented shape names the Automation shapes (issue 16)', () => {
+    const hint = hintOn(policyOf({ agents: ['hybrid-worker'], regions: ['westeurope'] }), 'x.eus-jobruntimedata-prod-su1.azure-automation.net:443', 'region-not-allowed');
+    assert.equal(hint?.text, 'with regions: set, names below azure-automation.net must name a region (<code>-jobruntimedata-prod-<n>.…, <code>-agentservice-prod-<n>.… or <account>.{webhook,agentsvc,jrds}.<code>.…)');
+  });
+
   test('region-not-allowed for a name that carries no region', () => {
     const hint = hintOn(policyOf({ regions: ['westeurope'] }), 'dce.ingest.monitor.azure.com:443', 'region-not-allowed');
     assert.equal(hint?.text, 'with regions: set, names below ingest.monitor.azure.com must name a region (<region>.… or <dce>.<region>-<n>.…)');

@@ -42,6 +42,11 @@ describe('regionOf', () => {
     [`${ACCOUNT}.agentsvc.dewc.azure-automation.de`, { kind: 'automation-code', code: 'dewc', suffix: 'azure-automation.de' }],
     [`${WS}.agentsvc.azure-automation.net`, { kind: 'none' }],
     ['s1events.azure-automation.net', { kind: 'none' }],
+    // Issue 16: a name below a regional host, or a deeper account name, must not read as regionless.
+    ['x.eus-jobruntimedata-prod-su1.azure-automation.net', { kind: 'unreadable', suffix: 'azure-automation.net' }],
+    ['eus-agentservice-prod-1.x.azure-automation.net', { kind: 'unreadable', suffix: 'azure-automation.net' }],
+    [`x.${ACCOUNT}.jrds.eus2.azure-automation.net`, { kind: 'unreadable', suffix: 'azure-automation.net' }],
+    ['jrds.eus2.azure-automation.net', { kind: 'unreadable', suffix: 'azure-automation.net' }],
     [`${WS}.ods.opinsights.azure.com`, { kind: 'none' }],
     // A cloud that is not selected has no region-carrying suffixes.
     ['westeurope.handler.control.monitor.azure.cn', { kind: 'none' }],
@@ -95,6 +100,8 @@ describe('region scoping in decide', () => {
     ['a job-runtime host elsewhere', 'eus-jobruntimedata-prod-su1.azure-automation.net', { allow: false, reason: 'region-not-allowed', entry: AUTOMATION, reportOnly: false }],
     ['an account JRDS host of a listed region', `${ACCOUNT}.jrds.we.azure-automation.net`, { allow: true, entry: AUTOMATION }],
     ['an account webhook host elsewhere', `${ACCOUNT}.webhook.wus2.azure-automation.net`, { allow: false, reason: 'region-not-allowed', entry: AUTOMATION, reportOnly: false }],
+    ['a name below a refused job-runtime host', 'x.eus-jobruntimedata-prod-su1.azure-automation.net', { allow: false, reason: 'region-not-allowed', entry: AUTOMATION, reportOnly: false }],
+    ['a name below an allowed job-runtime host (no documented shape)', 'x.we-jobruntimedata-prod-su1.azure-automation.net', { allow: false, reason: 'region-not-allowed', entry: AUTOMATION, reportOnly: false }],
     ['an undocumented location code', 'zz-jobruntimedata-prod-su1.azure-automation.net', { allow: false, reason: 'region-not-allowed', entry: AUTOMATION, reportOnly: false }],
     ['workspace-named agent service is not regional', `${WS}.agentsvc.azure-automation.net`, { allow: true, entry: AUTOMATION }],
     ['names without regions are unaffected', `${WS}.ods.opinsights.azure.com`, { allow: true, entry: '*.ods.opinsights.azure.com' }],

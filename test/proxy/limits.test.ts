@@ -154,6 +154,18 @@ describe('ConnectionLimiter: per client address', () => {
     assert.equal((await h.connectAs('192.0.2.7')).admitted, true, 'the address gets its slot back');
   });
 
+  test('IPv6 clients are counted by their /64, as the auth throttle groups them (issue 16)', async () => {
+    const first = await h.connectAs('2001:db8:1:2::1');
+    assert.equal(first.admitted, true);
+    assert.equal((await h.connectAs('2001:db8:1:2:ffff:ffff:ffff:fffe')).admitted, true);
+    const third = await h.connectAs('2001:db8:1:2:aaaa::3');
+    assert.equal(third.admitted, false, 'a third address of the same /64 is the same client');
+    assert.equal(parseHead(Buffer.from(await third.answer, 'latin1')).status, 429);
+    assert.equal((await h.connectAs('2001:db8:1:3::1')).admitted, true, 'the next /64 has its own count');
+    await closeAndSettle(first);
+    assert.equal((await h.connectAs('2001:db8:1:2::99')).admitted, true, 'the /64 gets its slot back');
+  });
+
   test('0 means no per-address limit, and a changed limit applies to the next connection', async () => {
     h.setLimits({ maxConnectionsPerClient: 0 });
     for (let i = 0; i < 3; i++) assert.equal((await h.connectAs('192.0.2.9')).admitted, true);

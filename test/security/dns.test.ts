@@ -13,6 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type Gateway } from '../fixtures/gateway.js';
 import { connectStatus } from '../fixtures/raw-client.js';
 import { startServer, type Upstream } from '../fixtures/slow-reader.js';
@@ -41,6 +42,9 @@ describe('DNS answers and DNS outages', () => {
     ['metadata', '169.254.169.254'],
     ['mapped-metadata', '::ffff:169.254.169.254'],
     ['nat64-metadata', '64:ff9b::a9fe:a9fe'],
+    // RFC 8215's local-use NAT64 prefix, in its /96 and RFC 6052 /48 layouts (issue 16).
+    ['nat64-local-metadata', '64:ff9b:1::a9fe:a9fe'],
+    ['nat64-local48-metadata', '64:ff9b:1:a9fe:a9:fe00::'],
     ['cgnat', '100.64.0.1'],
     ['zero', '0.0.0.0'],
     ['ipv6-loopback', '::1'],
@@ -72,7 +76,12 @@ describe('DNS answers and DNS outages', () => {
     const denied = ['0.0.0.0/8', '127.0.0.0/25', '169.254.0.0/16', '100.64.0.0/10', '168.63.129.16/32', '224.0.0.0/4', '240.0.0.0/4', '::/128', '::1/128', 'fe80::/10', 'ff00::/8'];
     gateway = await startGateway({
       launcher: ['unshare', '-m', 'sh', '-c', `mount --bind ${hosts} /etc/hosts && mount --bind ${resolv} /etc/resolv.conf && exec "$0" "$@"`],
-      configYaml: `workers: 1\ninspection:\n  enabled: false\ntimeouts:\n  connectSeconds: 1\nallowedHosts:\n  - "*.dns.example:${port}"\ndeniedAddresses:\n${denied.map((cidr) => `  - "${cidr}"`).join('\n')}\n`,
+      configYaml: [
+        `workers: 1\ninspection:\n  enabled: false\ntimeouts:\n  connectSeconds: 1\nallowedHosts:\n  - "*.dns.example:${port}"`,
+        `deniedAddresses:\n${denied.map((cidr) => `  - "${cidr}"`).join('\n')}`,
+        // A mapping to another name: that name's addresses are held to the address rules (issue 16).
+        'resolve:\n  - "mapped.dns.example=loopback.dns.example"\n  - "mapped-ok.dns.example=mixed.dns.example"\n',
+      ].join('\n'),
     });
   });
   after(async () => {
@@ -101,6 +110,21 @@ describe('DNS answers and DNS outages', () => {
     }
     assert.equal(forbidden.connections, 0);
     assert.ok(allowed.connections >= 5);
+  });
+
+  test('a resolve mapping to a name whose address is denied is refused 403 address-not-allowed, never dialled (issue 16)', async () => {
+    const since = gateway.records.length;
+    const head = await connectStatus(gateway.port, `mapped.dns.example:${port}`);
+    assert.equal(head.status, 403);
+    const record = await gateway.waitForRecord((r) => r.event === 'request-denied', 5000, since);
+    assert.equal(record.reason, 'address-not-allowed');
+    assert.equal(forbidden.connections, 0);
+    const before = allowed.connections;
+    assert.equal((await connectStatus(gateway.port, `mapped-ok.dns.example:${port}`)).status, 200, 'a mapped name dials its allowed addresses only');
+    // The allowed origin counts the connection when it accepts it, which may trail the 200 by a tick.
+    for (let i = 0; i < 50 && allowed.connections === before; i++) await sleep(10);
+    assert.equal(allowed.connections, before + 1);
+    assert.equal(forbidden.connections, 0);
   });
 
   test('a resolver that never answers: 502 dns-failure within the connect timeout, and the gateway keeps serving', async () => {

@@ -2,7 +2,7 @@
 // configuration with secrets redacted. `config get|set|unset` are in config-settings.ts.
 import { stringify } from 'yaml';
 import { allowlistComment, describeAllowlist } from '../../config/effective-allowlist.js';
-import { loadConfig, redactConfig, resolveConfigPath } from '../../config/load.js';
+import { exposedSecretsMessage, loadConfig, redactConfig, resolveConfigPath } from '../../config/load.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { configSettings } from './config-settings.js';
@@ -15,7 +15,11 @@ export async function config(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse('config check', rest, { ...START_OPTIONS, json: { type: 'boolean' } });
   if (positionals.length > 1) throw new UsageError('config check: give at most one FILE');
   const path = positionals[0] ?? resolveConfigPath(values.config, process.env);
-  const loaded = loadConfig({ path, overrides: overridesFrom(values) });
+  const loaded = loadConfig({
+    path,
+    overrides: overridesFrom(values),
+    onExposedSecrets: (found) => process.stderr.write(`warning: ${exposedSecretsMessage(found)}\n`),
+  });
   const redacted = redactConfig(loaded);
   if (values.json === true) process.stdout.write(`${JSON.stringify(redacted, null, 2)}\n`);
   else process.stdout.write(`# ${path ?? 'embedded default configuration'}: valid\n${stringify(redacted)}${allowlistComment(describeAllowlist(loaded))}\n`);

@@ -1,7 +1,7 @@
 // `oms-gateway start`: load and validate the configuration (file, then flags), start the listeners,
 // reload on SIGHUP (service/operations.ts), drain on SIGTERM/SIGINT (a second signal exits at once).
 import { resolve as resolvePath } from 'node:path';
-import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
+import { exposedSecretsMessage, loadConfig, resolveConfigPath, type ConfigOverrides, type ExposedSecrets } from '../../config/load.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { slowPathLimits } from '../../auth/throttle.js';
@@ -69,9 +69,13 @@ export async function start(args: readonly string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`start: unexpected argument "${positionals[0]}" (see: oms-gateway start --help)`);
   const path = resolveConfigPath(values.config, process.env);
   const overrides = overridesFrom(values);
-  const config = loadConfig({ path, overrides });
+  // The log opens with the configuration, so warnings found while loading it are written once it is open.
+  const exposed: ExposedSecrets[] = [];
+  const config = loadConfig({ path, overrides, onExposedSecrets: (found) => exposed.push(found) });
   const log = openLog(config.log);
   const { logger } = log;
+  const warnExposed = (found: ExposedSecrets): void => audit(logger, 'warn', 'secrets-exposed', { ...found }, exposedSecretsMessage(found));
+  exposed.forEach(warnExposed);
   reopenLogOnSignals(log);
   const gateway = createService(config, log);
   // Run by the process that answers /readyz and the scrape (the supervisor, with workers), with the configuration in force.
@@ -89,7 +93,7 @@ export async function start(args: readonly string[]): Promise<number> {
       })
     : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
-  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
+  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides, onExposedSecrets: warnExposed }), counter: gateway.metrics });
 
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'error', eventId: 400, err }, 'uncaught exception: exiting so the supervisor restarts the gateway');
