@@ -60,7 +60,7 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
 
   const reached = await reachTarget(deps, runtime, session, admission, fields);
   if (!reached.ok) {
-    refuseSocket(socket, reached.code, undefined, reached.detail);
+    refuseSocket(socket, reached.code);
     return;
   }
   const { upstream } = reached;

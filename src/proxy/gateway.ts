@@ -10,6 +10,7 @@ import { createConnectHandler } from './connect.js';
 import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
 import type { HandlerDeps, OpenTunnel } from './deps.js';
 import { createForwarder } from './forward.js';
+import { oneAtATime } from './pipeline.js';
 import { listenerName, type BoundListener } from './listener.js';
 import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
 import { refuseSocket } from './respond.js';
@@ -105,7 +106,11 @@ export class Gateway {
     attachLimiter(this.#http, limiter);
     attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
     this.#http.on('connect', limitConnectHead(deps, createConnectHandler(deps)));
-    this.#http.on('request', limitRequestHead(deps, createForwarder(deps)));
+    const forwarder = oneAtATime(limitRequestHead(deps, createForwarder(deps)));
+    this.#http.on('request', forwarder);
+    // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
+    // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
+    this.#http.on('checkContinue', forwarder);
     this.#http.on('upgrade', (req, socket) => {
       audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
       metrics.refused('request', 'upgrade-not-supported');
