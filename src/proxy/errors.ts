@@ -8,7 +8,7 @@ export const PROXY_ERRORS = {
   'host-mismatch': { status: 400, reason: 'Bad Request: Host header does not match the request target' },
   'body-on-connect': { status: 400, reason: 'Bad Request: CONNECT must not carry a body' },
   'https-not-via-connect': { status: 400, reason: 'Bad Request: https:// targets must use CONNECT' },
-  'unsafe-framing': { status: 400, reason: 'Bad Request: chunked body on DELETE/OPTIONS is not forwarded' },
+  'unsafe-framing': { status: 400, reason: 'Bad Request: a chunked body on DELETE/OPTIONS, or Transfer-Encoding on HTTP/1.0, is not forwarded' },
   'connection-names-framing': { status: 400, reason: 'Bad Request: Connection must not name Content-Length, Transfer-Encoding or Host' },
   'bad-max-forwards': { status: 400, reason: 'Bad Request: Max-Forwards must be a single decimal number' },
   'trace-not-allowed': { status: 405, reason: 'Method Not Allowed: TRACE is not forwarded' },

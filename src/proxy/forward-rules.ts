@@ -37,7 +37,8 @@ export function hopByHopFields(connection: string | undefined): ReadonlySet<stri
  *    nothing an agent sends needs it — refused, whatever its Max-Forwards;
  * 4. `Connection` naming Content-Length, Transfer-Encoding or Host;
  * 5. a chunked body on DELETE or OPTIONS: a body these methods give no meaning to (RFC 9110 §9.3.5, §9.3.7)
- *    and the http-proxy door of node-http-proxy#1721, closed for any forwarder;
+ *    and the http-proxy door of node-http-proxy#1721, closed for any forwarder; and Transfer-Encoding on
+ *    HTTP/1.0, whose framing RFC 9112 §6.1 says to treat as faulty;
  * 6. OPTIONS with a Max-Forwards that is not one number, or that is 0: the gateway would be the final
  *    recipient (RFC 9110 §7.6.2) and serves no resource of its own. Other methods ignore Max-Forwards,
  *    as the RFC allows.
@@ -49,7 +50,7 @@ export function forwardRefusal(req: IncomingMessage): ProxyErrorCode | undefined
   const method = req.method ?? '';
   if (method === 'TRACE') return 'trace-not-allowed';
   if (connectionNames(req.headers.connection).some((name) => NEVER_HOP_BY_HOP.has(name))) return 'connection-names-framing';
-  if ((method === 'DELETE' || method === 'OPTIONS') && req.headers['transfer-encoding'] !== undefined) return 'unsafe-framing';
+  if (req.headers['transfer-encoding'] !== undefined && (method === 'DELETE' || method === 'OPTIONS' || req.httpVersion === '1.0')) return 'unsafe-framing';
   if (method === 'OPTIONS') {
     const remaining = maxForwards(req);
     if (remaining === 'malformed') return 'bad-max-forwards';

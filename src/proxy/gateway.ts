@@ -229,7 +229,7 @@ export class Gateway {
    * Parse errors and timeouts from Node's HTTP parser. A probe that connects and closes without a byte
    * raises nothing; one that resets is logged at debug level only. Bytes after a request that closes the
    * connection (HTTP/1.0, `Connection: close`) are ignored unanswered (RFC 9112 §9.6); any other error is
-   * answered after the answers to the requests before it, in order, and the connection closed.
+   * answered in its place among the answers (pipeline.ts), and the connection closed.
    */
   #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     const client = getContext(socket).client;
@@ -241,14 +241,14 @@ export class Gateway {
     // Read no more: the parser has failed, and what follows would only fail it again.
     socket.pause();
     if (err.code === 'HPE_CLOSED_CONNECTION') {
-      this.#pipelines.whenAnswered(socket, () => socket.end());
+      this.#pipelines.parseFailed(socket, () => socket.end());
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     audit(this.#logger, 'warn', 'bad-request', { client, reason: err.code ?? 'parse-error', status });
     this.metrics.refused('request', 'bad-request');
     const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    this.#pipelines.whenAnswered(socket, () => {
+    this.#pipelines.parseFailed(socket, () => {
       // The last answer may have closed the connection already.
       if (!socket.writable) return;
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());

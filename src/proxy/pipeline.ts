@@ -4,19 +4,24 @@
 // answer closes the connection so that the later answers are never written (issue 16, finding 8).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { refuseResponse } from './respond.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-interface Pending {
-  /** Requests emitted on the connection whose answers have not closed yet. */
-  count: number;
-  /** Run once `count` is back to 0. */
-  readonly whenAnswered: (() => void)[];
+/** A request Node emitted whose answer has not closed yet. */
+interface Open {
+  readonly req: IncomingMessage;
+  /** Its turn came: it has the socket, and its handler ran. */
+  started: boolean;
+  /** Its body failed to parse before its turn: at its turn it is answered 400 instead of handled. */
+  broken: boolean;
+  /** Run when its answer has closed. */
+  readonly whenClosed: (() => void)[];
 }
 
-/** The requests each connection has pending, for one gateway's HTTP server. */
+/** The open requests of each connection of one gateway's HTTP server, oldest first. */
 export class Pipelines {
-  readonly #pending = new WeakMap<Socket, Pending>();
+  readonly #open = new WeakMap<Socket, Open[]>();
 
   /**
    * Runs `handler` for a request only once its answer is the connection's current one: Node hands the
@@ -26,16 +31,22 @@ export class Pipelines {
    */
   oneAtATime(handler: RequestHandler): RequestHandler {
     return (req, res) => {
-      this.#track(req.socket, res);
+      const open = this.#track(req.socket, req, res);
+      const run = (): void => {
+        open.started = true;
+        // The parse error was audited and counted when it happened (gateway.ts).
+        if (open.broken) refuseResponse(res, 'bad-request');
+        else handler(req, res);
+      };
       if (res.socket !== null) {
-        handler(req, res);
+        run();
         return;
       }
       // Node destroys every request still waiting when the connection closes; one listener each, on the
       // request rather than the shared socket, so a long pipeline adds no listeners to one emitter.
       const onTurn = (): void => {
         req.off('close', onClose);
-        handler(req, res);
+        run();
       };
       const onClose = (): void => {
         res.off('socket', onTurn);
@@ -46,28 +57,39 @@ export class Pipelines {
   }
 
   /**
-   * Runs `then` once every request already emitted on `socket` has been answered (at once when none is
-   * pending): an answer the gateway writes on the raw socket, such as a parse error's, then follows the
-   * answers before it instead of cutting in.
+   * The connection's parser failed: `answer` writes the error on the raw socket and closes it. When the
+   * failure is in the body of the request being handled, that is at once (as before pipelining mattered);
+   * when it is in the body of a request still waiting, that request is answered 400 at its turn; otherwise
+   * (a head that failed, bytes after a closing request) `answer` runs once every request before the
+   * failure has been answered, so nothing cuts in ahead of them.
    */
-  whenAnswered(socket: Socket, then: () => void): void {
-    const pending = this.#pending.get(socket);
-    if (pending === undefined || pending.count === 0) then();
-    else pending.whenAnswered.push(then);
+  parseFailed(socket: Socket, answer: () => void): void {
+    const newest = this.#open.get(socket)?.at(-1);
+    if (newest === undefined) {
+      answer();
+    } else if (newest.req.complete) {
+      // Node writes the answers in order: when the newest has closed, every one before it has.
+      newest.whenClosed.push(answer);
+    } else if (newest.started) {
+      answer();
+    } else {
+      newest.broken = true;
+    }
   }
 
-  #track(socket: Socket, res: ServerResponse): void {
-    let pending = this.#pending.get(socket);
-    if (pending === undefined) {
-      pending = { count: 0, whenAnswered: [] };
-      this.#pending.set(socket, pending);
+  #track(socket: Socket, req: IncomingMessage, res: ServerResponse): Open {
+    let list = this.#open.get(socket);
+    if (list === undefined) {
+      list = [];
+      this.#open.set(socket, list);
     }
-    const entry = pending;
-    entry.count += 1;
+    const open: Open = { req, started: false, broken: false, whenClosed: [] };
+    const owner = list;
+    owner.push(open);
     res.once('close', () => {
-      entry.count -= 1;
-      if (entry.count > 0) return;
-      for (const then of entry.whenAnswered.splice(0)) then();
+      owner.splice(owner.indexOf(open), 1);
+      for (const then of open.whenClosed) then();
     });
+    return open;
   }
 }
