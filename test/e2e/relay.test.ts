@@ -169,7 +169,7 @@ describe('relay through Squid', () => {
     assert.ok(!gateway.stdout.includes(RELAY_USER.password), 'the relay password was logged');
   });
 
-  test('wrong relay credentials: Squid answers 407, the agent gets 502 naming the relay, never a 407', async (t) => {
+  test('wrong relay credentials: Squid answers 407, the agent gets 502 that does not name the relay, never a 407', async (t) => {
     const gateway = await startGateway({
       configYaml: relayYaml(authSquid.url, {}, { username: RELAY_USER.name, password: 'wrong-password' }),
       args: ['--allow-host', `${HOST}:${origin.port}`],
