@@ -106,17 +106,18 @@ export class Gateway {
     enforceHeadTimeouts(this.#http);
     attachLimiter(this.#http, limiter);
     attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
-    this.#http.on('connect', limitConnectHead(deps, createConnectHandler(deps)));
-    const forwarder = this.#pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps)));
+    const pipelines = this.#pipelines;
+    const forwarder = pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps)));
     this.#http.on('request', forwarder);
     // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
     // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
     this.#http.on('checkContinue', forwarder);
-    this.#http.on('upgrade', (req, socket) => {
+    this.#http.on('connect', pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps))));
+    this.#http.on('upgrade', pipelines.handOverInTurn((req, socket) => {
       audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
       metrics.refused('request', 'upgrade-not-supported');
       refuseSocket(socket, 'upgrade-not-supported');
-    });
+    }));
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket) => this.#onClientError(err, socket as Socket));
     this.#http.on(PROXY_HEADER_REFUSED, (refusal: ProxyHeaderRefusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }));
   }

@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 import { refuseResponse } from './respond.js';
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** A CONNECT or Upgrade request, which Node hands over with the raw socket. */
+type HandOverHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 /** A request Node emitted whose answer has not closed yet. */
 interface Open {
@@ -65,16 +67,38 @@ export class Pipelines {
    */
   parseFailed(socket: Socket, answer: () => void): void {
     const newest = this.#open.get(socket)?.at(-1);
-    if (newest === undefined) {
-      answer();
-    } else if (newest.req.complete) {
-      // Node writes the answers in order: when the newest has closed, every one before it has.
-      newest.whenClosed.push(answer);
+    if (newest === undefined || newest.req.complete) {
+      this.whenAnswered(socket, answer);
     } else if (newest.started) {
       answer();
     } else {
       newest.broken = true;
     }
+  }
+
+  /**
+   * Node hands over a CONNECT or Upgrade request with the raw socket at once, even pipelined behind requests
+   * still being answered: `handler` runs once those answers are written, and never when one of them closed
+   * the connection (a refusal) — the request is then dropped unseen, like any request behind a refusal.
+   */
+  handOverInTurn(handler: HandOverHandler): HandOverHandler {
+    return (req, socket, head) => {
+      // Node stopped watching the socket for errors when it handed it over; a reset while waiting must not
+      // become an uncaught 'error'.
+      socket.on('error', () => socket.destroy());
+      this.whenAnswered(socket, () => {
+        if (socket.writable) handler(req, socket, head);
+        else socket.destroy();
+      });
+    };
+  }
+
+  /** Runs `then` once every request emitted on `socket` so far has been answered, at once when none is open. */
+  whenAnswered(socket: Socket, then: () => void): void {
+    const newest = this.#open.get(socket)?.at(-1);
+    // Node writes the answers in order: when the newest has closed, every one before it has.
+    if (newest === undefined) then();
+    else newest.whenClosed.push(then);
   }
 
   #track(socket: Socket, req: IncomingMessage, res: ServerResponse): Open {

@@ -9,9 +9,11 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
+import { startTcpSink, type TcpSink } from '../fixtures/origin.js';
 import { statusCodes } from '../fixtures/raw-client.js';
 
 const HOST = 'pipeline.example.test';
+const TUNNEL_HOST = 'tunnel.example.test';
 
 /** An origin that records every request it parsed and holds each GET /slow until `release()`. */
 interface HoldingOrigin {
@@ -93,14 +95,20 @@ const post = (path: string): string => `POST http://${HOST}${path} HTTP/1.1\r\nH
 
 describe('pipelined requests on one connection', () => {
   let origin: HoldingOrigin;
+  let sink: TcpSink;
   let gateway: Gateway;
   before(async () => {
     origin = await startHoldingOrigin();
-    gateway = await startGateway({ configYaml: 'workers: 1\n', args: ['--allow-host', `${HOST}:80`, '--resolve', `${HOST}=127.0.0.1:${origin.port}`] });
+    sink = await startTcpSink();
+    gateway = await startGateway({
+      configYaml: 'workers: 1\ninspection:\n  enabled: false\n',
+      args: ['--allow-host', `${HOST}:80`, '--resolve', `${HOST}=127.0.0.1:${origin.port}`, '--allow-host', TUNNEL_HOST, '--resolve', `${TUNNEL_HOST}=127.0.0.1:${sink.port}`],
+    });
   });
   after(async () => {
     await gateway.stop();
     await origin.close();
+    await sink.close();
   });
 
   /** Every request-allowed record of this connection has its request-completed record, and vice versa. */
@@ -182,6 +190,36 @@ describe('pipelined requests on one connection', () => {
     assert.deepEqual(statusCodes(client.received()), [200]);
     assert.deepEqual(origin.seen.slice(before), ['GET /slow']);
     await assertEveryRequestCompleted(client, 1);
+  });
+
+  const connectLine = `CONNECT ${TUNNEL_HOST}:443 HTTP/1.1\r\nHost: ${TUNNEL_HOST}:443\r\n\r\n`;
+
+  test('a CONNECT pipelined behind a refusal is never dialled', async () => {
+    const connections = sink.connections;
+    const client = await rawClient(gateway.port);
+    client.socket.write(get('/', 'denied.example.com') + connectLine);
+    await client.closed();
+    assert.deepEqual(statusCodes(client.received()), [403]);
+    assert.equal(sink.connections, connections, 'the CONNECT behind the refusal was dialled');
+  });
+
+  test('a CONNECT pipelined behind an open request opens its tunnel only after that answer', async () => {
+    const before = origin.seen.length;
+    const connections = sink.connections;
+    const client = await rawClient(gateway.port);
+    client.socket.write(get('/slow') + connectLine);
+    await waitUntil('the origin receiving GET /slow', () => origin.seen.length > before);
+    await sleep(500);
+    assert.equal(sink.connections, connections, 'the tunnel was dialled while the GET was still open');
+    origin.release();
+    await waitUntil('the tunnel\'s 200', () => client.received().includes('Connection established'));
+    const text = client.received().toString('latin1');
+    assert.ok(text.startsWith('HTTP/1.1 200 OK'), `the GET's answer came first: ${JSON.stringify(text)}`);
+    assert.ok(text.endsWith('okHTTP/1.1 200 Connection established\r\n\r\n'), JSON.stringify(text));
+    await waitUntil('the sink counting the tunnel', () => sink.connections > connections);
+    client.socket.write('through the tunnel');
+    await waitUntil('the bytes reaching the sink', () => sink.received.includes('through the tunnel'));
+    client.socket.destroy();
   });
 
   test('a client that leaves with requests queued: only the request that was sent is recorded', async () => {
