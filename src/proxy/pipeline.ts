@@ -13,6 +13,7 @@ type HandOverHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => v
 /** A request Node emitted whose answer has not closed yet. */
 interface Open {
   readonly req: IncomingMessage;
+  readonly res: ServerResponse;
   /** Its turn came: it has the socket, and its handler ran. */
   started: boolean;
   /** Its body failed to parse before its turn: at its turn it is answered 400 instead of handled. */
@@ -60,7 +61,8 @@ export class Pipelines {
 
   /**
    * The connection's parser failed: `answer` writes the error on the raw socket and closes it. When the
-   * failure is in the body of the request being handled, that is at once (as before pipelining mattered);
+   * failure is in the body of the request being handled, that is at once (the connection is cut instead
+   * when that request's answer has begun);
    * when it is in the body of a request still waiting, that request is answered 400 at its turn; otherwise
    * (a head that failed, bytes after a closing request) `answer` runs once every request before the
    * failure has been answered, so nothing cuts in ahead of them.
@@ -70,7 +72,9 @@ export class Pipelines {
     if (newest === undefined || newest.req.complete) {
       this.whenAnswered(socket, answer);
     } else if (newest.started) {
-      answer();
+      // An answer already under way cannot be followed by another: the connection is cut instead.
+      if (newest.res.headersSent) socket.destroy();
+      else answer();
     } else {
       newest.broken = true;
     }
@@ -107,7 +111,7 @@ export class Pipelines {
       list = [];
       this.#open.set(socket, list);
     }
-    const open: Open = { req, started: false, broken: false, whenClosed: [] };
+    const open: Open = { req, res, started: false, broken: false, whenClosed: [] };
     const owner = list;
     owner.push(open);
     res.once('close', () => {
