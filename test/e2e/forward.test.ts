@@ -146,6 +146,19 @@ describe('plain-HTTP forwarding', () => {
     assert.ok(!gateway.records.slice(from).some((r) => r.event === 'request-allowed'), 'a request-allowed record for a refused request');
   });
 
+  test('Connection naming Content-Length: 400 from the error table, audited with its reason, nothing dialled', async () => {
+    const from = gateway.records.length;
+    const connections = origin.connections;
+    const smuggled = `GET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+    const result = await rawExchange(gateway.port, `DELETE http://${HOST}/hello HTTP/1.1\r\nHost: ${HOST}\r\n${authLine()}Connection: Content-Length\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`);
+    assert.deepEqual(statusCodes(result.data), [400]);
+    assert.match(result.text, /Connection must not name Content-Length, Transfer-Encoding or Host/);
+    const record = await gateway.waitForRecord(recordMatching({ event: 'bad-request', reason: 'connection-names-framing' }), 5000, from);
+    assert.equal(record.status, 400);
+    assert.equal(record.method, 'DELETE');
+    assert.equal(origin.connections, connections, 'the origin was dialled');
+  });
+
   test('the path and query reach the origin byte for byte: // and dot segments kept', async () => {
     const before = origin.requests.length;
     const path = '//a//b/./c/../d//?x=//y&z=%2F%2f';
