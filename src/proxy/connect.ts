@@ -92,7 +92,7 @@ async function establish(deps: HandlerDeps, runtime: Runtime, exchange: Exchange
   }
   const reached = await reachTarget(deps, runtime, session, admission, fields);
   if (!reached.ok) {
-    refuseSocket(socket, reached.code, undefined, reached.detail);
+    refuseSocket(socket, reached.code);
     return;
   }
   const { upstream } = reached;

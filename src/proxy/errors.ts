@@ -8,9 +8,15 @@ export const PROXY_ERRORS = {
   'host-mismatch': { status: 400, reason: 'Bad Request: Host header does not match the request target' },
   'body-on-connect': { status: 400, reason: 'Bad Request: CONNECT must not carry a body' },
   'https-not-via-connect': { status: 400, reason: 'Bad Request: https:// targets must use CONNECT' },
-  'unsafe-framing': { status: 400, reason: 'Bad Request: chunked body on DELETE/OPTIONS is not forwarded' },
+  'unsafe-framing': { status: 400, reason: 'Bad Request: a chunked body on DELETE/OPTIONS, or Transfer-Encoding on HTTP/1.0, is not forwarded' },
+  'connection-names-framing': { status: 400, reason: 'Bad Request: Connection must not name Content-Length, Transfer-Encoding or Host' },
+  'bad-max-forwards': { status: 400, reason: 'Bad Request: Max-Forwards must be a single decimal number' },
+  'trace-not-allowed': { status: 405, reason: 'Method Not Allowed: TRACE is not forwarded' },
+  'max-forwards-reached': { status: 405, reason: 'Method Not Allowed: Max-Forwards is 0 and the gateway answers no OPTIONS request itself' },
+  'http-version-not-supported': { status: 505, reason: 'HTTP Version Not Supported: only HTTP/1.0 and HTTP/1.1 requests are served' },
   'upgrade-not-supported': { status: 501, reason: 'Not Implemented: protocol upgrade is not supported' },
   'denied': { status: 403, reason: 'Forbidden: target not allowed by gateway policy' },
+  'plain-http-to-tls-port': { status: 403, reason: 'Forbidden: port 443 takes TLS through CONNECT; plain http:// to it is not forwarded' },
   'auth-required': { status: 407, reason: 'Proxy Authentication Required' },
   // TLS listeners (tls/listener.ts, tls/security.ts).
   'tls-required': { status: 400, reason: 'Bad Request: this port accepts TLS only; use an https:// proxy URL' },
@@ -48,14 +54,12 @@ export function retryAfterSeconds(code: ProxyErrorCode): number | undefined {
 export class ProxyError extends Error {
   readonly code: ProxyErrorCode;
   readonly status: number;
-  /** Said after the reason, e.g. which relay proxy answered what; from configuration, never from the request. */
-  readonly detail: string | undefined;
 
+  /** `detail` follows the reason in the message (which relay answered what): for logs, never for clients. */
   constructor(code: ProxyErrorCode, options?: { cause?: unknown; detail?: string }) {
     super(options?.detail === undefined ? PROXY_ERRORS[code].reason : `${PROXY_ERRORS[code].reason}: ${options.detail}`, options);
     this.name = 'ProxyError';
     this.code = code;
     this.status = PROXY_ERRORS[code].status;
-    this.detail = options?.detail;
   }
 }

@@ -10,6 +10,7 @@ import { createConnectHandler } from './connect.js';
 import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
 import type { HandlerDeps } from './deps.js';
 import { createForwarder } from './forward.js';
+import { Pipelines } from './pipeline.js';
 import { listenerName, type BoundListener } from './listener.js';
 import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
 import { refuseSocket } from './respond.js';
@@ -70,6 +71,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #tunnels = new Set<AdmittedTunnel>();
   readonly #http: HttpServer;
+  readonly #pipelines = new Pipelines();
   #runtime: Runtime;
   #listeners: BoundListener[] = [];
   #draining = false;
@@ -107,13 +109,18 @@ export class Gateway {
     enforceHeadTimeouts(this.#http);
     attachLimiter(this.#http, limiter);
     attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
-    this.#http.on('connect', limitConnectHead(deps, createConnectHandler(deps)));
-    this.#http.on('request', limitRequestHead(deps, createForwarder(deps)));
-    this.#http.on('upgrade', (req, socket) => {
+    const pipelines = this.#pipelines;
+    const forwarder = pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps)));
+    this.#http.on('request', forwarder);
+    // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
+    // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
+    this.#http.on('checkContinue', forwarder);
+    this.#http.on('connect', pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps))));
+    this.#http.on('upgrade', pipelines.handOverInTurn((req, socket) => {
       audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
       metrics.refused('request', 'upgrade-not-supported');
       refuseSocket(socket, 'upgrade-not-supported');
-    });
+    }));
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket) => this.#onClientError(err, socket as Socket));
     this.#http.on(PROXY_HEADER_REFUSED, (refusal: ProxyHeaderRefusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }));
   }
@@ -224,7 +231,9 @@ export class Gateway {
 
   /**
    * Parse errors and timeouts from Node's HTTP parser. A probe that connects and closes without a byte
-   * raises nothing; one that resets is logged at debug level only.
+   * raises nothing; one that resets is logged at debug level only. Bytes after a request that closes the
+   * connection (HTTP/1.0, `Connection: close`) are ignored unanswered (RFC 9112 §9.6); any other error is
+   * answered in its place among the answers (pipeline.ts), and the connection closed.
    */
   #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     const client = getContext(socket).client;
@@ -233,10 +242,20 @@ export class Gateway {
       socket.destroy();
       return;
     }
+    // Read no more: the parser has failed, and what follows would only fail it again.
+    socket.pause();
+    if (err.code === 'HPE_CLOSED_CONNECTION') {
+      this.#pipelines.parseFailed(socket, () => socket.end());
+      return;
+    }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     audit(this.#logger, 'warn', 'bad-request', { client, reason: err.code ?? 'parse-error', status });
     this.metrics.refused('request', 'bad-request');
     const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    this.#pipelines.parseFailed(socket, () => {
+      // The last answer may have closed the connection already.
+      if (!socket.writable) return;
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    });
   }
 }

@@ -39,22 +39,28 @@ export function bypassesRelay(relay: CompiledRelay, target: Target): boolean {
   return relay.bypass.match(target.host).length > 0;
 }
 
-/** A failure at the relay: its URL (never its credentials) and, when it answered, its status code. */
+/**
+ * A failure at the relay: its URL (never its credentials), what went wrong and, when it answered, its
+ * status code. For the audit log only: the client's answer names neither the relay nor what it said.
+ */
 export class RelayError extends ProxyError {
   readonly relay: string;
   readonly relayStatus: number | undefined;
+  /** What went wrong, for the operator: "answered 407 (check relayProxy.username and password)". */
+  readonly why: string;
 
   constructor(code: ProxyErrorCode, relay: string, why: string, relayStatus?: number, cause?: unknown) {
     super(code, { cause, detail: `relay proxy ${relay} ${why}` });
     this.name = 'RelayError';
     this.relay = relay;
     this.relayStatus = relayStatus;
+    this.why = why;
   }
 }
 
 /** Audit fields of a failure that happened at the relay; none for other failures. */
 export function relayAuditFields(err: unknown): Record<string, unknown> {
-  return err instanceof RelayError ? { relay: err.relay, relayStatus: err.relayStatus } : {};
+  return err instanceof RelayError ? { relay: err.relay, relayStatus: err.relayStatus, relayError: err.why } : {};
 }
 
 function authority(target: Target): string {

@@ -23,7 +23,7 @@ export interface Session {
 
 export type Reached =
   | { readonly ok: true; readonly upstream: Socket }
-  | { readonly ok: false; readonly code: ProxyErrorCode; readonly detail?: string };
+  | { readonly ok: false; readonly code: ProxyErrorCode };
 
 /** Audits and counts a refused admission (and the lockouts it started). */
 export function recordRefusal(deps: HandlerDeps, session: Session, refusal: Refusal): void {
@@ -66,6 +66,6 @@ export async function reachTarget(
     const code = err instanceof ProxyError ? err.code : 'network-error';
     auditUpstreamError(logger, session.ctx, session.method, user, target, code, relayAuditFields(err));
     metrics.upstreamFailed(session.kind, code);
-    return { ok: false, code, detail: err instanceof ProxyError ? err.detail : undefined };
+    return { ok: false, code };
   }
 }

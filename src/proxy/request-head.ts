@@ -1,4 +1,4 @@
-// Bounds on the request head. Node's parser enforces the total size itself (maxHeaderSize: request line
+// Bounds on the request head, and its HTTP version (HTTP/1.x only, 505). Node's parser enforces the total size itself (maxHeaderSize: request line
 // and header fields together, 431 through clientError) and the time to send it (headersTimeout, 408); the
 // length of the request target (414), the number of header fields (431) and a repeated Host (400, RFC 9112
 // §3.2: Node keeps the first and drops the rest, so two readers could pick different ones) are checked here,
@@ -11,7 +11,7 @@ import { getContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { refuseResponse, refuseSocket } from './respond.js';
 
-export type HeadRefusalCode = 'uri-too-long' | 'too-many-headers' | 'duplicate-host';
+export type HeadRefusalCode = 'http-version-not-supported' | 'uri-too-long' | 'too-many-headers' | 'duplicate-host';
 
 type ConnectHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -33,6 +33,9 @@ export function enforceHeadTimeouts(http: HttpServer): void {
 
 /** Why a parsed head is refused, if it is. */
 export function headRefusal(req: IncomingMessage, limits: LimitsConfig): HeadRefusalCode | undefined {
+  // Node's parser takes any one-digit major and minor it knows a meaning for, HTTP/2.0 and HTTP/0.9 among
+  // them; a request line is HTTP/1.x (RFC 9112 §2.3), anything else gets 505 (RFC 9110 §15.6.6).
+  if (req.httpVersionMajor !== 1) return 'http-version-not-supported';
   // Node hands the target over as latin1, one character per byte.
   if ((req.url ?? '').length > limits.maxRequestTargetBytes) return 'uri-too-long';
   if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return 'too-many-headers';

@@ -18,21 +18,23 @@ function headersFor(code: ProxyErrorCode, proxyAuthenticate: string | undefined)
   return headers;
 }
 
-/** The table's reason, then the detail (which relay answered what) when there is one. */
-function bodyOf(code: ProxyErrorCode, detail: string | undefined): string {
-  const { reason } = PROXY_ERRORS[code];
-  return detail === undefined ? `${reason}\n` : `${reason}: ${detail}\n`;
+/**
+ * The table's reason and nothing else: what went wrong behind the gateway (which relay, what it answered)
+ * is for the audit log, never for the client.
+ */
+function bodyOf(code: ProxyErrorCode): string {
+  return `${PROXY_ERRORS[code].reason}\n`;
 }
 
 /**
  * Answers on a raw socket (CONNECT path) and closes it. Bytes the client pipelined after the refused
  * head (optimistic TLS, a second request) are drained unparsed, so they can never be acted upon.
- * `proxyAuthenticate` is the full Proxy-Authenticate value for 407 answers; `detail` follows the reason.
+ * `proxyAuthenticate` is the full Proxy-Authenticate value for 407 answers.
  */
-export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenticate?: string, detail?: string): void {
+export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenticate?: string): void {
   if (socket.destroyed) return;
   const { status } = PROXY_ERRORS[code];
-  const body = bodyOf(code, detail);
+  const body = bodyOf(code);
   const headers = headersFor(code, proxyAuthenticate);
   headers['Content-Length'] = String(Buffer.byteLength(body));
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
@@ -48,13 +50,13 @@ export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenti
 }
 
 /** Answers an absolute-URI request with the error; Node closes the connection because of `Connection: close`. */
-export function refuseResponse(res: ServerResponse, code: ProxyErrorCode, proxyAuthenticate?: string, detail?: string): void {
-  if (res.headersSent) {
+export function refuseResponse(res: ServerResponse, code: ProxyErrorCode, proxyAuthenticate?: string): void {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const { status } = PROXY_ERRORS[code];
-  const body = bodyOf(code, detail);
+  const body = bodyOf(code);
   res.shouldKeepAlive = false;
   res.writeHead(status, { ...headersFor(code, proxyAuthenticate), 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

@@ -24,6 +24,14 @@ function post(headers: string, body: string): string {
 
 const chunked = 'Transfer-Encoding: chunked\r\n';
 
+/** `method` with `headers`, `body`, then the smuggled request (which a Content-Length may count as body). */
+function message(method: string, headers: string, body = ''): string {
+  return `${method} http://${HOST}/hello HTTP/1.1\r\nHost: ${HOST}\r\n${headers}\r\n${body}${SMUGGLED}`;
+}
+
+/** Headers whose Content-Length makes the smuggled request the body, and a Connection field naming `names`. */
+const bodyIsSmuggled = (names: string): string => `Connection: ${names}\r\nContent-Length: ${SMUGGLED.length}\r\n`;
+
 /** `statuses`: every answer on the connection, in order; `forwarded`: how many requests the origin sees. */
 const cases: readonly { name: string; raw: string; statuses: number[]; forwarded: number }[] = [
   // Content-Length.
@@ -65,6 +73,24 @@ const cases: readonly { name: string; raw: string; statuses: number[]; forwarded
   { name: 'bare LF line endings', raw: `GET http://${HOST}/hello HTTP/1.1\nHost: ${HOST}\n\n${SMUGGLED}`, statuses: [400], forwarded: 0 },
   { name: 'a lower-case method', raw: `get http://${HOST}/hello HTTP/1.1\r\nHost: ${HOST}\r\n\r\n${SMUGGLED}`, statuses: [400], forwarded: 0 },
   { name: 'HTTP/1.2', raw: `GET http://${HOST}/hello HTTP/1.2\r\nHost: ${HOST}\r\n\r\n${SMUGGLED}`, statuses: [400], forwarded: 0 },
+  // Connection naming framing or Host (issue 16, finding 7): a forwarder that removed what Connection names
+  // would send the body unframed, or as `Content-Length: 0` plus a body (node-http-proxy#1721's DELETE/OPTIONS).
+  ...['GET', 'HEAD', 'DELETE', 'OPTIONS', 'POST', 'PUT'].map((method) => ({
+    name: `${method} with Connection: content-length and a body`,
+    raw: message(method, bodyIsSmuggled('content-length')),
+    statuses: [400],
+    forwarded: 0,
+  })),
+  ...['DELETE', 'OPTIONS'].map((method) => ({
+    name: `${method} with Connection: content-length and Content-Length: 0, a request after it`,
+    raw: message(method, 'Connection: content-length\r\nContent-Length: 0\r\n'),
+    statuses: [400],
+    forwarded: 0,
+  })),
+  { name: 'Connection: keep-alive, Content-Length (a list, any case)', raw: message('GET', bodyIsSmuggled('keep-alive, Content-Length')), statuses: [400], forwarded: 0 },
+  { name: 'Content-Length named by a second Connection field', raw: message('GET', `Connection: keep-alive\r\n${bodyIsSmuggled('content-length')}`), statuses: [400], forwarded: 0 },
+  { name: 'Connection: transfer-encoding on a chunked POST', raw: message('POST', `Connection: transfer-encoding\r\n${chunked}`, `${SMUGGLED.length.toString(16)}\r\n${SMUGGLED}\r\n0\r\n\r\n`), statuses: [400], forwarded: 0 },
+  { name: 'Connection: host', raw: message('GET', 'Connection: host\r\n'), statuses: [400], forwarded: 0 },
   // Whose Host?
   { name: 'two Host fields', raw: `GET http://${HOST}/hello HTTP/1.1\r\nHost: ${HOST}\r\nHost: evil.example\r\n\r\n${SMUGGLED}`, statuses: [400], forwarded: 0 },
   // A body on the forwarded path is delivered as a body.
