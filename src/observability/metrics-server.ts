@@ -42,18 +42,35 @@ export interface MetricsServer {
   /** `http(s)://host:port` as a local client reaches it (a wildcard address becomes loopback). */
   readonly url: string;
   readonly port: number;
+  /**
+   * Takes the reloaded settings a running listener can change: its users (and the proxy's auth settings
+   * their checks share), its path and the event-loop limit of /healthz. Its address, TLS files and
+   * workspace labels are bound at start (config/reload-scope.ts).
+   */
+  apply(config: MetricsConfig, proxyAuth: AuthConfig): void;
   close(): Promise<void>;
+}
+
+/** What a request is served with; replaced as a whole on reload. */
+interface Settings {
+  readonly config: MetricsConfig;
+  readonly auth: Authenticator | undefined;
+}
+
+function settings(config: MetricsConfig, proxyAuth: AuthConfig): Settings {
+  // The proxy's own verdict cache and throttling settings apply to scrapers as well.
+  const auth = config.users.length === 0 ? undefined : createAuthenticator({ ...proxyAuth, mode: 'basic', realm: REALM, users: config.users });
+  return { config, auth };
 }
 
 /** Binds the listener; rejects with MetricsServerError when the port cannot be bound or the TLS files are unusable. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { config, metrics } = options;
   const tls = config.tls === undefined ? undefined : loadTls(config.tls, metrics);
-  // The proxy's own verdict cache and throttling settings apply to scrapers as well.
-  const auth = config.users.length === 0 ? undefined : createAuthenticator({ ...options.proxyAuth, mode: 'basic', realm: REALM, users: config.users });
+  let current = settings(config, options.proxyAuth);
   const watch = new EventLoopWatch();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    route(options, auth, watch, req, res).catch((err: unknown) => {
+    route(options, current, watch, req, res).catch((err: unknown) => {
       options.logger.error({ event: 'error', eventId: 400, err }, 'metrics listener: unexpected error');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'Internal Server Error\n');
       else res.destroy();
@@ -88,11 +105,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     url,
     path: config.path,
     tls: tls !== undefined,
-    auth: auth === undefined ? 'none' : 'basic',
+    auth: current.auth === undefined ? 'none' : 'basic',
   });
   return {
     url,
     port: boundPort,
+    apply: (next, proxyAuth) => {
+      current = settings(next, proxyAuth);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         watch.close();
@@ -104,19 +124,19 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 
 async function route(
   options: MetricsServerOptions,
-  auth: Authenticator | undefined,
+  { config, auth }: Settings,
   watch: EventLoopWatch,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
-  const known = path === options.config.path || path === HEALTH_PATH || path === READY_PATH;
+  const known = path === config.path || path === HEALTH_PATH || path === READY_PATH;
   if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
   }
-  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds));
+  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, config.maxEventLoopDelaySeconds));
   if (path === READY_PATH) return sendHealth(res, readiness(options.gateway));
   if (auth !== undefined) {
     const result = await auth.authenticate(req.headers.authorization);

@@ -2,6 +2,7 @@
 // reload on SIGHUP (service/operations.ts), drain on SIGTERM/SIGINT (a second signal exits at once).
 import { resolve as resolvePath } from 'node:path';
 import { loadConfig, resolveConfigPath, type ConfigOverrides } from '../../config/load.js';
+import { pinnedKeys } from '../../config/reload-scope.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { createService } from '../../cluster/service.js';
@@ -75,7 +76,15 @@ export async function start(args: readonly string[]): Promise<number> {
   // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.
   const metricsServer = config.metrics.enabled ? await startMetricsServer({ config: config.metrics, proxyAuth: config.auth, metrics: gateway.metrics, gateway, logger }) : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
-  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides }), counter: gateway.metrics });
+  const operations = await startOperations({
+    gateway,
+    logger,
+    config,
+    load: () => loadConfig({ path, overrides }),
+    pins: { keys: pinnedKeys(overrides), loadFile: () => loadConfig({ path }) },
+    applied: (next) => metricsServer?.apply(next.metrics, next.auth),
+    counter: gateway.metrics,
+  });
 
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'error', eventId: 400, err }, 'uncaught exception: exiting so the supervisor restarts the gateway');
