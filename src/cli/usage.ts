@@ -128,9 +128,16 @@ dropped. --bypass (repeatable) replaces the list of names reached directly; --no
   reload: `Usage: oms-gateway reload [--config FILE] [--pid-file PATH] [--json]
 
 Validate the configuration file with the loader 'start' uses, then send SIGHUP to the running
-gateway (pid file: --pid-file, else pidFile). An invalid file is refused here, every problem listed
-(exit 2), and the gateway is not disturbed. Exit 1 when no gateway runs with that pid file.
-The gateway logs config-reloaded (1200) with what changed, or config-invalid (401).
+gateway (pid file: --pid-file, else pidFile) and wait up to 40 s for its answer, which it writes
+beside the pid file (NAME.state.json): the generation it runs, what it applied, what needs a restart
+(keys read only at start, e.g. workers, limits.maxHeaderBytes, log.file, metrics.listen: the old
+value keeps running) and what a flag of 'start' pins (--listen, --agents, ...: the file cannot
+change it). An invalid file is refused here, every problem listed (exit 2), and the gateway is not
+disturbed. Exit 1 when no gateway runs with that pid file, when it could not apply the file (e.g. a
+listener address in use: it keeps its configuration), when a flag pins a changed key, or when it
+did not answer in time. A change that needs a restart exits 0 and says so.
+The gateway logs config-reloaded (1200) with what changed, or config-invalid (401) or reload-failed.
+The editing commands (config set, allowed-host, user, ...) do the same after they saved the file.
 `,
   doctor: `Usage: oms-gateway doctor [--workspace ID] [--host NAME[:PORT]]... [--config FILE]
                           [--resolve PATTERN=ADDRESS[:PORT]]... [--ca FILE] [--timeout SECONDS] [--json]

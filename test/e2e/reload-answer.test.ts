@@ -132,3 +132,24 @@ describe('keys a flag of start sets', () => {
     assert.deepEqual(record?.changes, []);
   });
 });
+
+describe('with worker processes the answer covers every worker', () => {
+  test('workers: 2 — an applied edit reaches every worker, a failed one fails the command and changes none', { timeout: 120_000 }, async (t) => {
+    const { gateway, config, pidFile } = await start(t, { workers: 2, listen: ['127.0.0.1:0'], defaultHosts: false, resolve: ['added.example.com=127.0.0.1:1'] }, { listen: [] });
+    const added = await runCli(['allowed-host', 'add', 'added.example.com', '--config', config]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /applied it \(generation 2\): policy\.allowlist/);
+    const reloaded = gateway.records.filter((r) => r.event === 'config-reloaded');
+    assert.equal(reloaded.length, 1, 'the reload was logged once for the gateway');
+
+    const metrics = new URL(gateway.metricsBaseUrl ?? '').host;
+    const failed = await runCli(['config', 'set', 'listen', `[127.0.0.1:0, "${metrics}"]`, '--config', config]);
+    assert.equal(failed.code, 1, failed.stdout);
+    assert.match(failed.stderr, /keeps running generation 2 .*EADDRINUSE/);
+    const state = JSON.parse(await readFile(pidFile.replace(/\.pid$/, '.state.json'), 'utf8')) as { generation: number; workers: number; listeners: string[]; lastReload: { outcome: string } };
+    assert.deepEqual([state.generation, state.workers, state.lastReload.outcome, state.listeners.length], [2, 2, 'failed', 1]);
+    // Every worker still serves the generation-2 policy (connections are dealt round-robin); the mapped
+    // address refuses, so an allowed CONNECT gets 502 where a denied one gets 403.
+    for (let i = 0; i < 4; i++) assert.equal((await connectStatus(gateway.port, 'added.example.com:443')).status, 502);
+  });
+});
