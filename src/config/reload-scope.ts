@@ -23,6 +23,36 @@ const START_ONLY: readonly string[] = [
   'metrics.maxWorkspaces',
 ];
 
+/**
+ * Every other key, and what applies it at reload. Not read by the code: it is the audit of issue 18, kept
+ * beside START_ONLY so that a test can fail when a key is in neither (test/config/reload-scope.test.ts).
+ */
+export const APPLIED_AT_RELOAD: Readonly<Record<string, string>> = {
+  listen: 'the gateway binds, rebinds or closes listeners (proxy/rebind.ts)',
+  policy: 'the gateway compiles the policy again (proxy/runtime.ts)',
+  resolve: 'the runtime\'s host mappings',
+  auth: 'a new authenticator and throttle (proxy/runtime.ts); the metrics listener\'s checks too',
+  timeouts: 'read per tunnel or request from the runtime; requestHeadSeconds also sets the parser\'s head timeout',
+  'limits.maxConnections': 'the connection limiter reads the runtime',
+  'limits.maxConnectionsPerClient': 'the connection limiter reads the runtime',
+  'limits.maxTunnelsPerUser': 'the connection limiter reads the runtime',
+  'limits.maxPendingAuthentications': 'the auth throttle (proxy/runtime.ts)',
+  'limits.maxRequestTargetBytes': 'checked per request head from the runtime',
+  'limits.maxHeaderCount': 'checked per request head from the runtime',
+  'log.level': 'the logger of the gateway, its supervisor and every worker',
+  'metrics.path': 'the metrics listener (observability/metrics-server.ts)',
+  'metrics.users': 'the metrics listener',
+  'metrics.maxEventLoopDelaySeconds': 'the metrics listener\'s /healthz',
+  pidFile: 'the pid file and its state file move (service/operations.ts)',
+  watch: 'the file watch starts or stops (service/operations.ts)',
+  reload: 'read by the reload itself; debounceSeconds restarts the watch',
+  relayProxy: 'the runtime\'s relay (proxy/parent.ts)',
+  allowedClientCertificates: 'the tunnel inspection (tls/tunnel.ts)',
+  inspection: 'the tunnel inspection (tls/tunnel.ts)',
+  workers: 'a supervisor starts or retires workers (start-only without one)',
+  dns: 'a new cache when its settings change (proxy/runtime.ts)',
+};
+
 /** The flags of `start` that replace a key of the file, and that key. */
 const FLAG_KEYS: readonly (readonly [field: keyof ConfigOverrides, flag: string, key: string])[] = [
   ['listen', '--listen', 'listen'],
