@@ -183,19 +183,24 @@ is at least one, GET /metrics needs Basic credentials (health probes never do).
   printf %s 'secret' | oms-gateway user add agent --config /etc/oms-gateway/oms-gateway.yaml
   printf %s 'scrape' | oms-gateway user add prometheus --metrics --config /etc/oms-gateway/oms-gateway.yaml
 `,
-  status: `Usage: oms-gateway status [--metrics-url URL] [--metrics-user NAME] [--ca FILE] [--config FILE] [--json]
+  status: `Usage: oms-gateway status [--metrics-url URL] [--metrics-user NAME] [--ca FILE] [--pid-file PATH]
+                          [--config FILE] [--json]
 
-A summary of a running gateway read from its metrics endpoint and /readyz: state, uptime,
-connected clients, active tunnels, tunnels and requests by outcome, bytes, errors, the top
-rejection reasons and upstream errors.
+A summary of a running gateway: from the state file beside its pid file, its policy mode (loudly
+when report mode does not enforce the allowlist, with the would-deny count), auth mode, listeners,
+workers, configuration file, generation and the last reload's outcome; from its metrics endpoint and
+/readyz, state, uptime, connected clients, active tunnels, tunnels and requests by outcome, bytes,
+errors, the top rejection reasons and upstream errors. Either source is enough. A configuration file
+that no longer loads is reported, not fatal: its pidFile and metrics keys are still read.
 
   --metrics-url URL     the metrics endpoint (default: metrics.listen and metrics.path of the
                         configuration, as 'start' would load it)
   --metrics-user NAME   Basic credentials for the endpoint; the password is read from standard input
   --ca FILE             CA certificate (PEM) that signed an https:// endpoint's certificate
+  --pid-file PATH       the gateway's pid file (default: pidFile of the configuration)
   --json                one JSON object instead of the table
 
-Exit status 0 when the endpoint answered, 1 when it could not be read.
+Exit status 0 when the endpoint or the state file answered, 1 when neither could be read.
 `,
   cert: `Usage: oms-gateway cert generate [--out DIR] [--host NAME_OR_IP]... [--key-size BITS] [--days N]
                                 [--ca-days N] [--ca-cert FILE --ca-key FILE] [--force] [--json]
