@@ -67,16 +67,24 @@ Signals: SIGTERM/SIGINT drain (open tunnels get timeouts.shutdownGraceSeconds), 
 SIGHUP reloads the configuration file (same flags; an invalid file is refused and the running
 configuration kept) and, like SIGUSR2, reopens the log file (log.file) after logrotate moved it.
 `,
-  config: `Usage: oms-gateway config check [FILE] [--config FILE] [--json] [start flags...]
+  config: `Usage: oms-gateway config check [FILE] [--config FILE] [--json] [-q] [--strict] [start flags...]
        oms-gateway config get [KEY] [--config FILE] [--json]
        oms-gateway config set KEY VALUE [--config FILE] [--pid-file PATH] [--json]
        oms-gateway config unset KEY [--config FILE] [--pid-file PATH] [--json]
 
 check: validate a configuration with the same loader as 'start' and print the effective configuration,
 password hashes redacted, followed by the effective allowlist with the source of each entry
-(preset:<agent>:<cloud>, operator or flag). Start flags (--listen, --allow-host, --agents, ...) are
-applied as 'start' would.
-Exit status 0 when valid, 2 with every problem listed (file:line: key: expected ...) when not.
+(preset:<agent>:<cloud>, operator or flag). The configuration is printed with the file's own keys
+(cloud, agents, allowedHosts, ...), so it can be copied back; --json prints it as the gateway holds it.
+Start flags (--listen, --allow-host, --agents, ...) are applied as 'start' would. Beyond the loader it
+checks what start would hit, as the user running it: a metrics listener on a proxy listener's address,
+the directories of log.file and pidFile, the metrics certificate files. Warnings (on standard error):
+users while auth.mode is anonymous, policy.mode report, anonymous or Basic over plain HTTP on a
+non-loopback listener.
+  -q, --quiet   print nothing; the exit status alone
+  --strict      warnings fail the check (exit 1)
+Exit status 0 when valid (warnings too, unless --strict), 2 with every problem listed
+(file:line: key: expected ...) when not or when start would fail, 1 for warnings under --strict.
 
 get: every setting of the file with its value and whether the file sets it or it has its default;
 with KEY (dotted, as in the file: listen, cloud, timeouts.connectSeconds, ...) that value alone,
