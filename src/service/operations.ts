@@ -47,10 +47,11 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   const startedAt = Date.now();
   let pidFile = options.config.pidFile;
   let lastReload: ReloadResult | null = null;
-  let listening = false;
+  let ready = false;
   // Rewritten after every reload attempt; a failure to write is logged, never fatal to the gateway.
   const writeState = async (): Promise<void> => {
-    if (pidFile === undefined || !listening) return;
+    // Written once the listeners are up, so that it never names listeners that are not bound yet.
+    if (pidFile === undefined || !ready) return;
     const config = gateway.runtime.config;
     await writeStateFile(pidFile, {
       pid: process.pid,
@@ -66,7 +67,6 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     }).catch((err: NodeJS.ErrnoException) => audit(logger, 'error', 'error', { reason: 'state-file', code: err.code }, `cannot write the state file beside ${pidFile}: ${err.message}`));
   };
   let watcher: FileWatch | undefined;
-  let ready = false;
   let pending: ReloadTrigger | undefined;
   // Until the listeners are up, a request is remembered (the last one wins) and served by ready().
   const requestReload = (trigger: ReloadTrigger): void => {
@@ -115,7 +115,6 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     reloader,
     ready: async () => {
       ready = true;
-      listening = true;
       await writeState();
       if (pending !== undefined) await reloader.request(pending);
     },
