@@ -1,14 +1,15 @@
 // What every editing command shares: `--config FILE` (found as for `start`), `--pid-file PATH`, `--json`;
 // the edit validated in full and written atomically by config/edit.ts (comments kept, 0600 with secrets);
-// the running gateway told to reload; one outcome printed, a sentence for people or JSON for scripts.
+// the running gateway told to reload and its answer awaited; one outcome printed, a sentence for people or
+// JSON for scripts. A gateway that could not apply the saved file fails the command (exit 1).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { editConfigFile } from '../config/edit.js';
 import { loadConfig, parseConfigText, resolveConfigPath } from '../config/load.js';
 import type { GatewayConfig } from '../config/types.js';
-import { UsageError } from './errors.js';
-import { describeNotice, notifyGateway, type Notice } from './notify.js';
+import { CommandFailed, UsageError } from './errors.js';
+import { describeNotice, notifyGateway, noticeSucceeded, type Notice } from './notify.js';
 
 export const EDIT_OPTIONS = {
   config: { type: 'string' },
@@ -48,18 +49,16 @@ export async function commitEdit(
   return { ...result, notice: await notifyGateway(pidFile, result.config.watch) };
 }
 
-function noticeJson(notice: Notice): Record<string, unknown> {
-  return notice.status === 'signalled' ? { status: notice.status, pid: notice.pid, pidFile: notice.pidFile } : { ...notice };
-}
-
-/** Prints what an editing command did; `data` never holds a secret. */
+/** Prints what an editing command did; `data` never holds a secret. Throws CommandFailed when the running gateway did not apply it. */
 export function printOutcome(json: boolean, message: string, data: Readonly<Record<string, unknown>>, path: string, committed?: Committed): void {
   if (json) {
-    const written = committed === undefined ? { changed: false } : { changed: true, created: committed.created, reload: noticeJson(committed.notice) };
+    const written = committed === undefined ? { changed: false } : { changed: true, created: committed.created, reload: committed.notice };
     process.stdout.write(`${JSON.stringify({ ...data, file: path, ...written })}\n`);
-    return;
+  } else {
+    const created = committed?.created === true ? ' (file created)' : '';
+    process.stdout.write(`${message}${created}\n`);
   }
-  const created = committed?.created === true ? ' (file created)' : '';
-  process.stdout.write(`${message}${created}\n`);
-  if (committed !== undefined) process.stdout.write(`${describeNotice(committed.notice)}\n`);
+  if (committed === undefined) return;
+  if (!noticeSucceeded(committed.notice)) throw new CommandFailed(`${path} was saved, but ${describeNotice(committed.notice)}`);
+  if (!json) process.stdout.write(`${describeNotice(committed.notice)}\n`);
 }

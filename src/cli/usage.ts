@@ -67,16 +67,24 @@ Signals: SIGTERM/SIGINT drain (open tunnels get timeouts.shutdownGraceSeconds), 
 SIGHUP reloads the configuration file (same flags; an invalid file is refused and the running
 configuration kept) and, like SIGUSR2, reopens the log file (log.file) after logrotate moved it.
 `,
-  config: `Usage: oms-gateway config check [FILE] [--config FILE] [--json] [start flags...]
+  config: `Usage: oms-gateway config check [FILE] [--config FILE] [--json] [-q] [--strict] [start flags...]
        oms-gateway config get [KEY] [--config FILE] [--json]
        oms-gateway config set KEY VALUE [--config FILE] [--pid-file PATH] [--json]
        oms-gateway config unset KEY [--config FILE] [--pid-file PATH] [--json]
 
 check: validate a configuration with the same loader as 'start' and print the effective configuration,
 password hashes redacted, followed by the effective allowlist with the source of each entry
-(preset:<agent>:<cloud>, operator or flag). Start flags (--listen, --allow-host, --agents, ...) are
-applied as 'start' would.
-Exit status 0 when valid, 2 with every problem listed (file:line: key: expected ...) when not.
+(preset:<agent>:<cloud>, operator or flag). The configuration is printed with the file's own keys
+(cloud, agents, allowedHosts, ...), so it can be copied back; --json prints it as the gateway holds it.
+Start flags (--listen, --allow-host, --agents, ...) are applied as 'start' would. Beyond the loader it
+checks what start would hit, as the user running it: a metrics listener on a proxy listener's address,
+the directories of log.file and pidFile, the metrics certificate files. Warnings (on standard error):
+users while auth.mode is anonymous, policy.mode report, anonymous or Basic over plain HTTP on a
+non-loopback listener.
+  -q, --quiet   print nothing; the exit status alone
+  --strict      warnings fail the check (exit 1)
+Exit status 0 when valid (warnings too, unless --strict), 2 with every problem listed
+(file:line: key: expected ...) when not or when start would fail, 1 for warnings under --strict.
 
 get: every setting of the file with its value and whether the file sets it or it has its default;
 with KEY (dotted, as in the file: listen, cloud, timeouts.connectSeconds, ...) that value alone,
@@ -128,9 +136,16 @@ dropped. --bypass (repeatable) replaces the list of names reached directly; --no
   reload: `Usage: oms-gateway reload [--config FILE] [--pid-file PATH] [--json]
 
 Validate the configuration file with the loader 'start' uses, then send SIGHUP to the running
-gateway (pid file: --pid-file, else pidFile). An invalid file is refused here, every problem listed
-(exit 2), and the gateway is not disturbed. Exit 1 when no gateway runs with that pid file.
-The gateway logs config-reloaded (1200) with what changed, or config-invalid (401).
+gateway (pid file: --pid-file, else pidFile) and wait up to 40 s for its answer, which it writes
+beside the pid file (NAME.state.json): the generation it runs, what it applied, what needs a restart
+(keys read only at start, e.g. workers, limits.maxHeaderBytes, log.file, metrics.listen: the old
+value keeps running) and what a flag of 'start' pins (--listen, --agents, ...: the file cannot
+change it). An invalid file is refused here, every problem listed (exit 2), and the gateway is not
+disturbed. Exit 1 when no gateway runs with that pid file, when it could not apply the file (e.g. a
+listener address in use: it keeps its configuration), when a flag pins a changed key, or when it
+did not answer in time. A change that needs a restart exits 0 and says so.
+The gateway logs config-reloaded (1200) with what changed, or config-invalid (401) or reload-failed.
+The editing commands (config set, allowed-host, user, ...) do the same after they saved the file.
 `,
   doctor: `Usage: oms-gateway doctor [--workspace ID] [--host NAME[:PORT]]... [--config FILE]
                           [--resolve PATTERN=ADDRESS[:PORT]]... [--ca FILE] [--timeout SECONDS] [--json]
@@ -176,19 +191,24 @@ is at least one, GET /metrics needs Basic credentials (health probes never do).
   printf %s 'secret' | oms-gateway user add agent --config /etc/oms-gateway/oms-gateway.yaml
   printf %s 'scrape' | oms-gateway user add prometheus --metrics --config /etc/oms-gateway/oms-gateway.yaml
 `,
-  status: `Usage: oms-gateway status [--metrics-url URL] [--metrics-user NAME] [--ca FILE] [--config FILE] [--json]
+  status: `Usage: oms-gateway status [--metrics-url URL] [--metrics-user NAME] [--ca FILE] [--pid-file PATH]
+                          [--config FILE] [--json]
 
-A summary of a running gateway read from its metrics endpoint and /readyz: state, uptime,
-connected clients, active tunnels, tunnels and requests by outcome, bytes, errors, the top
-rejection reasons and upstream errors.
+A summary of a running gateway: from the state file beside its pid file, its policy mode (loudly
+when report mode does not enforce the allowlist, with the would-deny count), auth mode, listeners,
+workers, configuration file, generation and the last reload's outcome; from its metrics endpoint and
+/readyz, state, uptime, connected clients, active tunnels, tunnels and requests by outcome, bytes,
+errors, the top rejection reasons and upstream errors. Either source is enough. A configuration file
+that no longer loads is reported, not fatal: its pidFile and metrics keys are still read.
 
   --metrics-url URL     the metrics endpoint (default: metrics.listen and metrics.path of the
                         configuration, as 'start' would load it)
   --metrics-user NAME   Basic credentials for the endpoint; the password is read from standard input
   --ca FILE             CA certificate (PEM) that signed an https:// endpoint's certificate
+  --pid-file PATH       the gateway's pid file (default: pidFile of the configuration)
   --json                one JSON object instead of the table
 
-Exit status 0 when the endpoint answered, 1 when it could not be read.
+Exit status 0 when the endpoint or the state file answered, 1 when neither could be read.
 `,
   cert: `Usage: oms-gateway cert generate [--out DIR] [--host NAME_OR_IP]... [--key-size BITS] [--days N]
                                 [--ca-days N] [--ca-cert FILE --ca-key FILE] [--force] [--json]

@@ -12,6 +12,8 @@ import { Supervisor } from './supervisor.js';
 
 export interface Service extends GatewayState {
   readonly metrics: GatewayMetrics;
+  readonly clustered: boolean;
+  readonly listeners: readonly { readonly address: string; readonly port: number }[];
   readonly runtime: { readonly config: GatewayConfig };
   start(): Promise<unknown>;
   stop(graceMs: number, drainDelayMs?: number): Promise<StopReport>;

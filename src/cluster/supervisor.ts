@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { announceStart, type ReloadReport, type StopReport } from '../proxy/gateway.js';
+import { listenerName } from '../proxy/listener.js';
 import { relayLines } from './log-relay.js';
 import { RestartBackoff } from './restart-backoff.js';
 import { workerEnvironment } from './worker-env.js';
@@ -54,6 +55,8 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
 export class Supervisor {
   readonly metrics: ClusterMetrics;
+  /** Workers are started and retired at reload, so `workers` applies without a restart. */
+  readonly clustered = true;
   readonly #logger: Logger;
   readonly #writeLog: (lines: string) => void;
   readonly #members = new Map<number, Member>();
@@ -160,9 +163,11 @@ export class Supervisor {
       throw failed.reason;
     }
     this.#config = config;
+    this.#logger.level = config.log.level;
     this.#resize(count, config);
     const reports = results.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
     const first = reports[0];
+    if (first !== undefined) this.#listeners = movedListeners(this.#listeners, first);
     return {
       listenersOpened: first?.listenersOpened ?? [],
       listenersReplaced: first?.listenersReplaced ?? [],
@@ -345,4 +350,14 @@ export class Supervisor {
     });
     return collected;
   }
+}
+
+/** The bound listeners after a reload that opened and closed the ones `report` names (HOST:PORT). */
+function movedListeners(listeners: readonly ListenerAddress[], report: ReloadReport): ListenerAddress[] {
+  const closed = new Set(report.listenersClosed);
+  const opened = report.listenersOpened.map((name) => {
+    const at = name.lastIndexOf(':');
+    return { address: name.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(name.slice(at + 1)) };
+  });
+  return [...listeners.filter(({ address, port }) => !closed.has(listenerName({ host: address, port }))), ...opened];
 }

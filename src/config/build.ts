@@ -3,6 +3,7 @@
 
 import { enabledPresetEntries } from '../policy/presets.js';
 import type { ConfigIssue, Locate } from './issues.js';
+import { metricsCollisions } from './collisions.js';
 import type { FlagValues } from './overrides.js';
 import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
 import { tlsFileIssues, withFlagTls } from './tls-files.js';
@@ -147,7 +148,11 @@ export function buildConfig(
     dns: { ...file.dns },
     sourcePath,
   };
-  const tlsIssues = tlsFileIssues(config.listen, locate, flags.tls !== undefined);
-  if (tlsIssues.length > 0) return { ok: false, issues: tlsIssues };
+  const metricsKey = flags.metricsListen === undefined ? 'metrics.listen' : '--metrics-listen';
+  const issues = [
+    ...metricsCollisions(config.listen, config.metrics.enabled ? config.metrics.listen : undefined, metricsKey, locate),
+    ...tlsFileIssues(config.listen, locate, flags.tls !== undefined),
+  ];
+  if (issues.length > 0) return { ok: false, issues };
   return { ok: true, config };
 }

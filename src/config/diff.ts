@@ -3,7 +3,7 @@
 // redaction hides (password hashes, the relay's password) are compared in clear and reported by name only.
 
 import { redactConfig } from './redact.js';
-import type { GatewayConfig } from './types.js';
+import type { GatewayConfig, UserConfig } from './types.js';
 
 export interface ConfigChange {
   /** Dotted path in the effective configuration, e.g. `policy.allowlist` or `timeouts.connectSeconds`. */
@@ -12,7 +12,7 @@ export interface ConfigChange {
   readonly to?: unknown;
   readonly added?: readonly unknown[];
   readonly removed?: readonly unknown[];
-  /** Users whose password changed (auth.users); never the hashes. */
+  /** Users whose password changed (auth.users, metrics.users); never the hashes. */
   readonly passwordChanged?: readonly string[];
 }
 
@@ -44,14 +44,17 @@ function walk(before: unknown, after: unknown, key: string, changes: ConfigChang
   if (JSON.stringify(before) !== JSON.stringify(after)) changes.push({ key, from: before ?? null, to: after ?? null });
 }
 
+function passwordChanges(key: string, before: readonly UserConfig[], after: readonly UserConfig[], changes: ConfigChange[]): void {
+  const hashes = new Map(before.map((user) => [user.name, user.passwordHash]));
+  const passwordChanged = after.filter((user) => hashes.has(user.name) && hashes.get(user.name) !== user.passwordHash).map((user) => user.name);
+  if (passwordChanged.length > 0) changes.push({ key, passwordChanged });
+}
+
 export function diffConfigs(before: GatewayConfig, after: GatewayConfig): ConfigChange[] {
   const changes: ConfigChange[] = [];
   walk(redactConfig(before), redactConfig(after), '', changes);
-  const hashes = new Map(before.auth.users.map((user) => [user.name, user.passwordHash]));
-  const passwordChanged = after.auth.users
-    .filter((user) => hashes.has(user.name) && hashes.get(user.name) !== user.passwordHash)
-    .map((user) => user.name);
-  if (passwordChanged.length > 0) changes.push({ key: 'auth.users', passwordChanged });
+  passwordChanges('auth.users', before.auth.users, after.auth.users, changes);
+  passwordChanges('metrics.users', before.metrics.users, after.metrics.users, changes);
   const relayBefore = before.relayProxy?.password;
   const relayAfter = after.relayProxy?.password;
   if (relayBefore !== undefined && relayAfter !== undefined && relayBefore !== relayAfter) {

@@ -48,25 +48,45 @@ export interface MetricsServer {
   /** `http(s)://host:port` as a local client reaches it (a wildcard address becomes loopback). */
   readonly url: string;
   readonly port: number;
+  /**
+   * Takes the reloaded settings a running listener can change: its users (and the proxy's auth settings
+   * their checks share), its path and the event-loop limit of /healthz. Its address, TLS files and
+   * workspace labels are bound at start (config/reload-scope.ts).
+   */
+  apply(config: MetricsConfig, proxyAuth: AuthConfig): void;
   close(): Promise<void>;
+}
+
+/** What a request is served with; replaced as a whole on reload. */
+interface Settings {
+  readonly config: MetricsConfig;
+  readonly auth: ScrapeAuth | undefined;
+}
+
+/**
+ * The proxy's verdict cache, throttle settings and bounds on pending checks apply to scrapers as well,
+ * counted apart from the proxy's: a lockout here does not lock agents out of the proxy. A reload keeps the
+ * counts (`previous`), as the proxy's throttle does.
+ */
+function settings(config: MetricsConfig, proxyAuth: AuthConfig, limits: SlowPathLimits, previous: ScrapeAuth | undefined): Settings {
+  if (config.users.length === 0) return { config, auth: undefined };
+  return {
+    config,
+    auth: {
+      authenticator: createAuthenticator({ ...proxyAuth, mode: 'basic', realm: REALM, users: config.users }),
+      throttle: new AuthThrottle(proxyAuth.throttle, limits, previous?.throttle),
+    },
+  };
 }
 
 /** Binds the listener; rejects with MetricsServerError when the port cannot be bound or the TLS files are unusable. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { config, metrics } = options;
   const tls = config.tls === undefined ? undefined : loadTls(config.tls, metrics);
-  // The proxy's verdict cache, throttle settings and bounds on pending checks apply to scrapers as well,
-  // counted apart from the proxy's: a lockout here does not lock agents out of the proxy.
-  const auth =
-    config.users.length === 0
-      ? undefined
-      : {
-          authenticator: createAuthenticator({ ...options.proxyAuth, mode: 'basic', realm: REALM, users: config.users }),
-          throttle: new AuthThrottle(options.proxyAuth.throttle, options.authLimits),
-        };
+  let current = settings(config, options.proxyAuth, options.authLimits, undefined);
   const watch = new EventLoopWatch();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    route(options, auth, watch, req, res).catch((err: unknown) => {
+    route(options, current, watch, req, res).catch((err: unknown) => {
       options.logger.error({ event: 'error', eventId: 400, err }, 'metrics listener: unexpected error');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'Internal Server Error\n');
       else res.destroy();
@@ -101,11 +121,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     url,
     path: config.path,
     tls: tls !== undefined,
-    auth: auth === undefined ? 'none' : 'basic',
+    auth: current.auth === undefined ? 'none' : 'basic',
   });
   return {
     url,
     port: boundPort,
+    apply: (next, proxyAuth) => {
+      current = settings(next, proxyAuth, options.authLimits, current.auth);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         watch.close();
@@ -125,19 +148,19 @@ const RETRY_AFTER_SECONDS = { 'locked-out': 60, 'too-many-attempts': 5, busy: 5 
 
 async function route(
   options: MetricsServerOptions,
-  auth: ScrapeAuth | undefined,
+  { config, auth }: Settings,
   watch: EventLoopWatch,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
-  const known = path === options.config.path || path === HEALTH_PATH || path === READY_PATH;
+  const known = path === config.path || path === HEALTH_PATH || path === READY_PATH;
   if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'Not Found\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
   }
-  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, options.config.maxEventLoopDelaySeconds, options.config.stallReportSeconds));
+  if (path === HEALTH_PATH) return sendHealth(res, liveness(watch, config.maxEventLoopDelaySeconds, config.stallReportSeconds));
   if (path === READY_PATH) return sendHealth(res, readiness(options.gateway, options.upstream?.()));
   if (auth !== undefined) {
     const header = req.headers.authorization;

@@ -26,6 +26,10 @@ export interface StatusSummary {
   readonly topRejections: readonly (readonly [reason: string, count: number])[];
   readonly upstreamErrors: readonly (readonly [kind: string, count: number])[];
   readonly lastReloadSuccessful: boolean;
+  /** From the policy_enforcing gauge; undefined when the scrape has none. */
+  readonly policyEnforcing: boolean | undefined;
+  /** Tunnels and requests report mode relayed that enforce mode would refuse. */
+  readonly wouldDeny: number;
   /** Epoch seconds of the last good configuration load or reload. */
   readonly lastGoodConfigAt: number | undefined;
 }
@@ -45,6 +49,7 @@ function outcomes(samples: readonly Sample[], name: string): Outcomes {
 export function summarize(samples: readonly Sample[], nowSeconds: number): StatusSummary {
   const build = samples.find((s) => s.name === m('build_info'));
   const started = samples.find((s) => s.name === 'process_start_time_seconds')?.value;
+  const enforcing = samples.find((s) => s.name === m('policy_enforcing'))?.value;
   const lastGood = samples.find((s) => s.name === m('config_last_reload_success_timestamp_seconds'))?.value;
   return {
     version: build?.labels.version,
@@ -61,6 +66,8 @@ export function summarize(samples: readonly Sample[], nowSeconds: number): Statu
     topRejections: totalsBy(samples, m('rejections_total'), 'reason').filter(([, n]) => n > 0).slice(0, TOP_REJECTIONS),
     upstreamErrors: totalsBy(samples, m('upstream_errors_total'), 'kind').filter(([, n]) => n > 0),
     lastReloadSuccessful: total(samples, m('config_last_reload_successful')) === 1,
+    policyEnforcing: enforcing === undefined ? undefined : enforcing === 1,
+    wouldDeny: total(samples, m('would_deny_total')),
     lastGoodConfigAt: lastGood === undefined || lastGood === 0 ? undefined : lastGood,
   };
 }

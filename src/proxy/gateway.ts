@@ -79,6 +79,8 @@ export class Gateway {
   #leaving = false;
   readonly metrics: GatewayMetrics;
   readonly #announce: boolean;
+  /** One process: `workers` above 1 needs a restart (config/reload-scope.ts). */
+  readonly clustered = false;
 
   constructor(config: GatewayConfig, logger: Logger, metrics: GatewayMetrics, options: GatewayOptions = {}) {
     this.#logger = logger;

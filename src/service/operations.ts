@@ -1,20 +1,29 @@
 // What `start` runs beside the gateway so that it can be operated without restarts: the pid file the
-// editing commands signal through, SIGHUP reloads, and the file watch (`watch: true`). Reloads that change
-// `pidFile` or `watch` take effect here too: the pid file moves, the watch starts or stops.
+// editing commands signal through, SIGHUP reloads, the state file beside the pid file that answers them
+// (service/state-file.ts), and the file watch (`watch: true`). Reloads that change `pidFile` or `watch`
+// take effect here too: the pid file and its state file move, the watch starts or stops.
 
+import { rmSync } from 'node:fs';
 import type { GatewayConfig } from '../config/types.js';
+import { workerCount } from '../cluster/share.js';
+import { packageVersion } from '../observability/build-info.js';
 import { audit, type Logger } from '../observability/logger.js';
+import { listenerName } from '../proxy/listener.js';
 import { removePidFile, writePidFile } from './pid-file.js';
-import { Reloader, type Reloadable, type ReloadCounter, type ReloadTrigger } from './reloader.js';
+import { Reloader, type Reloadable, type ReloadCounter, type ReloaderOptions, type ReloadResult, type ReloadTrigger } from './reloader.js';
+import { stateFileFor, writeStateFile } from './state-file.js';
 import { watchFile, type FileWatch } from './watch.js';
 
 export interface OperationsOptions {
-  readonly gateway: Reloadable;
+  readonly gateway: Reloadable & { readonly listeners: readonly { readonly address: string; readonly port: number }[] };
   readonly logger: Logger;
   /** The configuration `start` loaded. */
   readonly config: GatewayConfig;
   /** Loads the configuration again as `start` did. Throws ConfigError. */
   readonly load: () => GatewayConfig;
+  readonly pins?: ReloaderOptions['pins'];
+  /** Applies a reloaded configuration to what runs beside the gateway (the metrics listener). */
+  readonly applied?: (config: GatewayConfig) => void;
   readonly counter?: ReloadCounter;
 }
 
@@ -34,10 +43,30 @@ export interface Operations {
  * Throws PidFileError when the pid file names another running gateway.
  */
 export async function startOperations(options: OperationsOptions): Promise<Operations> {
-  const { logger } = options;
+  const { logger, gateway } = options;
+  const startedAt = Date.now();
   let pidFile = options.config.pidFile;
-  let watcher: FileWatch | undefined;
+  let lastReload: ReloadResult | null = null;
   let ready = false;
+  // Rewritten after every reload attempt; a failure to write is logged, never fatal to the gateway.
+  const writeState = async (): Promise<void> => {
+    // Written once the listeners are up, so that it never names listeners that are not bound yet.
+    if (pidFile === undefined || !ready) return;
+    const config = gateway.runtime.config;
+    await writeStateFile(pidFile, {
+      pid: process.pid,
+      startedAt,
+      version: packageVersion(),
+      configFile: config.sourcePath ?? null,
+      generation: reloader.generation,
+      policyMode: config.policy.mode,
+      authMode: config.auth.mode,
+      listeners: gateway.listeners.map(({ address, port }) => listenerName({ host: address, port })),
+      workers: gateway.clustered ? workerCount(config.workers) : 1,
+      lastReload,
+    }).catch((err: NodeJS.ErrnoException) => audit(logger, 'error', 'error', { reason: 'state-file', code: err.code }, `cannot write the state file beside ${pidFile}: ${err.message}`));
+  };
+  let watcher: FileWatch | undefined;
   let pending: ReloadTrigger | undefined;
   // Until the listeners are up, a request is remembered (the last one wins) and served by ready().
   const requestReload = (trigger: ReloadTrigger): void => {
@@ -57,19 +86,24 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     });
   };
   const moved = async (config: GatewayConfig, previous: GatewayConfig): Promise<void> => {
+    options.applied?.(config);
     if (config.pidFile !== previous.pidFile) {
-      if (pidFile !== undefined) removePidFile(pidFile);
+      if (pidFile !== undefined) removeFiles(pidFile);
       pidFile = config.pidFile;
       if (pidFile !== undefined) await writePidFile(pidFile).catch((err: Error) => audit(logger, 'error', 'error', { reason: 'pid-file' }, err.message));
     }
     const watching = (c: GatewayConfig): string => JSON.stringify([c.watch, c.sourcePath, c.reload.debounceSeconds]);
     if (watching(config) !== watching(previous)) await rewatch(config);
   };
-  const reloader = new Reloader({ gateway: options.gateway, logger, load: options.load, counter: options.counter, applied: moved });
+  const reported = async (result: ReloadResult): Promise<void> => {
+    lastReload = result;
+    await writeState();
+  };
+  const reloader = new Reloader({ gateway, logger, load: options.load, pins: options.pins, counter: options.counter, applied: moved, reported });
 
   const onHangUp = (): void => requestReload('SIGHUP');
   const onExit = (): void => {
-    if (pidFile !== undefined) removePidFile(pidFile);
+    if (pidFile !== undefined) removeFiles(pidFile);
   };
   process.on('SIGHUP', onHangUp);
   process.on('exit', onExit);
@@ -81,6 +115,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
     reloader,
     ready: async () => {
       ready = true;
+      await writeState();
       if (pending !== undefined) await reloader.request(pending);
     },
     close: () => {
@@ -89,4 +124,9 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       process.off('exit', onExit);
     },
   };
+}
+
+/** The pid file and, if it still names this process, the state file beside it. */
+function removeFiles(pidFile: string): void {
+  if (removePidFile(pidFile)) rmSync(stateFileFor(pidFile), { force: true });
 }

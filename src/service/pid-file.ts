@@ -54,11 +54,17 @@ export async function writePidFile(path: string): Promise<void> {
   await writeFileAtomic(path, `${process.pid}\n`, 0o644);
 }
 
-/** Removes the pid file if it still names this process. Synchronous: it also runs in the exit handler. */
-export function removePidFile(path: string): void {
+/**
+ * Removes the pid file if it still names this process, and says whether it did. Synchronous: it also runs
+ * in the exit handler.
+ */
+export function removePidFile(path: string): boolean {
   try {
-    if (Number(readFileSync(path, 'utf8').trim()) === process.pid) rmSync(path, { force: true });
+    if (Number(readFileSync(path, 'utf8').trim()) !== process.pid) return false;
+    rmSync(path, { force: true });
+    return true;
   } catch {
     // Already gone, or never written: nothing to remove.
+    return false;
   }
 }

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { runCli, tempDir } from '../fixtures/cli.js';
 import { startGateway } from '../fixtures/gateway.js';
 import { testPki } from '../fixtures/pki.js';
+import { connectStatus } from '../fixtures/raw-client.js';
 
 describe('oms-gateway status', () => {
   test('without --metrics-url it reads the metrics listener of the configuration, here over HTTPS with the test CA', async (t) => {
@@ -82,5 +83,55 @@ describe('oms-gateway user --metrics', () => {
     assert.deepEqual((parse(await readFile(config, 'utf8')) as { metrics: { users: unknown[] } }).metrics.users, []);
     const missing = await runCli(['user', 'remove', 'prometheus', '--metrics', '--config', config]);
     assert.equal(missing.code, 1);
+  });
+});
+
+describe('oms-gateway status from the state file', () => {
+  test('report mode is said loudly with its would-deny count; auth, listeners, file and generation are shown', async (t) => {
+    const dir = await tempDir(t);
+    const pidFile = join(dir, 'gateway.pid');
+    const gateway = await startGateway({ configYaml: `workers: 1\npidFile: ${pidFile}\npolicy:\n  mode: report\nresolve: ["denied.example.net=127.0.0.1:1"]\n` });
+    t.after(() => gateway.stop('SIGKILL'));
+    // Outside the allowlist: relayed in report mode (the mapped port refuses) and counted as would-deny.
+    await connectStatus(gateway.port, 'denied.example.net:443');
+    const config = gateway.configFile ?? '';
+    const result = await runCli(['status', '--config', config, '--metrics-url', `${gateway.metricsBaseUrl ?? ''}/metrics`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^ {2}policy mode +REPORT — NOT ENFORCING the allowlist: 1 tunnels and requests relayed that enforce mode would refuse$/m);
+    assert.match(result.stdout, /^ {2}auth +anonymous$/m);
+    assert.match(result.stdout, new RegExp(`^ {2}listeners +127\\.0\\.0\\.1:${gateway.port}$`, 'm'));
+    assert.match(result.stdout, new RegExp(`^ {2}configuration +${config.replace(/[.]/g, '\\.')}, generation 1$`, 'm'));
+    assert.match(result.stdout, /^ {2}last reload +none since start$/m);
+    assert.match(result.stdout, new RegExp(`^ {2}pid +${gateway.pid} since `, 'm'));
+  });
+
+  test('a broken configuration file: status still reads the gateway through the pid file and says the file is invalid', async (t) => {
+    const dir = await tempDir(t);
+    const pidFile = join(dir, 'gateway.pid');
+    const gateway = await startGateway({ configYaml: `workers: 1\npidFile: ${pidFile}\n` });
+    t.after(() => gateway.stop('SIGKILL'));
+    const config = gateway.configFile ?? '';
+    const since = gateway.records.length;
+    await writeFile(config, `workers: 1\npidFile: ${pidFile}\ntimeouts:\n  connectSeconds: -1\n`);
+    process.kill(gateway.pid, 'SIGHUP');
+    await gateway.waitForRecord((r) => r.event === 'config-invalid', 10_000, since);
+
+    // The file names no reachable metrics listener (the gateway was started with --metrics-listen), so the
+    // state file is the only source: the command must not need the file to load.
+    const result = await runCli(['status', '--config', config]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^ {2}state +running \(metrics not read: /m);
+    assert.match(result.stdout, /^ {2}policy mode +enforce$/m);
+    assert.match(result.stdout, /^ {2}last reload +INVALID at \S+ \(SIGHUP\): config-invalid — the previous configuration is in force$/m);
+    assert.match(result.stdout, /^ {2}configuration file +.* is INVALID now \(1 problem\): a reload would be refused/m);
+    const json = await runCli(['status', '--config', config, '--json']);
+    const answer = JSON.parse(json.stdout) as { pid: number; configFileValid: boolean; generation: number; lastReload: { outcome: string } };
+    assert.deepEqual([answer.pid, answer.configFileValid, answer.generation, answer.lastReload.outcome], [gateway.pid, false, 1, 'invalid']);
+
+    await gateway.stop();
+    // The fixture removes the file with the gateway: --pid-file says where to look.
+    const stopped = await runCli(['status', '--pid-file', pidFile, '--metrics-url', `${gateway.metricsBaseUrl ?? ''}/metrics`]);
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /no gateway is running with pid file/);
   });
 });

@@ -266,7 +266,7 @@ describe('ways to ask for a reload', () => {
     await writeFile(config, stringify(settings([KEPT, DROPPED], { pidFile })));
     const accepted = await runCli(['reload', '--config', config]);
     assert.equal(accepted.code, 0, accepted.stderr);
-    assert.match(accepted.stdout, new RegExp(`told the running gateway \\(pid ${gateway.pid}\\) to reload`));
+    assert.match(accepted.stdout, new RegExp(`the running gateway \\(pid ${gateway.pid}\\) applied it \\(generation 2\\): policy\\.allowlist`));
     const record = await gateway.waitForRecord((r) => r.event === 'config-reloaded', 10_000, since);
     assert.ok(!gateway.records.slice(since).some((r) => r.event === 'config-invalid'), 'the invalid file reached the gateway');
     assert.equal(record.trigger, 'SIGHUP');
@@ -280,7 +280,7 @@ describe('ways to ask for a reload', () => {
     const since = gateway.records.length;
     const result = await runCli(['allowed-host', 'add', `${DROPPED}:${origin.port}`, '--config', gateway.configFile ?? '']);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /told the running gateway/);
+    assert.match(result.stdout, /the running gateway \(pid \d+\) applied it \(generation 2\): policy\.allowlist/);
     await gateway.waitForRecord((r) => r.event === 'config-reloaded', 10_000, since);
     assert.equal((await connectStatus(gateway.port, `${DROPPED}:${origin.port}`)).status, 200);
   });

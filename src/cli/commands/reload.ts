@@ -1,12 +1,13 @@
 // `oms-gateway reload [--config FILE] [--pid-file PATH]`: validate the configuration file with the
-// loader `start` uses, then tell the running gateway to reload it. An invalid file is refused here with
-// every problem listed (exit 2) and the gateway is not disturbed.
+// loader `start` uses, tell the running gateway to reload it, and wait for its answer. An invalid file is
+// refused here with every problem listed (exit 2) and the gateway is not disturbed; a reload the gateway
+// could not apply, or did not answer, exits 1 with the reason.
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { configPathFor } from '../edit-command.js';
-import { describeNotice, notifyGateway } from '../notify.js';
+import { describeNotice, notifyGateway, noticeSucceeded } from '../notify.js';
 
 export async function reload(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse('reload', args, { config: { type: 'string' }, 'pid-file': { type: 'string' }, json: { type: 'boolean' } });
@@ -15,8 +16,9 @@ export async function reload(args: readonly string[]): Promise<number> {
   const config = loadConfig({ path });
   const pidFile = values['pid-file'] === undefined ? config.pidFile : resolve(values['pid-file']);
   const notice = await notifyGateway(pidFile, false);
-  if (notice.status !== 'signalled') throw new CommandFailed(`reload: ${path} is valid, but ${describeNotice(notice)}`);
+  if (notice.status === 'not-running' || notice.status === 'no-pid-file') throw new CommandFailed(`reload: ${path} is valid, but ${describeNotice(notice)}`);
   if (values.json === true) process.stdout.write(`${JSON.stringify({ file: path, valid: true, reload: notice })}\n`);
-  else process.stdout.write(`${path} is valid; ${describeNotice(notice)}\n`);
+  if (!noticeSucceeded(notice)) throw new CommandFailed(`reload: ${path} is valid, but ${describeNotice(notice)}`);
+  if (values.json !== true) process.stdout.write(`${path} is valid; ${describeNotice(notice)}\n`);
   return 0;
 }

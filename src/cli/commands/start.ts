@@ -2,6 +2,7 @@
 // reload on SIGHUP (service/operations.ts), drain on SIGTERM/SIGINT (a second signal exits at once).
 import { resolve as resolvePath } from 'node:path';
 import { exposedSecretsMessage, loadConfig, resolveConfigPath, type ConfigOverrides, type ExposedSecrets } from '../../config/load.js';
+import { pinnedKeys } from '../../config/reload-scope.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { slowPathLimits } from '../../auth/throttle.js';
@@ -93,7 +94,15 @@ export async function start(args: readonly string[]): Promise<number> {
       })
     : undefined;
   // Reloads read the same file with the same flags, which keep overriding it.
-  const operations = await startOperations({ gateway, logger, config, load: () => loadConfig({ path, overrides, onExposedSecrets: warnExposed }), counter: gateway.metrics });
+  const operations = await startOperations({
+    gateway,
+    logger,
+    config,
+    load: () => loadConfig({ path, overrides, onExposedSecrets: warnExposed }),
+    pins: { keys: pinnedKeys(overrides), loadFile: () => loadConfig({ path }) },
+    applied: (next) => metricsServer?.apply(next.metrics, next.auth),
+    counter: gateway.metrics,
+  });
 
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'error', eventId: 400, err }, 'uncaught exception: exiting so the supervisor restarts the gateway');
