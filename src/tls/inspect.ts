@@ -163,7 +163,7 @@ function judgeServerHello(stream: HandshakeStream, options: InspectionOptions, f
  * module attached; on a refusal the caller closes them.
  */
 export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, expectedHost: string, options: InspectionOptions): Promise<Inspection> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const facts: TlsFacts = {};
     const following = options.allowedClientCertificates.length > 0;
     let phase: 'client-hello' | 'server-hello' | 'client-certificate' = 'client-hello';
@@ -171,21 +171,32 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
     let serverBytes = Buffer.alloc(0);
     let done = false;
 
-    const finish = (result: Inspection): void => {
-      if (done) return;
+    const stop = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(timer);
       client.off('data', onClientData).off('end', onClientEnd).off('close', onClientEnd);
       upstream.off('data', onServerData).off('end', onServerEnd).off('close', onServerEnd).off('error', ignore);
       client.pause();
       upstream.pause();
-      resolve(result);
+      return true;
+    };
+    const finish = (result: Inspection): void => {
+      if (stop()) resolve(result);
+    };
+    // 'data' listeners run outside the promise: a fault in one becomes its rejection, not an uncaught throw.
+    const guarded = (read: (chunk: Buffer) => void) => (chunk: Buffer): void => {
+      try {
+        read(chunk);
+      } catch (err) {
+        if (stop()) reject(err);
+      }
     };
     const conclude = (verdict: Exclude<Verdict, undefined>, unsent: Buffer): void => {
       finish(verdict.ok ? { ok: true, head: unsent, facts } : { ok: false, reason: verdict.reason, facts });
     };
 
-    const onClientData = (chunk: Buffer): void => {
+    const onClientData = guarded((chunk) => {
       clientBytes = Buffer.concat([clientBytes, chunk]);
       if (clientBytes.length > options.maxHandshakeBytes) {
         facts.side = 'client';
@@ -208,7 +219,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
         return;
       }
       upstream.write(chunk);
-    };
+    });
 
     const evaluateHello = (): void => {
       const verdict = judgeHello(readHandshakeStream(clientBytes, options.maxHandshakeBytes), expectedHost, options, facts);
@@ -223,7 +234,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
       upstream.on('data', onServerData).resume();
     };
 
-    const onServerData = (chunk: Buffer): void => {
+    const onServerData = guarded((chunk) => {
       serverBytes = Buffer.concat([serverBytes, chunk]);
       if (serverBytes.length > options.maxHandshakeBytes) {
         facts.side = 'server';
@@ -250,7 +261,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
       // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
       const early = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
       if (early !== undefined) conclude(early, Buffer.alloc(0));
-    };
+    });
 
     const onClientEnd = (): void => {
       facts.side = 'client';
