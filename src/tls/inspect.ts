@@ -8,12 +8,13 @@
 // be on the list; TLS 1.3 encrypts it, and the configuration says whether such tunnels pass. While following,
 // each chunk is checked before it is passed on, so a refused certificate never reaches the target.
 //
-// Reads are bounded (maxHandshakeBytes per direction) and the whole look has one deadline. Nothing is lost:
-// bytes read but not yet passed on come back as `head` for the relay to send first.
+// Reads are bounded (maxHandshakeBytes and maxHandshakeRecords per direction) and the whole look has one
+// deadline; each direction is read once, in step with its segments (records.ts). Nothing is lost: bytes read
+// but not yet passed on come back as `head` for the relay to send first.
 
 import { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { CONTENT_TYPE, HANDSHAKE_TYPE, readHandshakeStream, type HandshakeStream } from './records.js';
+import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader, type HandshakeStream } from './records.js';
 import { TLS_VERSIONS, firstCertificate, highestVersion, parseClientHello, serverHelloVersion, versionName } from './clienthello.js';
 import { findMatch, subjectOf, type SubjectPattern } from './subjects.js';
 
@@ -26,6 +27,8 @@ export interface InspectionOptions {
   readonly timeoutMs: number;
   /** Bytes read from each side, and the longest handshake message, before the look gives up. */
   readonly maxHandshakeBytes: number;
+  /** Handshake records read from each side before the look gives up. */
+  readonly maxHandshakeRecords: number;
   /** Subjects a client certificate must match; empty: certificates are not looked at. */
   readonly allowedClientCertificates: readonly SubjectPattern[];
   /** TLS 1.3 sessions when allowedClientCertificates is not empty: their certificate cannot be seen. */
@@ -40,6 +43,7 @@ export type InspectionFailure =
   | 'malformed-handshake'
   | 'bad-certificate'
   | 'handshake-too-large'
+  | 'too-many-records'
   | 'handshake-timeout'
   /** Version refusals (Windows event 106). */
   | 'version-too-low'
@@ -86,7 +90,7 @@ function sameHost(a: string, b: string): boolean {
 
 function streamFailure(stream: HandshakeStream): InspectionFailure | undefined {
   if (stream.error === undefined) return undefined;
-  if (stream.error === 'not-tls') return 'not-tls';
+  if (stream.error === 'not-tls' || stream.error === 'too-many-records') return stream.error;
   return stream.error === 'too-large' ? 'handshake-too-large' : 'malformed-handshake';
 }
 
@@ -108,11 +112,14 @@ function judgeHello(stream: HandshakeStream, expectedHost: string, options: Insp
   return sameHost(hello.serverName, expectedHost) ? PASS : refuse('sni-mismatch');
 }
 
-/** Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. */
-function judgeCertificate(stream: HandshakeStream, options: InspectionOptions, facts: TlsFacts): Verdict {
+/**
+ * Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. `from` is the first
+ * message not looked at yet (the caller keeps it, so each message is looked at once).
+ */
+function judgeCertificate(stream: HandshakeStream, from: number, options: InspectionOptions, facts: TlsFacts): Verdict {
   const failure = streamFailure(stream);
   if (failure !== undefined) return refuse(failure);
-  for (const message of stream.messages.slice(1)) {
+  for (const message of stream.messages.slice(Math.max(from, 1))) {
     if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
       facts.clientCertificate = 'none';
       return PASS;
@@ -166,9 +173,16 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
   return new Promise((resolve, reject) => {
     const facts: TlsFacts = {};
     const following = options.allowedClientCertificates.length > 0;
+    const limits = { maxMessageBytes: options.maxHandshakeBytes, maxRecords: options.maxHandshakeRecords };
+    const clientReader = new HandshakeReader(limits);
+    const serverReader = new HandshakeReader(limits);
     let phase: 'client-hello' | 'server-hello' | 'client-certificate' = 'client-hello';
-    let clientBytes = head;
-    let serverBytes = Buffer.alloc(0);
+    /** Client bytes held back until the ClientHello is judged; joined once, when it is. */
+    const unsent: Buffer[] = [];
+    let clientReceived = 0;
+    let serverReceived = 0;
+    /** Client messages judgeCertificate has looked at. */
+    let judged = 0;
     let done = false;
 
     const stop = (): boolean => {
@@ -192,28 +206,40 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
         if (stop()) reject(err);
       }
     };
-    const conclude = (verdict: Exclude<Verdict, undefined>, unsent: Buffer): void => {
-      finish(verdict.ok ? { ok: true, head: unsent, facts } : { ok: false, reason: verdict.reason, facts });
+    const conclude = (verdict: Exclude<Verdict, undefined>, head: Buffer): void => {
+      finish(verdict.ok ? { ok: true, head, facts } : { ok: false, reason: verdict.reason, facts });
+    };
+    const refuseSide = (side: 'client' | 'server', reason: InspectionFailure): void => {
+      facts.side = side;
+      conclude({ ok: false, reason }, Buffer.alloc(0));
+    };
+    const judgeClientCertificate = (): Verdict => {
+      const verdict = judgeCertificate(clientReader, judged, options, facts);
+      judged = clientReader.messages.length;
+      return verdict;
+    };
+
+    /** Reads client bytes; false when the look ended on them. */
+    const readClient = (chunk: Buffer): boolean => {
+      clientReceived += chunk.length;
+      if (clientReceived > options.maxHandshakeBytes) {
+        refuseSide('client', 'handshake-too-large');
+        return false;
+      }
+      clientReader.push(chunk);
+      return true;
     };
 
     const onClientData = guarded((chunk) => {
-      clientBytes = Buffer.concat([clientBytes, chunk]);
-      if (clientBytes.length > options.maxHandshakeBytes) {
-        facts.side = 'client';
-        conclude({ ok: false, reason: 'handshake-too-large' }, clientBytes);
-        return;
-      }
       if (phase === 'client-hello') {
-        evaluateHello();
+        unsent.push(chunk);
+        if (readClient(chunk)) evaluateHello();
         return;
       }
       if (phase === 'client-certificate') {
-        const verdict = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
-        if (verdict !== undefined && !verdict.ok) {
-          facts.side = 'client';
-          conclude(verdict, Buffer.alloc(0));
-          return;
-        }
+        if (!readClient(chunk)) return;
+        const verdict = judgeClientCertificate();
+        if (verdict !== undefined && !verdict.ok) return refuseSide('client', verdict.reason);
         upstream.write(chunk);
         if (verdict !== undefined) conclude(verdict, Buffer.alloc(0));
         return;
@@ -222,50 +248,45 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
     });
 
     const evaluateHello = (): void => {
-      const verdict = judgeHello(readHandshakeStream(clientBytes, options.maxHandshakeBytes), expectedHost, options, facts);
+      const verdict = judgeHello(clientReader, expectedHost, options, facts);
       if (verdict === undefined) return;
-      if (!verdict.ok || !following) {
-        if (!verdict.ok) facts.side = 'client';
-        conclude(verdict, clientBytes);
-        return;
-      }
+      const held = Buffer.concat(unsent);
+      if (!verdict.ok) return refuseSide('client', verdict.reason);
+      if (!following) return conclude(verdict, held);
       phase = 'server-hello';
-      upstream.write(clientBytes);
+      upstream.write(held);
       upstream.on('data', onServerData).resume();
     };
 
     const onServerData = guarded((chunk) => {
-      serverBytes = Buffer.concat([serverBytes, chunk]);
-      if (serverBytes.length > options.maxHandshakeBytes) {
-        facts.side = 'server';
-        conclude({ ok: false, reason: 'handshake-too-large' }, Buffer.alloc(0));
-        return;
-      }
+      serverReceived += chunk.length;
+      if (serverReceived > options.maxHandshakeBytes) return refuseSide('server', 'handshake-too-large');
       if (phase !== 'server-hello') {
         client.write(chunk);
         return;
       }
-      const verdict = judgeServerHello(readHandshakeStream(serverBytes, options.maxHandshakeBytes), options, facts);
+      serverReader.push(chunk);
+      const verdict = judgeServerHello(serverReader, options, facts);
       if (verdict === undefined) {
         client.write(chunk);
         return;
       }
       if (verdict !== 'tls12') {
-        if (!verdict.ok) facts.side = 'server';
-        else client.write(chunk);
+        if (!verdict.ok) return refuseSide('server', verdict.reason);
+        client.write(chunk);
         conclude(verdict, Buffer.alloc(0));
         return;
       }
       client.write(chunk);
       phase = 'client-certificate';
       // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
-      const early = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
+      const early = judgeClientCertificate();
       if (early !== undefined) conclude(early, Buffer.alloc(0));
     });
 
     const onClientEnd = (): void => {
       facts.side = 'client';
-      const truncated = phase === 'client-hello' && clientBytes.length > 0;
+      const truncated = phase === 'client-hello' && clientReceived > 0;
       finish({ ok: false, reason: truncated ? 'malformed-handshake' : 'closed-early', facts });
     };
     const onServerEnd = (): void => {
@@ -278,7 +299,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
     // The relay attaches its own error handlers; until then a reset of the target must not throw.
     upstream.on('error', ignore).once('end', onServerEnd).once('close', onServerEnd);
     client.once('end', onClientEnd).once('close', onClientEnd);
-    if (clientBytes.length > 0) evaluateHello();
+    if (head.length > 0) onClientData(head);
     // The CONNECT handler paused the client; a 'data' listener alone does not resume a paused stream.
     if (!done) client.on('data', onClientData).resume();
   });

@@ -20,6 +20,7 @@ export function compileInspection(config: GatewayConfig): CompiledInspection {
     missingSni: inspection.missingSni,
     timeoutMs: inspection.timeoutSeconds * 1000,
     maxHandshakeBytes: inspection.maxHandshakeBytes,
+    maxHandshakeRecords: inspection.maxHandshakeRecords,
     allowedClientCertificates: compileSubjects(config.allowedClientCertificates),
     hiddenClientCertificates: inspection.hiddenClientCertificates,
   };

@@ -22,6 +22,7 @@ const OPTIONS: InspectionOptions = {
   missingSni: 'allow',
   timeoutMs: 5000,
   maxHandshakeBytes: 65_536,
+  maxHandshakeRecords: 1024,
   allowedClientCertificates: [],
   hiddenClientCertificates: 'refuse',
 };
