@@ -3,10 +3,12 @@
 // "TLS session is successfully verified"). The client's first record(s) must hold a ClientHello offering at
 // least the configured version, whose server name, when present, is the CONNECT host.
 //
-// With allowedClientCertificates set, the handshake is followed further: the server's ServerHello says which
-// version was chosen; up to TLS 1.2 the client's Certificate message crosses in the clear and its subject must
-// be on the list; TLS 1.3 encrypts it, and the configuration says whether such tunnels pass. While following,
-// each chunk is checked before it is passed on, so a refused certificate never reaches the target.
+// The look lasts until the client's plaintext handshake ends (issue 16: a second ClientHello naming another
+// host used to pass unread): every ClientHello in it is judged alike, and the server's ServerHello says which
+// version was chosen. With allowedClientCertificates set, up to TLS 1.2 the client's Certificate message
+// crosses in the clear and its subject must be on the list; TLS 1.3 encrypts it, and the configuration says
+// whether such tunnels pass. After the first ClientHello each chunk is checked before it is passed on, so a
+// refused message never reaches the target.
 //
 // Reads are bounded (maxHandshakeBytes and maxHandshakeRecords per direction) and the whole look has one
 // deadline; each direction is read once, in step with its segments (records.ts). Nothing is lost: bytes read
@@ -14,7 +16,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader, type HandshakeStream } from './records.js';
+import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader, type HandshakeMessage, type HandshakeStream } from './records.js';
 import { TLS_VERSIONS, firstCertificate, highestVersion, parseClientHello, serverHelloVersion, versionName } from './clienthello.js';
 import { findMatch, subjectOf, type SubjectPattern } from './subjects.js';
 
@@ -94,80 +96,82 @@ function streamFailure(stream: HandshakeStream): InspectionFailure | undefined {
   return stream.error === 'too-large' ? 'handshake-too-large' : 'malformed-handshake';
 }
 
-/** Phase 1: the ClientHello. */
+/**
+ * A ClientHello: the first, or a later one. After a HelloRetryRequest a TLS 1.3 client sends a second
+ * ClientHello (RFC 8446 §4.1.2), which must name the same server; any ClientHello gets the same judgement,
+ * so a second one naming another host never reaches the target (issue 16 item 10).
+ */
+function judgeClientHello(message: HandshakeMessage, expectedHost: string, options: InspectionOptions, facts: TlsFacts): Exclude<Verdict, undefined> {
+  if (message.type !== HANDSHAKE_TYPE.clientHello) return { ok: false, reason: 'not-client-hello' };
+  const parsed = parseClientHello(message.body);
+  if (!parsed.ok) return { ok: false, reason: parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake' };
+  const { hello } = parsed;
+  const highest = highestVersion(hello);
+  if (highest !== undefined) facts.offeredVersion = versionName(highest);
+  if (hello.serverName !== undefined) facts.serverName = hello.serverName;
+  if (highest === undefined || highest < options.minVersion) return { ok: false, reason: 'version-too-low' };
+  if (hello.serverName === undefined) return options.missingSni === 'refuse' ? { ok: false, reason: 'sni-missing' } : { ok: true };
+  return sameHost(hello.serverName, expectedHost) ? { ok: true } : { ok: false, reason: 'sni-mismatch' };
+}
+
+/** Phase 1: the first ClientHello. */
 function judgeHello(stream: HandshakeStream, expectedHost: string, options: InspectionOptions, facts: TlsFacts): Verdict {
   const failure = streamFailure(stream);
   if (failure !== undefined) return refuse(failure);
   const first = stream.messages[0];
   if (first === undefined) return stream.endedBy === undefined ? undefined : refuse('not-client-hello');
-  if (first.type !== HANDSHAKE_TYPE.clientHello) return refuse('not-client-hello');
-  const parsed = parseClientHello(first.body);
-  if (!parsed.ok) return refuse(parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake');
-  const { hello } = parsed;
-  const highest = highestVersion(hello);
-  if (highest !== undefined) facts.offeredVersion = versionName(highest);
-  if (hello.serverName !== undefined) facts.serverName = hello.serverName;
-  if (highest === undefined || highest < options.minVersion) return refuse('version-too-low');
-  if (hello.serverName === undefined) return options.missingSni === 'refuse' ? refuse('sni-missing') : PASS;
-  return sameHost(hello.serverName, expectedHost) ? PASS : refuse('sni-mismatch');
+  return judgeClientHello(first, expectedHost, options, facts);
 }
 
-/**
- * Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. `from` is the first
- * message not looked at yet (the caller keeps it, so each message is looked at once).
- */
-function judgeCertificate(stream: HandshakeStream, from: number, options: InspectionOptions, facts: TlsFacts): Verdict {
-  const failure = streamFailure(stream);
-  if (failure !== undefined) return refuse(failure);
-  for (const message of stream.messages.slice(Math.max(from, 1))) {
-    if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
-      facts.clientCertificate = 'none';
-      return PASS;
-    }
-    if (message.type !== HANDSHAKE_TYPE.certificate) continue;
-    const certificate = firstCertificate(message.body);
-    if (!certificate.ok) return refuse('malformed-handshake');
-    if (certificate.der === undefined) {
-      facts.clientCertificate = 'none';
-      return PASS;
-    }
-    let subject;
-    try {
-      subject = subjectOf(new X509Certificate(certificate.der));
-    } catch {
-      return refuse('bad-certificate');
-    }
-    facts.clientCertificate = subject.text;
-    const match = findMatch(options.allowedClientCertificates, subject);
-    if (match === undefined) return refuse('client-certificate-refused');
-    facts.allowedBy = match.text;
+/** TLS 1.2 and earlier, with allowedClientCertificates: one message of the client's second flight. */
+function judgeCertificate(message: HandshakeMessage, options: InspectionOptions, facts: TlsFacts): Verdict {
+  if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
+    facts.clientCertificate = 'none';
     return PASS;
   }
-  if (stream.endedBy === undefined) return undefined;
-  facts.clientCertificate = 'none';
-  if (stream.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
+  if (message.type !== HANDSHAKE_TYPE.certificate) return undefined;
+  const certificate = firstCertificate(message.body);
+  if (!certificate.ok) return refuse('malformed-handshake');
+  if (certificate.der === undefined) {
+    facts.clientCertificate = 'none';
+    return PASS;
+  }
+  let subject;
+  try {
+    subject = subjectOf(new X509Certificate(certificate.der));
+  } catch {
+    return refuse('bad-certificate');
+  }
+  facts.clientCertificate = subject.text;
+  const match = findMatch(options.allowedClientCertificates, subject);
+  if (match === undefined) return refuse('client-certificate-refused');
+  facts.allowedBy = match.text;
   return PASS;
 }
 
-/** Phase 2: the version the server chose; 'tls12' when the client's certificate can be read next. */
-function judgeServerHello(stream: HandshakeStream, options: InspectionOptions, facts: TlsFacts): Verdict | 'tls12' {
+/**
+ * The version the server chose, from its first message: `pending` until that arrives, `none` when the
+ * server sent an alert or other non-handshake record first, or the failure that stops reading it.
+ */
+function serverChoice(stream: HandshakeStream): { readonly version: number } | 'pending' | 'none' | { readonly failure: InspectionFailure } {
   const failure = streamFailure(stream);
-  if (failure !== undefined) return refuse(failure === 'not-tls' ? 'malformed-handshake' : failure);
+  if (failure !== undefined) return { failure: failure === 'not-tls' ? 'malformed-handshake' : failure };
   const first = stream.messages[0];
-  // An alert before any ServerHello: the server refused the handshake, and the session ends without us.
-  if (first === undefined) return stream.endedBy === undefined ? undefined : PASS;
+  if (first === undefined) return stream.endedBy === undefined ? 'pending' : 'none';
   const version = first.type === HANDSHAKE_TYPE.serverHello ? serverHelloVersion(first.body) : undefined;
-  if (version === undefined) return refuse('malformed-handshake');
-  facts.negotiatedVersion = versionName(version);
-  if (version < TLS13) return 'tls12';
-  facts.clientCertificate = 'hidden';
-  return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
+  return version === undefined ? { failure: 'malformed-handshake' } : { version };
 }
 
 /**
  * Looks at the handshake of a tunnel whose client was just told `200 Connection established`. `head` holds
  * client bytes that arrived with the CONNECT request. Both sockets are left paused with no listener of this
  * module attached; on a refusal the caller closes them.
+ *
+ * Phase 1 holds the client's bytes until its ClientHello is judged. Phase 2 passes both directions on, a
+ * chunk at a time, each client chunk judged before it is passed: every further ClientHello (see
+ * judgeClientHello) and, with allowedClientCertificates, the client's certificate. It ends when the client's
+ * plaintext handshake does: at its first record that is neither handshake nor (under TLS 1.3) a
+ * ChangeCipherSpec.
  */
 export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, expectedHost: string, options: InspectionOptions): Promise<Inspection> {
   return new Promise((resolve, reject) => {
@@ -176,13 +180,19 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
     const limits = { maxMessageBytes: options.maxHandshakeBytes, maxRecords: options.maxHandshakeRecords };
     const clientReader = new HandshakeReader(limits);
     const serverReader = new HandshakeReader(limits);
-    let phase: 'client-hello' | 'server-hello' | 'client-certificate' = 'client-hello';
+    // Until the server has chosen TLS 1.2 or earlier, a ChangeCipherSpec may be TLS 1.3's dummy one.
+    clientReader.skipChangeCipherSpec = true;
+    let phase: 'client-hello' | 'watch' = 'client-hello';
     /** Client bytes held back until the ClientHello is judged; joined once, when it is. */
     const unsent: Buffer[] = [];
     let clientReceived = 0;
     let serverReceived = 0;
-    /** Client messages judgeCertificate has looked at. */
-    let judged = 0;
+    /** The version the server chose; 'none' when it will not say; undefined until it does. */
+    let version: number | 'none' | undefined;
+    /** Client messages looked at for a ClientHello, and for the certificate. */
+    let judged = 1;
+    let certificateFrom = 1;
+    let certificateJudged = !following;
     let done = false;
 
     const stop = (): boolean => {
@@ -206,17 +216,9 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
         if (stop()) reject(err);
       }
     };
-    const conclude = (verdict: Exclude<Verdict, undefined>, head: Buffer): void => {
-      finish(verdict.ok ? { ok: true, head, facts } : { ok: false, reason: verdict.reason, facts });
-    };
     const refuseSide = (side: 'client' | 'server', reason: InspectionFailure): void => {
       facts.side = side;
-      conclude({ ok: false, reason }, Buffer.alloc(0));
-    };
-    const judgeClientCertificate = (): Verdict => {
-      const verdict = judgeCertificate(clientReader, judged, options, facts);
-      judged = clientReader.messages.length;
-      return verdict;
+      finish({ ok: false, reason, facts });
     };
 
     /** Reads client bytes; false when the look ended on them. */
@@ -230,58 +232,92 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
       return true;
     };
 
-    const onClientData = guarded((chunk) => {
-      if (phase === 'client-hello') {
-        unsent.push(chunk);
-        if (readClient(chunk)) evaluateHello();
-        return;
+    /** Judges the client messages not looked at yet; a refusal, or undefined. */
+    const judgeClientFlight = (): Verdict => {
+      const failure = streamFailure(clientReader);
+      if (failure !== undefined) return refuse(failure);
+      const { messages } = clientReader;
+      for (; judged < messages.length; judged++) {
+        const message = messages[judged];
+        if (message?.type !== HANDSHAKE_TYPE.clientHello) continue;
+        const verdict = judgeClientHello(message, expectedHost, options, facts);
+        if (!verdict.ok) return verdict;
       }
-      if (phase === 'client-certificate') {
-        if (!readClient(chunk)) return;
-        const verdict = judgeClientCertificate();
-        if (verdict !== undefined && !verdict.ok) return refuseSide('client', verdict.reason);
-        upstream.write(chunk);
-        if (verdict !== undefined) conclude(verdict, Buffer.alloc(0));
-        return;
+      if (certificateJudged || typeof version !== 'number' || version >= TLS13) return undefined;
+      for (; certificateFrom < messages.length && !certificateJudged; certificateFrom++) {
+        const message = messages[certificateFrom];
+        const verdict = message === undefined ? undefined : judgeCertificate(message, options, facts);
+        if (verdict === undefined) continue;
+        certificateJudged = true;
+        if (!verdict.ok) return verdict;
       }
-      upstream.write(chunk);
-    });
+      return undefined;
+    };
 
-    const evaluateHello = (): void => {
+    /** The client's plaintext handshake ended without a certificate judged (allowedClientCertificates). */
+    const judgeEnd = (): Verdict => {
+      if (certificateJudged) return PASS;
+      if (typeof version === 'number' && version < TLS13) {
+        facts.clientCertificate = 'none';
+        if (clientReader.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
+        return PASS;
+      }
+      // TLS 1.3, or a server that never said: the certificate cannot be seen.
+      facts.clientCertificate = 'hidden';
+      return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
+    };
+
+    /** Phase 2: `chunk` was read; it is passed on, or ends the look. */
+    const watchClient = (chunk: Buffer): void => {
+      const verdict = judgeClientFlight();
+      if (verdict !== undefined && !verdict.ok) return refuseSide('client', verdict.reason);
+      if (clientReader.open) {
+        upstream.write(chunk);
+        return;
+      }
+      const end = judgeEnd();
+      if (end !== undefined && !end.ok) return refuseSide('client', end.reason);
+      finish({ ok: true, head: chunk, facts });
+    };
+
+    const onClientData = guarded((chunk) => {
+      if (phase === 'client-hello') unsent.push(chunk);
+      if (!readClient(chunk)) return;
+      if (phase === 'watch') return watchClient(chunk);
       const verdict = judgeHello(clientReader, expectedHost, options, facts);
       if (verdict === undefined) return;
-      const held = Buffer.concat(unsent);
       if (!verdict.ok) return refuseSide('client', verdict.reason);
-      if (!following) return conclude(verdict, held);
-      phase = 'server-hello';
-      upstream.write(held);
+      phase = 'watch';
       upstream.on('data', onServerData).resume();
-    };
+      watchClient(Buffer.concat(unsent));
+    });
 
     const onServerData = guarded((chunk) => {
       serverReceived += chunk.length;
       if (serverReceived > options.maxHandshakeBytes) return refuseSide('server', 'handshake-too-large');
-      if (phase !== 'server-hello') {
-        client.write(chunk);
-        return;
-      }
-      serverReader.push(chunk);
-      const verdict = judgeServerHello(serverReader, options, facts);
-      if (verdict === undefined) {
-        client.write(chunk);
-        return;
-      }
-      if (verdict !== 'tls12') {
-        if (!verdict.ok) return refuseSide('server', verdict.reason);
-        client.write(chunk);
-        conclude(verdict, Buffer.alloc(0));
-        return;
+      if (version === undefined) {
+        serverReader.push(chunk);
+        const choice = serverChoice(serverReader);
+        if (choice === 'none') version = 'none';
+        else if (typeof choice === 'object' && 'failure' in choice) {
+          // Only a followed handshake needs the server's flight; otherwise the client judges its server.
+          if (following) return refuseSide('server', choice.failure);
+          version = 'none';
+        } else if (typeof choice === 'object') {
+          version = choice.version;
+          facts.negotiatedVersion = versionName(version);
+          clientReader.skipChangeCipherSpec = version >= TLS13;
+          if (following && version >= TLS13) {
+            facts.clientCertificate = 'hidden';
+            if (options.hiddenClientCertificates === 'refuse') return refuseSide('server', 'client-certificate-hidden');
+            certificateJudged = true;
+          }
+          // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
+          const early = judgeClientFlight();
+          if (early !== undefined && !early.ok) return refuseSide('client', early.reason);
+        }
       }
       client.write(chunk);
-      phase = 'client-certificate';
-      // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
-      const early = judgeClientCertificate();
-      if (early !== undefined) conclude(early, Buffer.alloc(0));
     });
 
     const onClientEnd = (): void => {
