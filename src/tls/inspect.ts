@@ -14,11 +14,11 @@
 // deadline; each direction is read once, in step with its segments (records.ts). Nothing is lost: bytes read
 // but not yet passed on come back as `head` for the relay to send first.
 
-import { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader, type HandshakeMessage, type HandshakeStream } from './records.js';
-import { TLS_VERSIONS, firstCertificate, highestVersion, parseClientHello, serverHelloVersion, versionName } from './clienthello.js';
-import { findMatch, subjectOf, type SubjectPattern } from './subjects.js';
+import { TLS_VERSIONS, versionName } from './clienthello.js';
+import { judgeCertificate, judgeClientHello, judgeHello, PASS, refuse, serverChoice, streamFailure, type Verdict } from './judge.js';
+import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader } from './records.js';
+import type { SubjectPattern } from './subjects.js';
 
 export type Allowance = 'allow' | 'refuse';
 
@@ -76,91 +76,7 @@ export type Inspection =
   | { readonly ok: true; readonly head: Buffer; readonly facts: TlsFacts }
   | { readonly ok: false; readonly reason: InspectionFailure; readonly facts: TlsFacts };
 
-type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: InspectionFailure } | undefined;
-
-const PASS: Verdict = { ok: true };
 const TLS13 = TLS_VERSIONS['TLSv1.3'];
-
-function refuse(reason: InspectionFailure): Verdict {
-  return { ok: false, reason };
-}
-
-/** Names compare without regard to case or one trailing dot (RFC 6066 §3 sends none; clients sometimes do). */
-function sameHost(a: string, b: string): boolean {
-  return a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
-}
-
-function streamFailure(stream: HandshakeStream): InspectionFailure | undefined {
-  if (stream.error === undefined) return undefined;
-  if (stream.error === 'not-tls' || stream.error === 'too-many-records') return stream.error;
-  return stream.error === 'too-large' ? 'handshake-too-large' : 'malformed-handshake';
-}
-
-/**
- * A ClientHello: the first, or a later one. After a HelloRetryRequest a TLS 1.3 client sends a second
- * ClientHello (RFC 8446 §4.1.2), which must name the same server; any ClientHello gets the same judgement,
- * so a second one naming another host never reaches the target (issue 16 item 10).
- */
-function judgeClientHello(message: HandshakeMessage, expectedHost: string, options: InspectionOptions, facts: TlsFacts): Exclude<Verdict, undefined> {
-  if (message.type !== HANDSHAKE_TYPE.clientHello) return { ok: false, reason: 'not-client-hello' };
-  const parsed = parseClientHello(message.body);
-  if (!parsed.ok) return { ok: false, reason: parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake' };
-  const { hello } = parsed;
-  const highest = highestVersion(hello);
-  if (highest !== undefined) facts.offeredVersion = versionName(highest);
-  if (hello.serverName !== undefined) facts.serverName = hello.serverName;
-  if (highest === undefined || highest < options.minVersion) return { ok: false, reason: 'version-too-low' };
-  if (hello.serverName === undefined) return options.missingSni === 'refuse' ? { ok: false, reason: 'sni-missing' } : { ok: true };
-  return sameHost(hello.serverName, expectedHost) ? { ok: true } : { ok: false, reason: 'sni-mismatch' };
-}
-
-/** Phase 1: the first ClientHello. */
-function judgeHello(stream: HandshakeStream, expectedHost: string, options: InspectionOptions, facts: TlsFacts): Verdict {
-  const failure = streamFailure(stream);
-  if (failure !== undefined) return refuse(failure);
-  const first = stream.messages[0];
-  if (first === undefined) return stream.endedBy === undefined ? undefined : refuse('not-client-hello');
-  return judgeClientHello(first, expectedHost, options, facts);
-}
-
-/** TLS 1.2 and earlier, with allowedClientCertificates: one message of the client's second flight. */
-function judgeCertificate(message: HandshakeMessage, options: InspectionOptions, facts: TlsFacts): Verdict {
-  if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
-    facts.clientCertificate = 'none';
-    return PASS;
-  }
-  if (message.type !== HANDSHAKE_TYPE.certificate) return undefined;
-  const certificate = firstCertificate(message.body);
-  if (!certificate.ok) return refuse('malformed-handshake');
-  if (certificate.der === undefined) {
-    facts.clientCertificate = 'none';
-    return PASS;
-  }
-  let subject;
-  try {
-    subject = subjectOf(new X509Certificate(certificate.der));
-  } catch {
-    return refuse('bad-certificate');
-  }
-  facts.clientCertificate = subject.text;
-  const match = findMatch(options.allowedClientCertificates, subject);
-  if (match === undefined) return refuse('client-certificate-refused');
-  facts.allowedBy = match.text;
-  return PASS;
-}
-
-/**
- * The version the server chose, from its first message: `pending` until that arrives, `none` when the
- * server sent an alert or other non-handshake record first, or the failure that stops reading it.
- */
-function serverChoice(stream: HandshakeStream): { readonly version: number } | 'pending' | 'none' | { readonly failure: InspectionFailure } {
-  const failure = streamFailure(stream);
-  if (failure !== undefined) return { failure: failure === 'not-tls' ? 'malformed-handshake' : failure };
-  const first = stream.messages[0];
-  if (first === undefined) return stream.endedBy === undefined ? 'pending' : 'none';
-  const version = first.type === HANDSHAKE_TYPE.serverHello ? serverHelloVersion(first.body) : undefined;
-  return version === undefined ? { failure: 'malformed-handshake' } : { version };
-}
 
 /**
  * Looks at the handshake of a tunnel whose client was just told `200 Connection established`. `head` holds
