@@ -98,3 +98,29 @@ describe('segment by segment reads what all at once reads', () => {
     );
   });
 });
+
+describe('ChangeCipherSpec under TLS 1.3', () => {
+  const hello = records(clientHelloMessage({ serverName: 'a.example' }), 16_384);
+  const ccs = Buffer.from([20, 3, 3, 0, 1, 1]);
+  test('stepped over when asked: a second ClientHello after it is read (HelloRetryRequest)', () => {
+    const reader = new HandshakeReader({ maxMessageBytes: LIMIT });
+    reader.skipChangeCipherSpec = true;
+    reader.push(Buffer.concat([hello, ccs, hello, Buffer.from([23, 3, 3, 0, 1, 0])]));
+    assert.equal(reader.messages.length, 2);
+    assert.equal(reader.endedBy, 23);
+    assert.equal(reader.error, undefined);
+  });
+  test('otherwise it ends the readable part (TLS 1.2: what follows is encrypted)', () => {
+    const reader = new HandshakeReader({ maxMessageBytes: LIMIT });
+    reader.push(Buffer.concat([hello, ccs, hello]));
+    assert.equal(reader.messages.length, 1);
+    assert.equal(reader.endedBy, 20);
+  });
+  test('inside a message it is malformed, stepped over or not', () => {
+    const reader = new HandshakeReader({ maxMessageBytes: LIMIT });
+    reader.skipChangeCipherSpec = true;
+    // The first 20-byte record of a ClientHello, then a ChangeCipherSpec between the records of that message.
+    reader.push(Buffer.concat([records(clientHelloMessage({ serverName: 'a.example' }), 20).subarray(0, 25), ccs]));
+    assert.equal(reader.error, 'malformed-handshake');
+  });
+});
