@@ -156,6 +156,8 @@ const inspection = strictObject({
   missingSni: oneOf(ALLOWANCES).default('allow'),
   timeoutSeconds: seconds(300).default(10),
   maxHandshakeBytes: integer(4_096, 1_048_576).default(65_536),
+  // Real handshakes use a handful of records per direction; see config/oms-gateway.example.yaml.
+  maxHandshakeRecords: integer(16, 65_536).default(1_024),
   hiddenClientCertificates: oneOf(ALLOWANCES).default('refuse'),
 });
 

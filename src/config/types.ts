@@ -58,6 +58,8 @@ export interface InspectionConfig {
   readonly timeoutSeconds: number;
   /** Bytes read from each side, and the longest handshake message, before the tunnel is closed. */
   readonly maxHandshakeBytes: number;
+  /** TLS records read from each side before the tunnel is closed (issue 16: a ClientHello dripped in tiny records). */
+  readonly maxHandshakeRecords: number;
   /** With allowedClientCertificates set, TLS 1.3 sessions (certificate encrypted): allow, or close. */
   readonly hiddenClientCertificates: 'allow' | 'refuse';
 }

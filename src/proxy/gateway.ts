@@ -1,6 +1,6 @@
 // The running gateway: one strict HTTP parser shared by every listener, the CONNECT and absolute-URI
 // handlers behind it, the set of open tunnels, and start/drain/stop.
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
@@ -11,6 +11,7 @@ import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js
 import type { HandlerDeps } from './deps.js';
 import { createForwarder } from './forward.js';
 import { Pipelines } from './pipeline.js';
+import { attachFaultSink, shielded, type FaultSink } from './guard.js';
 import { listenerName, type BoundListener } from './listener.js';
 import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
 import { refuseSocket } from './respond.js';
@@ -111,19 +112,21 @@ export class Gateway {
     enforceHeadTimeouts(this.#http);
     attachLimiter(this.#http, limiter);
     attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
+    const sink: FaultSink = { logger, metrics };
+    attachFaultSink(this.#http, sink);
     const pipelines = this.#pipelines;
-    const forwarder = pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps)));
+    const forwarder = shielded(() => sink, 'request', ([req]) => req.socket, pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps))));
     this.#http.on('request', forwarder);
     // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
     // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
     this.#http.on('checkContinue', forwarder);
-    this.#http.on('connect', pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps))));
-    this.#http.on('upgrade', pipelines.handOverInTurn((req, socket) => {
+    this.#http.on('connect', shielded(() => sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps)))));
+    this.#http.on('upgrade', shielded(() => sink, 'upgrade', ([, socket]) => socket, pipelines.handOverInTurn((req: IncomingMessage, socket: Socket) => {
       audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
       metrics.refused('request', 'upgrade-not-supported');
       refuseSocket(socket, 'upgrade-not-supported');
-    }));
-    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket) => this.#onClientError(err, socket as Socket));
+    })));
+    this.#http.on('clientError', shielded(() => sink, 'client-error', ([, socket]) => socket, (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket)));
     this.#http.on(PROXY_HEADER_REFUSED, (refusal: ProxyHeaderRefusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }));
   }
 

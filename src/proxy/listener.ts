@@ -1,9 +1,10 @@
 // Accepts TCP connections on one address, records who the client is, and hands the socket to the
 // shared HTTP parser (Node's, strict). Later listener kinds (TLS, PROXY protocol) wrap the socket here.
 import type { Server as HttpServer } from 'node:http';
-import { createServer, isIPv6, type Server } from 'node:net';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { ListenerConfig } from '../config/types.js';
 import { getContext, setContext } from './context.js';
+import { faultSink, shielded } from './guard.js';
 import { acceptFailed, admitConnection } from './limits.js';
 import { proxiedClient, proxyHeaderReader } from './proxy-header.js';
 import { tlsAcceptor } from '../tls/listener.js';
@@ -36,7 +37,7 @@ export function openListener(config: ListenerConfig, http: HttpServer): Promise<
       const port = typeof bound === 'object' && bound !== null ? bound.port : config.port;
       const name = listenerName({ host: config.host, port });
       server.on('error', (err: NodeJS.ErrnoException) => acceptFailed(http, err, name));
-      server.on('connection', async (socket) => {
+      const accept = async (socket: Socket): Promise<void> => {
         // PROXY protocol comes first: the header precedes everything else the connection carries.
         const peer = { client: socket.remoteAddress ?? 'unknown', clientPort: socket.remotePort ?? 0 };
         const client = proxyReader === undefined ? peer : await proxiedClient(socket, proxyReader, http, name);
@@ -46,7 +47,8 @@ export function openListener(config: ListenerConfig, http: HttpServer): Promise<
         // TLS comes after PROXY protocol on the wire: a TLS listener sniffs and, for TLS clients, decrypts.
         if (tls === undefined) http.emit('connection', socket);
         else tls.accept(socket);
-      });
+      };
+      server.on('connection', shielded(() => faultSink(http), 'accept', ([socket]) => socket, accept));
       const close = (): Promise<void> =>
         new Promise((done) => {
           tls?.close();

@@ -65,17 +65,29 @@ export function readProxyHeader(socket: Socket, reader: ProxyHeaderReader): Prom
   if (required && !trusted) return Promise.resolve({ ok: false, reason: 'untrusted-source' });
   const limit = Math.max(maxHeaderBytes, V1_MAX_BYTES);
 
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let received: Buffer = Buffer.alloc(0);
-    const finish = (outcome: ProxyHeaderOutcome, rest?: Buffer): void => {
+    const detach = (): void => {
       clearTimeout(timer);
       socket.off('readable', onReadable);
       socket.off('end', onEnd);
       socket.off('error', onError);
+    };
+    const finish = (outcome: ProxyHeaderOutcome, rest?: Buffer): void => {
+      detach();
       if (rest !== undefined && rest.length > 0) socket.unshift(rest);
       resolve(outcome);
     };
+    // A 'readable' listener runs outside the promise: a fault there becomes its rejection, not an uncaught throw.
     const onReadable = (): void => {
+      try {
+        readAvailable();
+      } catch (err) {
+        detach();
+        reject(err);
+      }
+    };
+    const readAvailable = (): void => {
       // Read only what the header can still need, so a flood stays in the kernel's buffers, not ours.
       for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
         received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);

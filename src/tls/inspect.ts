@@ -3,19 +3,22 @@
 // "TLS session is successfully verified"). The client's first record(s) must hold a ClientHello offering at
 // least the configured version, whose server name, when present, is the CONNECT host.
 //
-// With allowedClientCertificates set, the handshake is followed further: the server's ServerHello says which
-// version was chosen; up to TLS 1.2 the client's Certificate message crosses in the clear and its subject must
-// be on the list; TLS 1.3 encrypts it, and the configuration says whether such tunnels pass. While following,
-// each chunk is checked before it is passed on, so a refused certificate never reaches the target.
+// The look lasts until the client's plaintext handshake ends (issue 16: a second ClientHello naming another
+// host used to pass unread): every ClientHello in it is judged alike, and the server's ServerHello says which
+// version was chosen. With allowedClientCertificates set, up to TLS 1.2 the client's Certificate message
+// crosses in the clear and its subject must be on the list; TLS 1.3 encrypts it, and the configuration says
+// whether such tunnels pass. After the first ClientHello each chunk is checked before it is passed on, so a
+// refused message never reaches the target.
 //
-// Reads are bounded (maxHandshakeBytes per direction) and the whole look has one deadline. Nothing is lost:
-// bytes read but not yet passed on come back as `head` for the relay to send first.
+// Reads are bounded (maxHandshakeBytes and maxHandshakeRecords per direction) and the whole look has one
+// deadline; each direction is read once, in step with its segments (records.ts). Nothing is lost: bytes read
+// but not yet passed on come back as `head` for the relay to send first.
 
-import { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { CONTENT_TYPE, HANDSHAKE_TYPE, readHandshakeStream, type HandshakeStream } from './records.js';
-import { TLS_VERSIONS, firstCertificate, highestVersion, parseClientHello, serverHelloVersion, versionName } from './clienthello.js';
-import { findMatch, subjectOf, type SubjectPattern } from './subjects.js';
+import { TLS_VERSIONS, versionName } from './clienthello.js';
+import { judgeCertificate, judgeClientHello, judgeHello, PASS, refuse, serverChoice, streamFailure, type Verdict } from './judge.js';
+import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader } from './records.js';
+import type { SubjectPattern } from './subjects.js';
 
 export type Allowance = 'allow' | 'refuse';
 
@@ -26,6 +29,8 @@ export interface InspectionOptions {
   readonly timeoutMs: number;
   /** Bytes read from each side, and the longest handshake message, before the look gives up. */
   readonly maxHandshakeBytes: number;
+  /** Handshake records read from each side before the look gives up. */
+  readonly maxHandshakeRecords: number;
   /** Subjects a client certificate must match; empty: certificates are not looked at. */
   readonly allowedClientCertificates: readonly SubjectPattern[];
   /** TLS 1.3 sessions when allowedClientCertificates is not empty: their certificate cannot be seen. */
@@ -40,6 +45,7 @@ export type InspectionFailure =
   | 'malformed-handshake'
   | 'bad-certificate'
   | 'handshake-too-large'
+  | 'too-many-records'
   | 'handshake-timeout'
   /** Version refusals (Windows event 106). */
   | 'version-too-low'
@@ -70,191 +76,169 @@ export type Inspection =
   | { readonly ok: true; readonly head: Buffer; readonly facts: TlsFacts }
   | { readonly ok: false; readonly reason: InspectionFailure; readonly facts: TlsFacts };
 
-type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: InspectionFailure } | undefined;
-
-const PASS: Verdict = { ok: true };
 const TLS13 = TLS_VERSIONS['TLSv1.3'];
-
-function refuse(reason: InspectionFailure): Verdict {
-  return { ok: false, reason };
-}
-
-/** Names compare without regard to case or one trailing dot (RFC 6066 §3 sends none; clients sometimes do). */
-function sameHost(a: string, b: string): boolean {
-  return a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
-}
-
-function streamFailure(stream: HandshakeStream): InspectionFailure | undefined {
-  if (stream.error === undefined) return undefined;
-  if (stream.error === 'not-tls') return 'not-tls';
-  return stream.error === 'too-large' ? 'handshake-too-large' : 'malformed-handshake';
-}
-
-/** Phase 1: the ClientHello. */
-function judgeHello(stream: HandshakeStream, expectedHost: string, options: InspectionOptions, facts: TlsFacts): Verdict {
-  const failure = streamFailure(stream);
-  if (failure !== undefined) return refuse(failure);
-  const first = stream.messages[0];
-  if (first === undefined) return stream.endedBy === undefined ? undefined : refuse('not-client-hello');
-  if (first.type !== HANDSHAKE_TYPE.clientHello) return refuse('not-client-hello');
-  const parsed = parseClientHello(first.body);
-  if (!parsed.ok) return refuse(parsed.error === 'bad-server-name' ? 'sni-mismatch' : 'malformed-handshake');
-  const { hello } = parsed;
-  const highest = highestVersion(hello);
-  if (highest !== undefined) facts.offeredVersion = versionName(highest);
-  if (hello.serverName !== undefined) facts.serverName = hello.serverName;
-  if (highest === undefined || highest < options.minVersion) return refuse('version-too-low');
-  if (hello.serverName === undefined) return options.missingSni === 'refuse' ? refuse('sni-missing') : PASS;
-  return sameHost(hello.serverName, expectedHost) ? PASS : refuse('sni-mismatch');
-}
-
-/** Phase 3, TLS 1.2 and earlier: the client's second flight, up to its ChangeCipherSpec. */
-function judgeCertificate(stream: HandshakeStream, options: InspectionOptions, facts: TlsFacts): Verdict {
-  const failure = streamFailure(stream);
-  if (failure !== undefined) return refuse(failure);
-  for (const message of stream.messages.slice(1)) {
-    if (message.type === HANDSHAKE_TYPE.clientKeyExchange) {
-      facts.clientCertificate = 'none';
-      return PASS;
-    }
-    if (message.type !== HANDSHAKE_TYPE.certificate) continue;
-    const certificate = firstCertificate(message.body);
-    if (!certificate.ok) return refuse('malformed-handshake');
-    if (certificate.der === undefined) {
-      facts.clientCertificate = 'none';
-      return PASS;
-    }
-    let subject;
-    try {
-      subject = subjectOf(new X509Certificate(certificate.der));
-    } catch {
-      return refuse('bad-certificate');
-    }
-    facts.clientCertificate = subject.text;
-    const match = findMatch(options.allowedClientCertificates, subject);
-    if (match === undefined) return refuse('client-certificate-refused');
-    facts.allowedBy = match.text;
-    return PASS;
-  }
-  if (stream.endedBy === undefined) return undefined;
-  facts.clientCertificate = 'none';
-  if (stream.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
-  return PASS;
-}
-
-/** Phase 2: the version the server chose; 'tls12' when the client's certificate can be read next. */
-function judgeServerHello(stream: HandshakeStream, options: InspectionOptions, facts: TlsFacts): Verdict | 'tls12' {
-  const failure = streamFailure(stream);
-  if (failure !== undefined) return refuse(failure === 'not-tls' ? 'malformed-handshake' : failure);
-  const first = stream.messages[0];
-  // An alert before any ServerHello: the server refused the handshake, and the session ends without us.
-  if (first === undefined) return stream.endedBy === undefined ? undefined : PASS;
-  const version = first.type === HANDSHAKE_TYPE.serverHello ? serverHelloVersion(first.body) : undefined;
-  if (version === undefined) return refuse('malformed-handshake');
-  facts.negotiatedVersion = versionName(version);
-  if (version < TLS13) return 'tls12';
-  facts.clientCertificate = 'hidden';
-  return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
-}
 
 /**
  * Looks at the handshake of a tunnel whose client was just told `200 Connection established`. `head` holds
  * client bytes that arrived with the CONNECT request. Both sockets are left paused with no listener of this
  * module attached; on a refusal the caller closes them.
+ *
+ * Phase 1 holds the client's bytes until its ClientHello is judged. Phase 2 passes both directions on, a
+ * chunk at a time, each client chunk judged before it is passed: every further ClientHello (see
+ * judgeClientHello) and, with allowedClientCertificates, the client's certificate. It ends when the client's
+ * plaintext handshake does: at its first record that is neither handshake nor (under TLS 1.3) a
+ * ChangeCipherSpec.
  */
 export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, expectedHost: string, options: InspectionOptions): Promise<Inspection> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const facts: TlsFacts = {};
     const following = options.allowedClientCertificates.length > 0;
-    let phase: 'client-hello' | 'server-hello' | 'client-certificate' = 'client-hello';
-    let clientBytes = head;
-    let serverBytes = Buffer.alloc(0);
+    const limits = { maxMessageBytes: options.maxHandshakeBytes, maxRecords: options.maxHandshakeRecords };
+    const clientReader = new HandshakeReader(limits);
+    const serverReader = new HandshakeReader(limits);
+    // Until the server has chosen TLS 1.2 or earlier, a ChangeCipherSpec may be TLS 1.3's dummy one.
+    clientReader.skipChangeCipherSpec = true;
+    let phase: 'client-hello' | 'watch' = 'client-hello';
+    /** Client bytes held back until the ClientHello is judged; joined once, when it is. */
+    const unsent: Buffer[] = [];
+    let clientReceived = 0;
+    let serverReceived = 0;
+    /** The version the server chose; 'none' when it will not say; undefined until it does. */
+    let version: number | 'none' | undefined;
+    /** Client messages looked at for a ClientHello, and for the certificate. */
+    let judged = 1;
+    let certificateFrom = 1;
+    let certificateJudged = !following;
     let done = false;
 
-    const finish = (result: Inspection): void => {
-      if (done) return;
+    const stop = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(timer);
       client.off('data', onClientData).off('end', onClientEnd).off('close', onClientEnd);
       upstream.off('data', onServerData).off('end', onServerEnd).off('close', onServerEnd).off('error', ignore);
       client.pause();
       upstream.pause();
-      resolve(result);
+      return true;
     };
-    const conclude = (verdict: Exclude<Verdict, undefined>, unsent: Buffer): void => {
-      finish(verdict.ok ? { ok: true, head: unsent, facts } : { ok: false, reason: verdict.reason, facts });
+    const finish = (result: Inspection): void => {
+      if (stop()) resolve(result);
+    };
+    // 'data' listeners run outside the promise: a fault in one becomes its rejection, not an uncaught throw.
+    const guarded = (read: (chunk: Buffer) => void) => (chunk: Buffer): void => {
+      try {
+        read(chunk);
+      } catch (err) {
+        if (stop()) reject(err);
+      }
+    };
+    const refuseSide = (side: 'client' | 'server', reason: InspectionFailure): void => {
+      facts.side = side;
+      finish({ ok: false, reason, facts });
     };
 
-    const onClientData = (chunk: Buffer): void => {
-      clientBytes = Buffer.concat([clientBytes, chunk]);
-      if (clientBytes.length > options.maxHandshakeBytes) {
-        facts.side = 'client';
-        conclude({ ok: false, reason: 'handshake-too-large' }, clientBytes);
-        return;
+    /** Reads client bytes; false when the look ended on them. */
+    const readClient = (chunk: Buffer): boolean => {
+      clientReceived += chunk.length;
+      if (clientReceived > options.maxHandshakeBytes) {
+        refuseSide('client', 'handshake-too-large');
+        return false;
       }
-      if (phase === 'client-hello') {
-        evaluateHello();
-        return;
+      clientReader.push(chunk);
+      return true;
+    };
+
+    /** Judges the client messages not looked at yet; a refusal, or undefined. */
+    const judgeClientFlight = (): Verdict => {
+      const failure = streamFailure(clientReader);
+      if (failure !== undefined) return refuse(failure);
+      const { messages } = clientReader;
+      for (; judged < messages.length; judged++) {
+        const message = messages[judged];
+        if (message?.type !== HANDSHAKE_TYPE.clientHello) continue;
+        const verdict = judgeClientHello(message, expectedHost, options, facts);
+        if (!verdict.ok) return verdict;
       }
-      if (phase === 'client-certificate') {
-        const verdict = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
-        if (verdict !== undefined && !verdict.ok) {
-          facts.side = 'client';
-          conclude(verdict, Buffer.alloc(0));
-          return;
-        }
+      if (certificateJudged || typeof version !== 'number' || version >= TLS13) return undefined;
+      for (; certificateFrom < messages.length && !certificateJudged; certificateFrom++) {
+        const message = messages[certificateFrom];
+        const verdict = message === undefined ? undefined : judgeCertificate(message, options, facts);
+        if (verdict === undefined) continue;
+        certificateJudged = true;
+        if (!verdict.ok) return verdict;
+      }
+      return undefined;
+    };
+
+    /** The client's plaintext handshake ended without a certificate judged (allowedClientCertificates). */
+    const judgeEnd = (): Verdict => {
+      if (certificateJudged) return PASS;
+      if (typeof version === 'number' && version < TLS13) {
+        facts.clientCertificate = 'none';
+        if (clientReader.endedBy === CONTENT_TYPE.changeCipherSpec) facts.resumed = true;
+        return PASS;
+      }
+      // TLS 1.3, or a server that never said: the certificate cannot be seen.
+      facts.clientCertificate = 'hidden';
+      return options.hiddenClientCertificates === 'allow' ? PASS : refuse('client-certificate-hidden');
+    };
+
+    /** Phase 2: `chunk` was read; it is passed on, or ends the look. */
+    const watchClient = (chunk: Buffer): void => {
+      const verdict = judgeClientFlight();
+      if (verdict !== undefined && !verdict.ok) return refuseSide('client', verdict.reason);
+      if (clientReader.open) {
         upstream.write(chunk);
-        if (verdict !== undefined) conclude(verdict, Buffer.alloc(0));
         return;
       }
-      upstream.write(chunk);
+      const end = judgeEnd();
+      if (end !== undefined && !end.ok) return refuseSide('client', end.reason);
+      finish({ ok: true, head: chunk, facts });
     };
 
-    const evaluateHello = (): void => {
-      const verdict = judgeHello(readHandshakeStream(clientBytes, options.maxHandshakeBytes), expectedHost, options, facts);
+    const onClientData = guarded((chunk) => {
+      if (phase === 'client-hello') unsent.push(chunk);
+      if (!readClient(chunk)) return;
+      if (phase === 'watch') return watchClient(chunk);
+      const verdict = judgeHello(clientReader, expectedHost, options, facts);
       if (verdict === undefined) return;
-      if (!verdict.ok || !following) {
-        if (!verdict.ok) facts.side = 'client';
-        conclude(verdict, clientBytes);
-        return;
-      }
-      phase = 'server-hello';
-      upstream.write(clientBytes);
+      if (!verdict.ok) return refuseSide('client', verdict.reason);
+      phase = 'watch';
       upstream.on('data', onServerData).resume();
-    };
+      watchClient(Buffer.concat(unsent));
+    });
 
-    const onServerData = (chunk: Buffer): void => {
-      serverBytes = Buffer.concat([serverBytes, chunk]);
-      if (serverBytes.length > options.maxHandshakeBytes) {
-        facts.side = 'server';
-        conclude({ ok: false, reason: 'handshake-too-large' }, Buffer.alloc(0));
-        return;
-      }
-      if (phase !== 'server-hello') {
-        client.write(chunk);
-        return;
-      }
-      const verdict = judgeServerHello(readHandshakeStream(serverBytes, options.maxHandshakeBytes), options, facts);
-      if (verdict === undefined) {
-        client.write(chunk);
-        return;
-      }
-      if (verdict !== 'tls12') {
-        if (!verdict.ok) facts.side = 'server';
-        else client.write(chunk);
-        conclude(verdict, Buffer.alloc(0));
-        return;
+    const onServerData = guarded((chunk) => {
+      serverReceived += chunk.length;
+      if (serverReceived > options.maxHandshakeBytes) return refuseSide('server', 'handshake-too-large');
+      if (version === undefined) {
+        serverReader.push(chunk);
+        const choice = serverChoice(serverReader);
+        if (choice === 'none') version = 'none';
+        else if (typeof choice === 'object' && 'failure' in choice) {
+          // Only a followed handshake needs the server's flight; otherwise the client judges its server.
+          if (following) return refuseSide('server', choice.failure);
+          version = 'none';
+        } else if (typeof choice === 'object') {
+          version = choice.version;
+          facts.negotiatedVersion = versionName(version);
+          clientReader.skipChangeCipherSpec = version >= TLS13;
+          if (following && version >= TLS13) {
+            facts.clientCertificate = 'hidden';
+            if (options.hiddenClientCertificates === 'refuse') return refuseSide('server', 'client-certificate-hidden');
+            certificateJudged = true;
+          }
+          // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
+          const early = judgeClientFlight();
+          if (early !== undefined && !early.ok) return refuseSide('client', early.reason);
+        }
       }
       client.write(chunk);
-      phase = 'client-certificate';
-      // The client cannot have sent its certificate before the ServerHello asked for it, but check anyway.
-      const early = judgeCertificate(readHandshakeStream(clientBytes, options.maxHandshakeBytes), options, facts);
-      if (early !== undefined) conclude(early, Buffer.alloc(0));
-    };
+    });
 
     const onClientEnd = (): void => {
       facts.side = 'client';
-      const truncated = phase === 'client-hello' && clientBytes.length > 0;
+      const truncated = phase === 'client-hello' && clientReceived > 0;
       finish({ ok: false, reason: truncated ? 'malformed-handshake' : 'closed-early', facts });
     };
     const onServerEnd = (): void => {
@@ -267,7 +251,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
     // The relay attaches its own error handlers; until then a reset of the target must not throw.
     upstream.on('error', ignore).once('end', onServerEnd).once('close', onServerEnd);
     client.once('end', onClientEnd).once('close', onClientEnd);
-    if (clientBytes.length > 0) evaluateHello();
+    if (head.length > 0) onClientData(head);
     // The CONNECT handler paused the client; a 'data' listener alone does not resume a paused stream.
     if (!done) client.on('data', onClientData).resume();
   });

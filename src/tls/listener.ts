@@ -13,6 +13,7 @@ import type { ListenerTlsConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { getContext, setContext, type ConnectionContext } from '../proxy/context.js';
+import { shielded } from '../proxy/guard.js';
 import { refuseSocket } from '../proxy/respond.js';
 import { loadTlsMaterial, secureContextOptions, TlsMaterialError, type MaterialFiles, type TlsMaterial } from './material.js';
 import { watchFiles } from './reload.js';
@@ -72,10 +73,16 @@ function firstByte(socket: Socket, timeoutMs: number): Promise<number | undefine
       resolve(value);
     };
     const onReadable = (): void => {
-      const chunk = socket.read(1) as Buffer | null;
-      if (chunk === null) return;
-      socket.unshift(chunk);
-      done(chunk[0]);
+      let chunk: Buffer | null = null;
+      try {
+        chunk = socket.read(1) as Buffer | null;
+        if (chunk !== null) socket.unshift(chunk);
+      } catch {
+        // Only a stream that already ended can refuse the byte back: the connection is over.
+        done(undefined);
+        return;
+      }
+      if (chunk !== null) done(chunk[0]);
     };
     const onGone = (): void => done(undefined);
     const timer = setTimeout(onGone, timeoutMs);
@@ -133,7 +140,8 @@ export function tlsAcceptor(config: ListenerTlsConfig, http: HttpServer): TlsAcc
     return ctx;
   };
 
-  server.on('secureConnection', (socket: TLSSocket) => {
+  const sink = (): TlsServices => services;
+  server.on('secureConnection', shielded(sink, 'tls-handshake', ([socket]) => socket, (socket: TLSSocket) => {
     const ctx = takeContext(socket);
     let certificate: ConnectionSecurity['certificate'];
     if (clientAuth !== undefined) {
@@ -154,16 +162,16 @@ export function tlsAcceptor(config: ListenerTlsConfig, http: HttpServer): TlsAcc
     const security: ConnectionSecurity = { encrypted: true, refusePlainCredentials: false, certificate };
     setContext(socket, { ...ctx, security });
     http.emit('connection', socket);
-  });
+  }));
 
-  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+  server.on('tlsClientError', shielded(sink, 'tls-client-error', ([, socket]) => socket, (err: NodeJS.ErrnoException, socket: TLSSocket) => {
     const ctx = takeContext(socket);
     const reason = handshakeFailure(err);
     // Probes and clients that give up are routine; a failure the operator can fix is a warning.
     const level = reason === 'closed' || reason === 'timeout' ? 'debug' : 'warn';
     audit(logger, level, 'tls-handshake-failed', { ...contextFields(ctx), reason, code: err.code });
     socket.destroy();
-  });
+  }));
 
   const reload = (): void => {
     try {
@@ -209,7 +217,7 @@ export function tlsAcceptor(config: ListenerTlsConfig, http: HttpServer): TlsAcc
   };
 
   return {
-    accept: (socket) => void accept(socket),
+    accept: shielded(sink, 'tls-sniff', ([socket]) => socket, accept),
     close: () => {
       watch.close();
       served.release();

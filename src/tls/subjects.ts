@@ -152,17 +152,27 @@ export function parseSubjectPattern(input: string): SubjectParse {
   return { ok: true, pattern: { text, attributes } };
 }
 
-/** The subject of a certificate, as OpenSSL decoded it. */
+/** How a certificate whose subject has no attribute at all (an empty DN) is written in logs. */
+export const EMPTY_SUBJECT = '(empty subject)';
+
+/**
+ * The subject of a certificate, as OpenSSL decoded it. The certificate comes from the network, so every
+ * shape is expected: Node gives `subject` as undefined for an empty DN (issue 16), and unknown attribute
+ * types under their dotted OID. Multi-valued RDNs ("CN=a + OU=b") count as their separate attributes.
+ */
 export function subjectOf(certificate: X509Certificate): CertificateSubject {
   const attributes = new Map<string, string[]>();
-  const legacy = certificate.toLegacyObject().subject as Readonly<Record<string, string | string[] | undefined>> | undefined;
+  const legacy = certificate.toLegacyObject().subject as Readonly<Record<string, unknown>> | undefined;
   for (const [type, values] of Object.entries(legacy ?? {})) {
     const canonical = canonicalType(type) ?? type.toUpperCase();
     const list = attributes.get(canonical) ?? [];
-    for (const value of Array.isArray(values) ? values : [values ?? '']) list.push(normaliseValue(value));
+    for (const value of Array.isArray(values) ? values : [values]) {
+      if (typeof value === 'string') list.push(normaliseValue(value));
+    }
     attributes.set(canonical, list);
   }
-  const text = certificate.subject.split('\n').join(', ');
+  const printed: unknown = certificate.subject;
+  const text = typeof printed === 'string' && printed !== '' ? printed.split('\n').join(', ') : EMPTY_SUBJECT;
   return { text: text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}...` : text, attributes };
 }
 

@@ -20,6 +20,7 @@ export function compileInspection(config: GatewayConfig): CompiledInspection {
     missingSni: inspection.missingSni,
     timeoutMs: inspection.timeoutSeconds * 1000,
     maxHandshakeBytes: inspection.maxHandshakeBytes,
+    maxHandshakeRecords: inspection.maxHandshakeRecords,
     allowedClientCertificates: compileSubjects(config.allowedClientCertificates),
     hiddenClientCertificates: inspection.hiddenClientCertificates,
   };
@@ -61,7 +62,12 @@ export async function checkTunnel(
   const { client, upstream, head } = sockets;
   if (inspection === undefined) return { outcome: 'relay', head };
   const startedAt = performance.now();
-  const result = await inspectTunnel(client, upstream, head, host, inspection);
+  const result = await inspectTunnel(client, upstream, head, host, inspection).catch((err: unknown) => {
+    // The caller reports the fault; both legs close here, where both are known.
+    client.destroy();
+    upstream.destroy();
+    throw err;
+  });
   const record = { ...fields, ...factFields(result.facts) };
   if (result.ok && !client.destroyed && !upstream.destroyed) {
     audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });

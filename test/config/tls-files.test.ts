@@ -132,10 +132,11 @@ describe('TLS configuration', () => {
   }
 
   test('inspection defaults, and every inspection setting', () => {
-    assert.deepEqual(load('').inspection, { enabled: true, minVersion: 'TLSv1.2', missingSni: 'allow', timeoutSeconds: 10, maxHandshakeBytes: 65_536, hiddenClientCertificates: 'refuse' });
-    const text = 'inspection: {enabled: false, minVersion: TLSv1.3, missingSni: refuse, timeoutSeconds: 2.5, maxHandshakeBytes: 4096, hiddenClientCertificates: allow}\n';
-    assert.deepEqual(load(text).inspection, { enabled: false, minVersion: 'TLSv1.3', missingSni: 'refuse', timeoutSeconds: 2.5, maxHandshakeBytes: 4096, hiddenClientCertificates: 'allow' });
+    assert.deepEqual(load('').inspection, { enabled: true, minVersion: 'TLSv1.2', missingSni: 'allow', timeoutSeconds: 10, maxHandshakeBytes: 65_536, maxHandshakeRecords: 1024, hiddenClientCertificates: 'refuse' });
+    const text = 'inspection: {enabled: false, minVersion: TLSv1.3, missingSni: refuse, timeoutSeconds: 2.5, maxHandshakeBytes: 4096, maxHandshakeRecords: 16, hiddenClientCertificates: allow}\n';
+    assert.deepEqual(load(text).inspection, { enabled: false, minVersion: 'TLSv1.3', missingSni: 'refuse', timeoutSeconds: 2.5, maxHandshakeBytes: 4096, maxHandshakeRecords: 16, hiddenClientCertificates: 'allow' });
     assert.match(issuesOf('inspection: {maxHandshakeBytes: 100}\n').join('\n'), /inspection\.maxHandshakeBytes: expected a whole number from 4096 to 1048576/);
+    assert.match(issuesOf('inspection: {maxHandshakeRecords: 8}\n').join('\n'), /inspection\.maxHandshakeRecords: expected a whole number from 16 to 65536/);
     assert.match(issuesOf('inspection: {minVersion: SSLv3}\n').join('\n'), /inspection\.minVersion: expected one of: TLSv1, TLSv1\.1, TLSv1\.2, TLSv1\.3/);
   });
 

@@ -22,6 +22,7 @@ const OPTIONS: InspectionOptions = {
   missingSni: 'allow',
   timeoutMs: 5000,
   maxHandshakeBytes: 65_536,
+  maxHandshakeRecords: 1024,
   allowedClientCertificates: [],
   hiddenClientCertificates: 'refuse',
 };
@@ -90,9 +91,9 @@ describe('tunnel inspection', () => {
     const t = await tunnelTo(tls13.port);
     const client = tlsClient(t.far, pki, {});
     const inspection = await inspectTunnel(t.near, t.upstream, Buffer.alloc(0), HOST, OPTIONS);
-    assert.deepEqual(inspection.ok && inspection.facts, { serverName: HOST, offeredVersion: 'TLSv1.3' });
-    assert.ok(inspection.ok && inspection.head.length > 0, 'the ClientHello comes back to be sent first');
-    assert.equal(t.upstream.bytesWritten, 0, 'nothing was sent upstream before the verdict');
+    // The look lasts until the client's plaintext handshake ends: its first encrypted record comes back to be sent first.
+    assert.deepEqual(inspection.ok && inspection.facts, { serverName: HOST, offeredVersion: 'TLSv1.3', negotiatedVersion: 'TLSv1.3' });
+    assert.ok(inspection.ok && inspection.head.length > 0, 'the chunk that ended the look comes back to be sent first');
     assert.equal(await fetchThrough(t, inspection, client), 'no certificate');
     destroy(t);
   });
@@ -172,7 +173,7 @@ describe('tunnel inspection', () => {
     destroy(t);
   });
 
-  test('a ClientHello sent one byte at a time, and one already in the CONNECT head, both pass', async () => {
+  test('a ClientHello sent one byte at a time, and a whole first flight already in the CONNECT head, both pass', async () => {
     const hello = await captureHello(nodeClient());
     const t = await tunnelTo(tls13.port);
     const inspecting = inspectTunnel(t.near, t.upstream, Buffer.alloc(0), HOST, OPTIONS);
@@ -180,15 +181,19 @@ describe('tunnel inspection', () => {
       t.far.write(Buffer.from([byte]));
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // What a TLS 1.3 client sends next: the dummy ChangeCipherSpec, then encrypted records.
+    const encrypted = Buffer.from([20, 3, 3, 0, 1, 1, 23, 3, 3, 0, 2, 0xaa, 0xbb]);
+    t.far.write(encrypted);
     const inspection = await inspecting;
-    assert.ok(inspection.ok);
-    assert.deepEqual(inspection.head, hello);
+    assert.ok(inspection.ok, inspection.ok ? '' : inspection.reason);
+    assert.deepEqual(inspection.head, encrypted);
+    assert.equal(t.upstream.bytesWritten, hello.length, 'the ClientHello went upstream once judged');
     destroy(t);
 
     const u = await tunnelTo(tls13.port);
-    const fromHead = await inspectTunnel(u.near, u.upstream, hello, HOST, OPTIONS);
+    const fromHead = await inspectTunnel(u.near, u.upstream, Buffer.concat([hello, encrypted]), HOST, OPTIONS);
     assert.ok(fromHead.ok);
-    assert.deepEqual(fromHead.head, hello);
+    assert.deepEqual(fromHead.head, Buffer.concat([hello, encrypted]));
     destroy(u);
   });
 

@@ -3,8 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { findMatch, parseSubjectPattern, subjectMatches, subjectOf, type CertificateSubject } from '../../src/tls/subjects.js';
+import forge from 'node-forge';
+import { EMPTY_SUBJECT, findMatch, parseSubjectPattern, subjectMatches, subjectOf, type CertificateSubject } from '../../src/tls/subjects.js';
 import { agentCertificate, AGENT_GUID, AGENT_WORKSPACE } from './capture.js';
 
 function pattern(text: string) {
@@ -90,5 +92,47 @@ describe('matching the Linux agent certificate', () => {
     const entries = ['CN=nobody', `CN=${AGENT_GUID}`, 'O=Microsoft'].map(pattern);
     assert.equal(findMatch(entries, subject)?.text, `CN=${AGENT_GUID}`);
     assert.equal(findMatch([pattern('CN=nobody')], subject), undefined);
+  });
+});
+
+describe('certificate subjects of every shape (issue 16 item 1)', () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString());
+  const made = (attributes: { type?: string; name?: string; value: string }[]): X509Certificate => {
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+    cert.serialNumber = '01';
+    cert.validity.notBefore = new Date(Date.now() - 3_600_000);
+    cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+    cert.setSubject(attributes);
+    cert.setIssuer([{ name: 'commonName', value: 'issuer' }]);
+    cert.sign(key, forge.md.sha256.create());
+    return new X509Certificate(forge.pki.certificateToPem(cert));
+  };
+
+  test('an empty subject (Node gives subject as undefined) reads as (empty subject), matching nothing', () => {
+    const subject = subjectOf(made([]));
+    assert.equal(subject.text, EMPTY_SUBJECT);
+    assert.equal(subject.attributes.size, 0);
+    assert.equal(findMatch([pattern('CN=agent')], subject), undefined);
+  });
+
+  test('unknown attribute types keep their OID; a newline in a value stays escaped in the text', () => {
+    const subject = subjectOf(made([{ type: '1.2.3.4', value: 'odd' }, { name: 'commonName', value: 'a\nb, O=evil' }]));
+    assert.equal(subject.text, '1.2.3.4=odd, CN=a\\0Ab\\, O=evil');
+    assert.deepEqual(subject.attributes.get('1.2.3.4'), ['odd']);
+    assert.deepEqual(subject.attributes.get('CN'), ['a\nb, o=evil']);
+    assert.equal(subjectMatches(pattern('O=evil'), subject), false);
+  });
+
+  test('__proto__ and constructor as values are plain values', () => {
+    const subject = subjectOf(made([{ name: 'commonName', value: '__proto__' }, { name: 'organizationName', value: 'constructor' }]));
+    assert.ok(subjectMatches(pattern('CN=__proto__, O=constructor'), subject));
+  });
+
+  test('a subject of 20,000 characters is cut to 512 for the log', () => {
+    const subject = subjectOf(made([{ name: 'commonName', value: 'x'.repeat(20_000) }]));
+    assert.equal(subject.text.length, 515);
+    assert.ok(subject.text.endsWith('...'));
   });
 });
