@@ -3,38 +3,12 @@
 // exit statuses (0 ok, 1 run-time failure, 2 bad usage or bad configuration).
 import { ConfigError } from '../config/load.js';
 import { packageVersion } from '../observability/build-info.js';
-import { agentConfig } from './commands/agent-config.js';
-import { allowedClientCert } from './commands/allowed-client-cert.js';
-import { allowedHost } from './commands/allowed-host.js';
-import { cert } from './commands/cert.js';
-import { config } from './commands/config.js';
-import { doctor } from './commands/doctor.js';
-import { policy } from './commands/policy.js';
-import { relayProxy } from './commands/relay-proxy.js';
-import { reload } from './commands/reload.js';
-import { start } from './commands/start.js';
-import { status } from './commands/status.js';
-import { user } from './commands/user.js';
+import { COMMANDS } from './commands/index.js';
 import { CommandFailed, UsageError } from './errors.js';
 import { survivePipeClose } from './io.js';
 import { didYouMean } from '../config/suggest.js';
 import { bashCompletion, manPage } from './usage-docs.js';
 import { USAGE } from './usage.js';
-
-const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
-  start,
-  config,
-  user,
-  status,
-  'allowed-host': allowedHost,
-  'allowed-client-cert': allowedClientCert,
-  'relay-proxy': relayProxy,
-  policy,
-  reload,
-  doctor,
-  'agent-config': agentConfig,
-  cert,
-};
 
 /** Commands about the command line itself, written from the help texts (usage-docs.ts). */
 function document(command: 'completion' | 'man', args: readonly string[]): number {

@@ -13,8 +13,7 @@ export function optionsOf(command: string): string[] {
 
 /** Subcommands, from the help's usage lines: `oms-gateway user add NAME` gives `add`. */
 export function subcommandsOf(command: string): string[] {
-  const escaped = command.replace(/[-]/g, '\\-');
-  const line = new RegExp(`oms-gateway ${escaped} ([a-z][a-z-]*)\\b`, 'g');
+  const line = new RegExp(`oms-gateway ${command} ([a-z][a-z-]*)\\b`, 'g');
   return [...new Set([...(USAGE[command] ?? '').matchAll(line)].map((m) => m[1] ?? ''))];
 }
 
@@ -48,10 +47,13 @@ complete -F _oms_gateway oms-gateway
 `;
 }
 
-/** roff text: a backslash is \e, and a line starting with . or ' would be a request. */
+/** roff text: a backslash is \e, a minus \-, other than ASCII is \[uXXXX], and a line starting with . or ' would be a request. */
 function roff(text: string): string {
   return text
     .replace(/\\/g, '\\e')
+    // A plain '-' may be set as a typographic hyphen, and options copied from the page would not work.
+    .replace(/-/g, '\\-')
+    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}]`)
     .split('\n')
     .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
     .join('\n');
