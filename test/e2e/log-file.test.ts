@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -114,11 +114,17 @@ describe('a log file rotated while the gateway runs', () => {
     assert.equal(fresh[0]?.event, 'log-reopened', 'the new file starts with the reopen record');
   });
 
-  test('SIGHUP reopens the file as well, and the gateway keeps serving', async () => {
+  test('SIGHUP reopens the file as well, recreated with the mode and owner of the moved one, and the gateway keeps serving', async () => {
+    // 0640, given by logrotate's `create` above; a file created under the usual umask would be 0644.
+    const moved = await stat(log);
+    assert.equal((moved.mode & 0o777).toString(8), '640');
     await rename(log, `${log}.moved`);
     gateway.child.kill('SIGHUP');
     const records = await waitInFile(log, (r) => r.event === 'log-reopened' && r.signal === 'SIGHUP', 'log-reopened after SIGHUP');
     assert.equal(records[0]?.event, 'log-reopened');
+    const fresh = await stat(log);
+    assert.equal((fresh.mode & 0o777).toString(8), '640');
+    assert.deepEqual([fresh.uid, fresh.gid], [moved.uid, moved.gid]);
     await denials(1, 'after-hup');
     await waitInFile(log, (r) => r.target === 'after-hup-0.example.com:443', 'a denial after SIGHUP');
     assert.equal(gateway.child.exitCode, null);
