@@ -65,16 +65,18 @@ describe('a log file rotated while the gateway runs', () => {
   let log: string;
   let gateway: Spawned;
   let port: number;
+  let config: string;
+  let started: LogRecord;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oms-gateway-logfile-'));
     log = join(dir, 'oms-gateway.log');
-    const config = join(dir, 'gateway.yaml');
+    config = join(dir, 'gateway.yaml');
     await writeFile(config, `log:\n  file: ${JSON.stringify(log)}\n`);
     gateway = spawnGateway(['--config', config]);
     const records = await waitInFile(log, (r) => r.event === 'service-started', 'service-started', gateway);
-    const started = records.find((r) => r.event === 'service-started') as { listeners: { port: number }[] };
-    port = started.listeners[0]?.port ?? 0;
+    started = records.find((r) => r.event === 'service-started') ?? {};
+    port = (started as { listeners?: { port: number }[] }).listeners?.[0]?.port ?? 0;
     assert.ok(port > 0);
   });
   after(async () => {
@@ -85,6 +87,12 @@ describe('a log file rotated while the gateway runs', () => {
   const denials = async (count: number, tag: string): Promise<void> => {
     for (let i = 0; i < count; i += 1) assert.equal((await connectStatus(port, `${tag}-${i}.example.com:443`)).status, 403);
   };
+
+  test('service-started names the version that runs and the configuration file it read', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(started.version, pkg.version);
+    assert.equal(started.configFile, config);
+  });
 
   test('logrotate with the shipped rules moves the file, SIGUSR2 reopens it, and no line is lost', async () => {
     requireCommand('logrotate');
