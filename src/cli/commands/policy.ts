@@ -11,6 +11,7 @@ import { addressHint, type DenyHint } from '../../policy/hints.js';
 import { parseAbsoluteUrl, parseAuthority } from '../../policy/target.js';
 import type { Decision, Target } from '../../policy/types.js';
 import { verdictFor } from '../../policy/verdict.js';
+import { bypassesRelay } from '../../proxy/parent.js';
 import { buildRuntime, type Runtime } from '../../proxy/runtime.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -65,8 +66,11 @@ function notesFor(runtime: Runtime, target: Target, decision: Decision): string[
   const notes: string[] = [];
   if (config.auth.mode === 'basic') notes.push('auth.mode is basic: a request without valid credentials is answered 407 before the policy is asked');
   if (!decision.allow && !decision.reportOnly) return notes;
+  // The route as proxy/upstream.ts takes it: a host mapping first, then the relay proxy, then DNS.
   const mapping = target.kind === 'name' ? runtime.mappings.match(target.host)[0] : undefined;
+  const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
   if (mapping !== undefined) notes.push(`connects to ${mapping.address}${mapping.port === undefined ? '' : `:${mapping.port}`} (resolve: ${mapping.pattern})`);
+  else if (relay !== undefined) notes.push(`goes through the relay proxy ${relay.config.url}${target.kind === 'name' ? ', which resolves the name' : ''}`);
   else if (target.kind === 'name' && config.policy.deniedAddresses.length > 0) {
     notes.push('the addresses the name resolves to are checked against deniedAddresses when the gateway connects (not resolved here)');
   }
