@@ -49,6 +49,8 @@ export function renderAgentSettings(host: string, port: number, credentials: Cre
       ...(credentials === undefined ? {} : { OPINSIGHTS_PROXY_USERNAME: credentials.user, OPINSIGHTS_PROXY_PASSWORD: credentials.password }),
     },
     ama: {
+      // "auth" is the string "true" or "false" in the examples of Microsoft's "Azure Monitor Agent network
+      // configuration" page (`'{"proxy":{"mode":"application","address":"http://[address]:[port]","auth": "false"}}'`).
       settings: { proxy: { mode: 'application', address, auth: credentials === undefined ? 'false' : 'true' } },
       protectedSettings: credentials === undefined ? {} : { proxy: { username: credentials.user, password: credentials.password } },
     },

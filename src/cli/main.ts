@@ -3,39 +3,32 @@
 // exit statuses (0 ok, 1 run-time failure, 2 bad usage or bad configuration).
 import { ConfigError } from '../config/load.js';
 import { packageVersion } from '../observability/build-info.js';
-import { agentConfig } from './commands/agent-config.js';
-import { allowedClientCert } from './commands/allowed-client-cert.js';
-import { allowedHost } from './commands/allowed-host.js';
-import { cert } from './commands/cert.js';
-import { config } from './commands/config.js';
-import { doctor } from './commands/doctor.js';
-import { relayProxy } from './commands/relay-proxy.js';
-import { reload } from './commands/reload.js';
-import { start } from './commands/start.js';
-import { status } from './commands/status.js';
-import { user } from './commands/user.js';
+import { COMMANDS } from './commands/index.js';
 import { CommandFailed, UsageError } from './errors.js';
+import { survivePipeClose } from './io.js';
+import { didYouMean } from '../config/suggest.js';
+import { bashCompletion, manPage } from './usage-docs.js';
 import { USAGE } from './usage.js';
 
-const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<number>>> = {
-  start,
-  config,
-  user,
-  status,
-  'allowed-host': allowedHost,
-  'allowed-client-cert': allowedClientCert,
-  'relay-proxy': relayProxy,
-  reload,
-  doctor,
-  'agent-config': agentConfig,
-  cert,
-};
+/** Commands about the command line itself, written from the help texts (usage-docs.ts). */
+function document(command: 'completion' | 'man', args: readonly string[]): number {
+  const names = Object.keys(COMMANDS);
+  if (command === 'man') {
+    if (args.length > 0) throw new UsageError('man: takes no arguments (see: oms-gateway man --help)');
+    process.stdout.write(manPage(names, packageVersion()));
+    return 0;
+  }
+  if (args[0] !== 'bash' || args.length > 1) throw new UsageError('completion: expected bash, e.g. oms-gateway completion bash > /etc/bash_completion.d/oms-gateway');
+  process.stdout.write(bashCompletion(names));
+  return 0;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     const topic = command === 'help' ? args[0] : undefined;
-    process.stdout.write(USAGE[topic ?? 'main'] ?? USAGE.main ?? '');
+    if (topic !== undefined && USAGE[topic] === undefined) throw new UsageError(`help: no command "${topic}"${didYouMean(topic, Object.keys(USAGE))}`);
+    process.stdout.write(USAGE[topic ?? 'main'] ?? '');
     return 0;
   }
   if (command === '--version' || command === '-v') {
@@ -43,28 +36,34 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const run = COMMANDS[command];
-  if (run === undefined) throw new UsageError(`unknown command "${command}" (see: oms-gateway --help)`);
+  const documenting = command === 'completion' || command === 'man';
+  if (run === undefined && !documenting) {
+    throw new UsageError(`unknown command "${command}"${didYouMean(command, [...Object.keys(COMMANDS), 'completion', 'man'])} (see: oms-gateway --help)`);
+  }
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(USAGE[command] ?? '');
     return 0;
   }
-  return run(args);
+  return run === undefined ? document(command as 'completion' | 'man', args) : run(args);
 }
 
-main(process.argv.slice(2)).then(
+/** `--json` asks for JSON on standard output, errors included: `{"ok":false,"error":{code,message[,issues]}}`. */
+function jsonError(err: unknown): string {
+  const code = err instanceof ConfigError || err instanceof UsageError || err instanceof CommandFailed ? err.code : 'ERROR';
+  const message = err instanceof Error ? err.message : String(err);
+  const issues = err instanceof ConfigError ? { issues: err.issues } : {};
+  return `${JSON.stringify({ ok: false, error: { code, message, ...issues } })}\n`;
+}
+
+const argv = process.argv.slice(2);
+survivePipeClose();
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError) {
-      process.stderr.write(`oms-gateway: ${err.message}\n`);
-      process.exitCode = 2;
-    } else if (err instanceof CommandFailed) {
-      process.stderr.write(`oms-gateway: ${err.message}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(`oms-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    }
+    process.stderr.write(`oms-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (argv.includes('--json')) process.stdout.write(jsonError(err));
+    process.exitCode = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
   },
 );

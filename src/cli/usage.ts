@@ -23,8 +23,12 @@ Commands:
   doctor                check DNS, TCP, TLS and clock for every allowed endpoint from this host
   agent-config          the proxy settings of each agent for this gateway; --check LINE for proxy.conf
   status                summary of a running gateway from its metrics endpoint
+  policy test HOST[:PORT]
+                        would the gateway allow this request? the decision, entry, source and hint
   cert generate|show|request
                         certificates of TLS listeners: private CA and server certificate, CSR
+  completion bash       a bash completion script for these commands and options
+  man                   this help as a manual page (man -l <(oms-gateway man))
 
 Options:
   --help, -h            help for a command: oms-gateway <command> --help
@@ -32,6 +36,8 @@ Options:
 
 Configuration file: --config FILE, else $OMS_GATEWAY_CONFIG, else the embedded default.
 Exit status: 0 success, 1 failure at run time, 2 bad usage or bad configuration.
+With --json a failure is also one JSON object on standard output: {"ok":false,"error":{"code","message"}}
+(code USAGE, CONFIG_INVALID with "issues", COMMAND_FAILED or ERROR).
 `,
   start: `Usage: oms-gateway start [options]
 
@@ -100,12 +106,14 @@ Users and passwords are refused here: use 'user add' and 'relay-proxy set --pass
 `,
   'allowed-host': `Usage: oms-gateway allowed-host add PATTERN[:PORTS] [--config FILE] [--pid-file PATH] [--json]
        oms-gateway allowed-host remove PATTERN[:PORTS] [--config FILE] [--pid-file PATH] [--json]
-       oms-gateway allowed-host list [--config FILE] [--json]
+       oms-gateway allowed-host list [--effective] [--config FILE] [--json]
 
 add: an allowedHosts entry (port 443 when none is given); ports of an existing entry of the same
 pattern are merged; a disabled built-in host is enabled again; nothing is written when the host
 is already allowed. remove: the given ports (else every port) of the pattern leave allowedHosts;
-a built-in host is added to disabledDefaultHosts. list: every entry with its ports and source.
+a built-in host is added to disabledDefaultHosts. list: every entry with its ports and source,
+and the workspaces and regions that scope them (--effective: equal entries of several presets as
+one row).
 Edits are validated, keep comments, are written atomically and reload a running gateway.
 
   oms-gateway allowed-host add crl.microsoft.com:80
@@ -209,6 +217,40 @@ that no longer loads is reported, not fatal: its pidFile and metrics keys are st
   --json                one JSON object instead of the table
 
 Exit status 0 when the endpoint or the state file answered, 1 when neither could be read.
+`,
+  policy: `Usage: oms-gateway policy test HOST[:PORT] [--method CONNECT|GET] [--user NAME] [--from IP]
+                          [--config FILE] [start flags...] [--json]
+
+Would the gateway let this request through? The configuration is loaded as 'start' loads it (the
+file, then the start flags given here: --allow-host, --agents, --policy-mode, ...) and the answer
+comes from the function the gateway itself calls for every request: allowed, denied (403) or, in
+report mode, would-deny (relayed, NOT enforced); the reason, the matching allowlist entry and its
+source (preset:<agent>:<cloud>, operator for allowedHosts, flag for --allow-host), the hint and the
+command that would allow it. Workspace and region scoping and, for an IP literal, deniedAddresses
+are applied as the gateway applies them; a name's DNS answers are checked only when it connects.
+
+  --method CONNECT|GET  CONNECT (default; HOST:PORT, port 443 when none) or a plain-HTTP GET
+                        (http://HOST[:PORT]/, port 80 when none)
+  --user NAME           the authenticated user (with auth.mode basic, an unknown name is refused 407)
+  --from IP             the client address (default 127.0.0.1); its clients: rule, if any, decides
+  --json                one JSON object: outcome, allow, reason, entry, sources, hint, notes
+
+Exit status 0 allowed, 1 denied or would-deny (or 407), 2 bad usage or bad configuration.
+
+  oms-gateway policy test 0d4f5e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a.ods.opinsights.azure.com
+  oms-gateway policy test crl.microsoft.com:80 --method GET
+`,
+  completion: `Usage: oms-gateway completion bash
+
+A bash completion script for every command, subcommand and option, written from these help texts.
+
+  oms-gateway completion bash > /etc/bash_completion.d/oms-gateway
+`,
+  man: `Usage: oms-gateway man
+
+This help, every command's page included, as a manual page (roff) on standard output.
+
+  oms-gateway man > /usr/local/share/man/man1/oms-gateway.1    or read it at once: man -l <(oms-gateway man)
 `,
   cert: `Usage: oms-gateway cert generate [--out DIR] [--host NAME_OR_IP]... [--key-size BITS] [--days N]
                                 [--ca-days N] [--ca-cert FILE --ca-key FILE] [--force] [--json]

@@ -2,6 +2,7 @@
 // result validated by the real loader before anything is written, then written atomically.
 import { readFile, stat } from 'node:fs/promises';
 import { parseDocument, type Document } from 'yaml';
+import { ConfigError } from './issues.js';
 import { parseConfigText } from './load.js';
 import type { GatewayConfig } from './types.js';
 import { writeFileAtomic } from './write.js';
@@ -25,11 +26,25 @@ export async function editConfigFile(path: string, mutate: (doc: Document) => vo
   if (doc.errors.length > 0) parseConfigText(existing?.text ?? '', path);
   mutate(doc);
   const text = doc.toString();
-  const config = parseConfigText(text, path);
+  const config = validateEdit(text, existing?.text, path);
   const holdsSecrets = config.auth.users.length > 0 || config.metrics.users.length > 0 || config.relayProxy?.password !== undefined;
   const mode = holdsSecrets ? 0o600 : (existing?.mode ?? 0o644);
   await writeFileAtomic(path, text, mode);
   return { created: existing === undefined, config };
+}
+
+/**
+ * The edited text as a configuration. When the edit is what makes it invalid, its issues name keys but no
+ * lines: those would be lines of a text that is never written. A file that was invalid already keeps its lines.
+ */
+function validateEdit(text: string, before: string | undefined, path: string): GatewayConfig {
+  try {
+    return parseConfigText(text, path);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (before !== undefined) parseConfigText(before, path);
+    throw new ConfigError(`${path} (not changed: the edit would make it invalid)`, err.issues.map((issue) => ({ ...issue, line: undefined })));
+  }
 }
 
 async function readExisting(path: string): Promise<{ text: string; mode: number } | undefined> {

@@ -9,6 +9,7 @@ import { isPasswordHash } from '../auth/password.js';
 import { parseCidr } from '../policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../policy/defaults.js';
 import { parseAllowEntry, parsePattern } from '../policy/patterns.js';
+import { didYouMean } from './suggest.js';
 import { AGENTS, DEFAULT_AGENTS, enabledPresetEntries } from '../policy/presets.js';
 import { parseRegionName } from '../policy/regions.js';
 import { LISTEN_EXPECTED, parseHostMapping, parseListenAddress, parseWorkspaceId, type Parsed } from './forms.js';
@@ -39,10 +40,15 @@ const USER_NAME_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f:]/;
 const REALM = /^[\u0020\u0021\u0023-\u005b\u005d-\u007e]{1,128}$/;
 
 function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const keys = Object.keys(shape).join(', ');
+  const names = Object.keys(shape);
+  const keys = names.join(', ');
   return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown key; expected one of: ${keys}` : 'expected a mapping of settings',
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return 'expected a mapping of settings';
+      // Each unknown key becomes its own issue (issues.ts); a suggestion is only right for a single one.
+      const [only, ...more] = issue.keys;
+      return `unknown key${only !== undefined && more.length === 0 ? didYouMean(only, names) : ''}; expected one of: ${keys}`;
+    },
   });
 }
 

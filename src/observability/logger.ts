@@ -1,7 +1,7 @@
 // pino logger for the audit trail and service messages: JSON lines (or pretty lines for a person at a
 // terminal) on standard output by default (journald, containers) or appended to a file that logrotate can
 // move away. The destination is asynchronous so logging never blocks the data path.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, openSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -76,16 +76,63 @@ function checkWritable(file: string): void {
   }
 }
 
+/** The mode and owner a log file had when it was opened, to give a recreated one. */
+interface FileAttributes {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+function attributesOf(file: string): FileAttributes {
+  const { mode, uid, gid } = statSync(file);
+  return { mode: mode & 0o7777, uid, gid };
+}
+
+/**
+ * Before a reopen: when logrotate moved the file away without creating a new one (nocreate, or a hand-made
+ * `mv`), creates it with the mode and owner the file had, so a 0640 log does not come back 0644 (umask) or
+ * with another group. A file that exists already is logrotate's `create`: left alone. A change of owner the
+ * process may not make (not root) keeps its own.
+ */
+function recreateLike(file: string, { mode, uid, gid }: FileAttributes): void {
+  let created: number;
+  try {
+    created = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL, mode);
+  } catch {
+    return; // exists already, or cannot be created: the reopen itself reports a file it cannot open
+  }
+  try {
+    fchmodSync(created, mode);
+    try {
+      fchownSync(created, uid, gid);
+    } catch {
+      // EPERM for an unprivileged gateway whose file had another owner: the mode is kept all the same.
+    }
+  } finally {
+    closeSync(created);
+  }
+}
+
 /**
  * Opens the configured destination and builds the logger. Pretty output is colourised only when it goes to
  * a terminal (`isTerminal`), never into a file.
  */
 export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY === true): LogHandle {
   if (config.file !== undefined) checkWritable(config.file);
+  let attributes = config.file === undefined ? undefined : attributesOf(config.file);
   const destination = pino.destination({ dest: config.file ?? 1, sync: false, minLength: config.bufferBytes, append: true, mkdir: false });
   // A file that cannot be reopened (directory removed) must not take the gateway down with it.
   // Buffered lines still reach the file promptly when traffic is light.
   if (config.bufferBytes > 0) setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  // After every (re)open: the file as it is now (logrotate's `create` may have given it another mode).
+  destination.on('ready', () => {
+    if (config.file === undefined) return;
+    try {
+      attributes = attributesOf(config.file);
+    } catch {
+      // moved again already: the attributes known so far stay
+    }
+  });
   destination.on('error', (err: NodeJS.ErrnoException) => {
     process.stderr.write(`oms-gateway: cannot write the log: ${err.code ?? err.message}\n`);
   });
@@ -115,7 +162,9 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
     logger,
     file: config.file,
     reopen: () => {
-      if (config.file !== undefined) destination.reopen();
+      if (config.file === undefined) return;
+      if (attributes !== undefined) recreateLike(config.file, attributes);
+      destination.reopen();
     },
     write: (lines) => {
       stream.write(escapeUnsafeCharacters(lines));

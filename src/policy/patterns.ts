@@ -33,6 +33,11 @@ function suffixProblem(suffix: string): string | undefined {
 
 /** Checks and normalises (lower case, one trailing dot removed, canonical IP) an operator's host pattern. */
 export function parsePattern(text: string): PatternResult {
+  // Squid's dstdomain `.example.com` means the name and every name below it; here those are two entries.
+  if (/^\.[^.]/.test(text)) {
+    const domain = text.slice(1).toLowerCase();
+    return invalid(`"${text}" is Squid's form: write "*.${domain}" for the names below ${domain} (and "${domain}" for the name itself)`);
+  }
   if (text.startsWith('[') || text.includes(':')) {
     const ip = parseHost(text.startsWith('[') ? text : `[${text}]`);
     return ip.ok ? { ok: true, pattern: ip.host } : invalid('brackets and ":" are only for IPv6 addresses');
@@ -170,7 +175,24 @@ function splitEntry(text: string): EntryParts {
 }
 
 /** The operator form `pattern[:port[,port...]]`; ports default to 443. A bracketed IPv6 literal takes a port. */
+/** `https://name/path` pasted from a browser or a documentation page: the scheme says which port was meant. */
+const URL_FORM = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i;
+const SCHEME_PORTS: Readonly<Record<string, number>> = { https: 443, http: 80 };
+
+function urlEntryProblem(text: string): string | undefined {
+  const url = URL_FORM.exec(text);
+  if (url === null) return undefined;
+  const scheme = (url[1] ?? '').toLowerCase();
+  const authority = url[2] ?? '';
+  const port = SCHEME_PORTS[scheme];
+  const suggestion = port === undefined || authority === '' || /:\d*$/.test(authority) ? authority : `${authority}:${port}`;
+  const write = suggestion === '' ? 'write the host name and ports alone' : `write "${suggestion}"`;
+  return `invalid allowlist entry: "${scheme}://" is a URL scheme, not part of a host pattern; ${write}`;
+}
+
 export function parseAllowEntry(text: string, source: string): AllowEntryResult {
+  const urlProblem = urlEntryProblem(text);
+  if (urlProblem !== undefined) return { ok: false, message: urlProblem };
   const parts = splitEntry(text);
   if (!parts.ok) return parts;
   const pattern = parsePattern(parts.patternText);

@@ -3,8 +3,8 @@
 // allowlist denial is admitted with `wouldDeny` set instead, see policy/decide.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Target, Decision, TargetResult } from '../policy/types.js';
-import { decide } from '../policy/decide.js';
-import { hintFor, type DenyHint } from '../policy/hints.js';
+import type { DenyHint } from '../policy/hints.js';
+import { verdictFor } from '../policy/verdict.js';
 import { claimedUser, type AuthFailure } from '../auth/authenticator.js';
 import type { Lockout } from '../auth/throttle.js';
 import type { ProxyErrorCode } from './errors.js';
@@ -104,9 +104,8 @@ export async function admit(
   if (!parsed.ok) return { ok: false, code: 'bad-target', targetError: parsed.code, user: authResult.user, clientRule };
 
   const { target } = parsed;
-  const decision = decide(source.policy, { target, client, user: authResult.user });
+  const { decision, hint } = verdictFor(source.policy, { target, client, user: authResult.user });
   if (decision.allow) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: undefined, clientRule };
-  const hint = hintFor(source.policy, target, decision);
   if (decision.reportOnly) return { ok: true, target, user: authResult.user, entry: decision.entry, wouldDeny: { decision, hint }, clientRule };
   return { ok: false, code: 'denied', decision, target, user: authResult.user, hint, clientRule };
 }

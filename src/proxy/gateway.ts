@@ -2,7 +2,9 @@
 // handlers behind it, the set of open tunnels, and start/drain/stop.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
+import { packageVersion } from '../observability/build-info.js';
 import { audit, type Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { auditPolicyMode } from './audit-records.js';
@@ -58,6 +60,9 @@ export function announceStart(
   extra: Readonly<Record<string, unknown>> = {},
 ): void {
   audit(logger, 'info', 'service-started', {
+    version: packageVersion(),
+    // Absolute, as the gateway's working directory resolved it; null: the embedded default, no file.
+    configFile: config.sourcePath === undefined ? null : resolvePath(config.sourcePath),
     listeners: listeners.map(({ address, port }) => ({ address, port })),
     auth: config.auth.mode,
     allowlistEntries: config.policy.allowlist.length,

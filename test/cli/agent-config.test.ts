@@ -31,11 +31,13 @@ describe('agent-config', () => {
     const path = await configFile(t, `${await basicAuthYaml([{ name: 'agent', password: 'right-pass' }])}listen: [10.0.0.5:3128]\n`);
     const right = await runCli(['agent-config', '--user', 'agent', '--password-stdin', '--config', path, '--json'], { input: 'right-pass' });
     assert.equal(right.code, 0, right.stderr);
-    const out = JSON.parse(right.stdout) as { listeners: { settings: { linux: { proxyConf: string }; windows: Record<string, string>; ama: { protectedSettings: unknown } } }[] };
+    const out = JSON.parse(right.stdout) as { listeners: { settings: { linux: { proxyConf: string }; windows: Record<string, string>; ama: { settings: unknown; protectedSettings: unknown } } }[] };
     const settings = out.listeners[0]?.settings;
     assert.equal(settings?.linux.proxyConf, 'http://agent:right-pass@10.0.0.5:3128');
     assert.equal(settings?.windows.OPINSIGHTS_PROXY_USERNAME, 'agent');
     assert.deepEqual(settings?.ama.protectedSettings, { proxy: { username: 'agent', password: 'right-pass' } });
+    // The string "true", as Microsoft's examples of the extension settings write it (not the JSON boolean).
+    assert.deepEqual(settings?.ama.settings, { proxy: { mode: 'application', address: 'http://10.0.0.5:3128', auth: 'true' } });
 
     const wrong = await runCli(['agent-config', '--user', 'agent', '--password-stdin', '--config', path], { input: 'wrong-pass' });
     assert.equal(wrong.code, 1);

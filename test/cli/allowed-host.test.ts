@@ -83,6 +83,42 @@ describe('allowed-host', () => {
     assert.match(result.stdout, /^PATTERN\s+PORTS\s+SOURCE$/m);
     assert.match(result.stdout, /^crl\.microsoft\.com\s+80\s+operator$/m);
     assert.match(result.stdout, /^\*\.ods\.opinsights\.azure\.com\s+443\s+preset:legacy:public$/m);
+    assert.match(result.stdout, /^workspaces: any \(not scoped\)$/m);
+    assert.match(result.stdout, /^regions: any \(not scoped\)$/m);
+  });
+
+  test('list shows which entries workspaces and regions scope, and their values', async (t) => {
+    const ws = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
+    const path = await configFile(t, `agents: [legacy, ama]\nworkspaces: [${ws}]\nregions: [westeurope]\nallowedHosts: [crl.microsoft.com:80]\n`);
+    const result = await runCli(['allowed-host', 'list', '--config', path]);
+    assert.match(result.stdout, /^PATTERN\s+PORTS\s+SOURCE\s+SCOPE$/m);
+    assert.match(result.stdout, /^\*\.ods\.opinsights\.azure\.com\s+443\s+preset:legacy:public\s+workspaces$/m);
+    assert.match(result.stdout, /^\*\.handler\.control\.monitor\.azure\.com\s+443\s+preset:ama:public\s+regions$/m);
+    assert.match(result.stdout, /^\*\.azure-automation\.net\s+443\s+preset:legacy:public\s+workspaces, regions$/m);
+    assert.match(result.stdout, /^crl\.microsoft\.com\s+80\s+operator$/m);
+    assert.match(result.stdout, new RegExp(`^workspaces: ${ws} \\(names below a workspace suffix must be <id>\\.<suffix>\\)$`, 'm'));
+    assert.match(result.stdout, /^regions: westeurope /m);
+    const listed = JSON.parse((await runCli(['allowed-host', 'list', '--effective', '--config', path, '--json'])).stdout) as {
+      effective: { pattern: string; scope: string[] }[];
+      workspaces: string[];
+      regions: string[];
+    };
+    assert.deepEqual(listed.workspaces, [ws]);
+    assert.deepEqual(listed.regions, ['westeurope']);
+    assert.deepEqual(listed.effective.find((e) => e.pattern === 'global.handler.control.monitor.azure.com')?.scope, []);
+    assert.deepEqual(listed.effective.find((e) => e.pattern === '*.ingest.monitor.azure.com')?.scope, ['regions']);
+  });
+
+  test('a URL or Squid\'s leading-dot domain is refused with the form to write instead', async (t) => {
+    const path = await configFile(t);
+    const url = await runCli(['allowed-host', 'add', 'https://x.ods.opinsights.azure.com', '--config', path]);
+    assert.equal(url.code, 2);
+    assert.match(url.stderr, /"https:\/\/" is a URL scheme, not part of a host pattern; write "x\.ods\.opinsights\.azure\.com:443"/);
+    assert.doesNotMatch(url.stderr, /1-65535/);
+    const squid = await runCli(['allowed-host', 'add', '.example.com', '--config', path]);
+    assert.equal(squid.code, 2);
+    assert.match(squid.stderr, /"\.example\.com" is Squid's form: write "\*\.example\.com"/);
+    assert.equal(await readFile(path, 'utf8'), FILE);
   });
 });
 

@@ -74,7 +74,7 @@ describe('config set and unset', () => {
   });
 
   const refused: readonly { name: string; args: string[]; message: RegExp }[] = [
-    { name: 'an out-of-range value', args: ['timeouts.connectSeconds', '0'], message: /gateway\.yaml:3: timeouts\.connectSeconds: expected a number of seconds greater than 0/ },
+    { name: 'an out-of-range value', args: ['timeouts.connectSeconds', '0'], message: /gateway\.yaml \(not changed: the edit would make it invalid\): timeouts\.connectSeconds: expected a number of seconds greater than 0/ },
     { name: 'a wrong type', args: ['watch', 'sometimes'], message: /watch: expected true or false/ },
     { name: 'a password on the command line', args: ['relayProxy.password', 'x'], message: /visible in `ps`/ },
     { name: 'users, which have their own command', args: ['auth.users', '[]'], message: /oms-gateway user add/ },

@@ -98,6 +98,31 @@ describe('doctor', () => {
     assert.match(report.lines[0]?.hint ?? '', /cannot resolve/);
   });
 
+  test('--host: a name the policy refuses fails its policy line with the reason and hint, an allowed one names its entry', async (t) => {
+    const path = await configFile(t, 'agents: [legacy]\n');
+    const resolve = ['--resolve', `*.example.com=127.0.0.1:${origin.port}`];
+    const { code, report } = await doctor(['--config', path, '--ca', pki.caFile, ...resolveAll(origin.port), ...resolve,
+      '--host', 'refused.example.com', '--host', `${WORKSPACE}.ods.opinsights.azure.com`, '--host', 'ods.systemcenteradvisor.com:8443']);
+    assert.equal(code, 1);
+    const policy = (host: string): Line | undefined => report.lines.find((l) => l.host === host && l.check === 'policy');
+    assert.equal(policy('refused.example.com')?.mark, 'fail');
+    assert.equal(policy('refused.example.com')?.figure, 'denied: not-in-allowlist');
+    assert.match(policy('refused.example.com')?.hint ?? '', /refuses this name \(403\): refused\.example\.com:443 is in no allowlist entry or preset \(oms-gateway allowed-host add refused\.example\.com:443\)/);
+    assert.equal(policy(`${WORKSPACE}.ods.opinsights.azure.com`)?.figure, 'allowed by *.ods.opinsights.azure.com');
+    assert.equal(policy(`${WORKSPACE}.ods.opinsights.azure.com`)?.mark, 'ok');
+    const port = report.lines.find((l) => l.host === 'ods.systemcenteradvisor.com' && l.check === 'policy');
+    assert.equal(port?.figure, 'denied: port-not-allowed');
+  });
+
+  test('report mode: a refused --host is a warning that it is relayed only because the policy is not enforced', async (t) => {
+    const path = await configFile(t, 'agents: [legacy]\npolicy:\n  mode: report\n');
+    const { report } = await doctor(['--config', path, '--ca', pki.caFile, '--resolve', `*.example.com=127.0.0.1:${origin.port}`, '--host', 'refused.example.com']);
+    const line = report.lines.find((l) => l.host === 'refused.example.com' && l.check === 'policy');
+    assert.equal(line?.mark, 'warn');
+    assert.equal(line?.figure, 'would deny: not-in-allowlist');
+    assert.match(line?.hint ?? '', /relayed only in report mode/);
+  });
+
   test('a service whose clock is 20 minutes off fails the clock check', async (t) => {
     const skewed = await skewedOrigin(pki, -20 * 60 * 1000);
     t.after(() => new Promise<void>((resolve) => skewed.close(() => resolve())));

@@ -49,7 +49,7 @@ interface Expected {
 
 /** One fixture per way a file can be wrong → every issue it must produce, in file order. */
 const INVALID: Record<string, readonly Expected[]> = {
-  'unknown-key-top.yaml': [{ key: 'allowHosts', line: 3, message: `unknown key; expected one of: ${TOP_KEYS}` }],
+  'unknown-key-top.yaml': [{ key: 'allowHosts', line: 3, message: `unknown key (did you mean "allowedHosts"?); expected one of: ${TOP_KEYS}` }],
   'unknown-key-nested.yaml': [
     { key: 'auth.password', line: 3, message: 'unknown key; expected one of: mode, realm, users, usersFile, cacheMaxEntries, cacheTtlSeconds, throttle' },
     {

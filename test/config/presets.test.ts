@@ -156,7 +156,7 @@ describe('listeners with PROXY protocol', () => {
     ['a header bound below a v2 UNIX header', 'listen:\n  - address: 127.0.0.1:0\n    proxyProtocol:\n      trusted: [10.0.0.1]\n      maxHeaderBytes: 100\n',
       [{ key: 'listen[0].proxyProtocol.maxHeaderBytes', message: 'expected a whole number from 232 to 65551' }]],
     ['an unknown key', 'listen:\n  - address: 127.0.0.1:0\n    proxy: true\n',
-      [{ key: 'listen[0].proxy', message: 'unknown key; expected one of: address, proxyProtocol, tls' }]],
+      [{ key: 'listen[0].proxy', message: 'unknown key (did you mean "proxyProtocol"?); expected one of: address, proxyProtocol, tls' }]],
     ['a bad address in a mapping', 'listen:\n  - address: localhost:80\n',
       [{ key: 'listen[0].address', message: 'HOST must be an IP address, IPv6 in brackets as in [::]:8080; expected HOST:PORT, e.g. 0.0.0.0:8080' }]],
     ['a number', 'listen: [8080]\n',

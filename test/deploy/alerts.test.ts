@@ -46,7 +46,7 @@ test('every alert has a severity, a case where it fires and one where it must no
   const tests = parse(await readFile(TESTS, 'utf8')) as TestFile;
   const alerts = rules.groups.flatMap((group) => group.rules).filter((rule) => rule.alert !== undefined);
   const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
-  const issueAlerts = ['OmsGatewayDown', 'OmsGatewayRejectionsRising', 'OmsGatewayUpstreamErrors', 'OmsGatewayAuthFailuresSpike', 'OmsGatewayConnectionsNearLimit', 'OmsGatewayCertificateExpiresSoon', 'OmsGatewayConfigReloadFailed'];
+  const issueAlerts = ['OmsGatewayDown', 'OmsGatewayReportModeLeftOn', 'OmsGatewayRejectionsRising', 'OmsGatewayUpstreamErrors', 'OmsGatewayAuthFailuresSpike', 'OmsGatewayConnectionsNearLimit', 'OmsGatewayCertificateExpiresSoon', 'OmsGatewayConfigReloadFailed'];
   for (const name of issueAlerts) assert.ok(alerts.some((rule) => rule.alert === name), `${name} is missing`);
   for (const rule of alerts) {
     assert.match(rule.labels?.severity ?? '', /^(warning|critical)$/, `${rule.alert}: severity`);

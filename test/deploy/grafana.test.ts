@@ -85,6 +85,12 @@ test('the panels an operator looks for', () => {
   }
 });
 
+test('report mode shows: whether the policy is enforced, and what it would deny, by reason', () => {
+  const expr = (title: string): string => dashboard.panels.find((panel) => panel.title === title)?.targets?.[0]?.expr ?? '';
+  assert.equal(expr('Policy enforcing'), 'min(oms_gateway_policy_enforcing{instance=~"$instance"})');
+  assert.equal(expr('Would-deny (report mode)'), 'sum by (reason) (rate(oms_gateway_would_deny_total{instance=~"$instance"}[5m])) * 60');
+});
+
 test('importable: a stable uid, unique panel ids and refIds, and every query on the chosen data source', () => {
   assert.equal(dashboard.uid, 'oms-gateway');
   const ids = dashboard.panels.map((panel) => panel.id);

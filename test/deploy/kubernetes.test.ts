@@ -14,6 +14,7 @@ import type { GatewayConfig } from '../../src/config/types.js';
 import { HEALTH_PATH, READY_PATH } from '../../src/observability/metrics-server.js';
 import { environment, last, parseDockerfile } from './dockerfile.js';
 import { DEPLOY_DIR, defaultConfig, effectiveConfig, isWildcard, readRepoFile } from './effective.js';
+import { hasCommand, runCommand } from '../fixtures/tools.js';
 
 /** A loosely typed view of parsed YAML: tests reach into manifests by path and assert on what they find. */
 type Node = Record<string, unknown>;
@@ -98,7 +99,30 @@ describe('kubernetes manifests', () => {
       if (doc.kind !== 'Kustomization') assert.ok(typeof at(doc, 'metadata', 'name') === 'string', `${file}: metadata.name`);
     }
     const resources = list(one('Kustomization'), 'resources') as unknown as string[];
-    assert.deepEqual([...resources].sort(), files.filter((f) => f !== 'kustomization.yaml'));
+    assert.deepEqual([...resources].sort(), files.filter((f) => f !== 'kustomization.yaml' && !f.endsWith('.example.yaml')));
+  });
+
+  test('kubectl apply -k keeps the operator\'s users: no Secret is a resource, the pods start without one', () => {
+    const resources = list(one('Kustomization'), 'resources') as unknown as string[];
+    const applied = manifests.filter(({ file }) => resources.includes(file)).map(({ doc }) => doc.kind);
+    assert.ok(!applied.includes('Secret'), `a Secret would be applied: ${applied.join(', ')}`);
+    assert.ok(manifests.some(({ file, doc }) => file === 'secret.example.yaml' && doc.kind === 'Secret'), 'the example Secret is shipped');
+    assert.equal(at(secret, 'metadata', 'name'), 'oms-gateway');
+    const source = list(volume, 'projected', 'sources').find((s) => s.secret !== undefined);
+    assert.equal(at(source, 'secret', 'name'), at(secret, 'metadata', 'name'));
+    assert.equal(at(source, 'secret', 'optional'), true);
+  });
+
+  test('what kubectl kustomize renders holds no Secret', async (t) => {
+    if (!hasCommand('kubectl')) {
+      t.skip('kubectl is not installed');
+      return;
+    }
+    const rendered = await runCommand('kubectl', ['kustomize', K8S_DIR]);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    const kinds = parseAllDocuments(rendered.stdout).map((doc) => (doc.toJS() as Node).kind);
+    assert.ok(kinds.includes('Deployment') && kinds.includes('ConfigMap'), kinds.join(', '));
+    assert.ok(!kinds.includes('Secret'), kinds.join(', '));
   });
 
   test('the kinds the issue asks for are all there', () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -65,16 +65,18 @@ describe('a log file rotated while the gateway runs', () => {
   let log: string;
   let gateway: Spawned;
   let port: number;
+  let config: string;
+  let started: LogRecord;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oms-gateway-logfile-'));
     log = join(dir, 'oms-gateway.log');
-    const config = join(dir, 'gateway.yaml');
+    config = join(dir, 'gateway.yaml');
     await writeFile(config, `log:\n  file: ${JSON.stringify(log)}\n`);
     gateway = spawnGateway(['--config', config]);
     const records = await waitInFile(log, (r) => r.event === 'service-started', 'service-started', gateway);
-    const started = records.find((r) => r.event === 'service-started') as { listeners: { port: number }[] };
-    port = started.listeners[0]?.port ?? 0;
+    started = records.find((r) => r.event === 'service-started') ?? {};
+    port = (started as { listeners?: { port: number }[] }).listeners?.[0]?.port ?? 0;
     assert.ok(port > 0);
   });
   after(async () => {
@@ -85,6 +87,12 @@ describe('a log file rotated while the gateway runs', () => {
   const denials = async (count: number, tag: string): Promise<void> => {
     for (let i = 0; i < count; i += 1) assert.equal((await connectStatus(port, `${tag}-${i}.example.com:443`)).status, 403);
   };
+
+  test('service-started names the version that runs and the configuration file it read', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(started.version, pkg.version);
+    assert.equal(started.configFile, config);
+  });
 
   test('logrotate with the shipped rules moves the file, SIGUSR2 reopens it, and no line is lost', async () => {
     requireCommand('logrotate');
@@ -114,11 +122,17 @@ describe('a log file rotated while the gateway runs', () => {
     assert.equal(fresh[0]?.event, 'log-reopened', 'the new file starts with the reopen record');
   });
 
-  test('SIGHUP reopens the file as well, and the gateway keeps serving', async () => {
+  test('SIGHUP reopens the file as well, recreated with the mode and owner of the moved one, and the gateway keeps serving', async () => {
+    // 0640, given by logrotate's `create` above; a file created under the usual umask would be 0644.
+    const moved = await stat(log);
+    assert.equal((moved.mode & 0o777).toString(8), '640');
     await rename(log, `${log}.moved`);
     gateway.child.kill('SIGHUP');
     const records = await waitInFile(log, (r) => r.event === 'log-reopened' && r.signal === 'SIGHUP', 'log-reopened after SIGHUP');
     assert.equal(records[0]?.event, 'log-reopened');
+    const fresh = await stat(log);
+    assert.equal((fresh.mode & 0o777).toString(8), '640');
+    assert.deepEqual([fresh.uid, fresh.gid], [moved.uid, moved.gid]);
     await denials(1, 'after-hup');
     await waitInFile(log, (r) => r.target === 'after-hup-0.example.com:443', 'a denial after SIGHUP');
     assert.equal(gateway.child.exitCode, null);

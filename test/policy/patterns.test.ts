@@ -47,6 +47,7 @@ describe('parsePattern refuses, naming the problem and an accepted form', () => 
     ['an at sign', 'user@a.example.com', /userinfo/],
     ['percent-encoding', 'a%2eexample.com', /percent/],
     ['Unicode', 'bücher.example', /punycode/],
+    ["Squid's leading-dot domain", '.example.com', /Squid's form: write "\*\.example\.com" for the names below example\.com \(and "example\.com"/],
   ];
   for (const [title, input, problem] of cases) {
     test(title, () => {
@@ -190,6 +191,10 @@ describe('parseAllowEntry', () => {
     ['[2001:db8::1:443', /\[2001:db8::1\]:443/],
     ['[a.example.com]:443', /only for IPv6/],
     ['*.com:443', /at least two labels/],
+    ['https://x.ods.opinsights.azure.com', /"https:\/\/" is a URL scheme, not part of a host pattern; write "x\.ods\.opinsights\.azure\.com:443"/],
+    ['http://crl.microsoft.com/pki/crl', /write "crl\.microsoft\.com:80"/],
+    ['HTTPS://a.example.com:8443/', /write "a\.example\.com:8443"/],
+    ['.example.com:443', /write "\*\.example\.com"/],
   ];
   for (const [input, message] of rejected) {
     test(`rejects ${input}`, () => {

@@ -8,7 +8,9 @@ import { loadConfig, resolveConfigPath } from '../../config/load.js';
 import type { AllowEntryConfig, GatewayConfig } from '../../config/types.js';
 import { describeAllowlist } from '../../config/effective-allowlist.js';
 import { itemText, listAt } from '../../config/yaml-lists.js';
+import { compilePolicy } from '../../policy/decide.js';
 import { parseAllowEntry, parsePattern } from '../../policy/patterns.js';
+import { entryScope } from '../../policy/scope.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { commitEdit, configBeforeEdit, configPathFor, EDIT_OPTIONS, printOutcome } from '../edit-command.js';
@@ -131,23 +133,22 @@ function list(args: readonly string[]): number {
   const { values, positionals } = parse('allowed-host list', args, { config: { type: 'string' }, json: { type: 'boolean' }, effective: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('allowed-host list: takes no arguments');
   const config = loadConfig({ path: resolveConfigPath(values.config, process.env) });
-  if (values.effective === true) return listEffective(config, values.json === true);
-  const { allowlist, disabledDefaults } = config.policy;
+  const policy = compilePolicy(config.policy);
+  const { workspaces, regions } = config.policy;
+  const rows = values.effective === true ? describeAllowlist(config) : config.policy.allowlist;
+  const scoped = rows.map((row) => ({ ...row, scope: entryScope(policy, row.pattern) }));
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ allowlist, disabledDefaults })}\n`);
+    const listed = values.effective === true ? { effective: scoped } : { allowlist: scoped, disabledDefaults: config.policy.disabledDefaults };
+    process.stdout.write(`${JSON.stringify({ ...listed, workspaces, regions })}\n`);
     return 0;
   }
-  const rows = allowlist.map((e) => [e.pattern, e.ports.join(','), e.source]);
-  process.stdout.write(`${printTable([['PATTERN', 'PORTS', 'SOURCE'], ...rows])}\n`);
-  if (disabledDefaults.length > 0) process.stdout.write(`disabled built-in hosts: ${disabledDefaults.join(', ')}\n`);
-  return 0;
-}
-
-/** `--effective`: every entry in force, equal entries of several presets as one row naming each source. */
-function listEffective(config: GatewayConfig, json: boolean): number {
-  const rows = describeAllowlist(config);
-  if (json) process.stdout.write(`${JSON.stringify({ effective: rows })}\n`);
-  else process.stdout.write(`${printTable([['PATTERN', 'PORTS', 'SOURCE'], ...rows.map((row) => [row.pattern, row.ports.join(','), row.source])])}\n`);
+  // The SCOPE column only when some scoping is configured: without it every cell would be empty.
+  const withScope = workspaces.length > 0 || regions.length > 0;
+  const table = scoped.map((row) => [row.pattern, row.ports.join(','), row.source, ...(withScope ? [row.scope.join(', ')] : [])]);
+  process.stdout.write(`${printTable([['PATTERN', 'PORTS', 'SOURCE', ...(withScope ? ['SCOPE'] : [])], ...table])}\n`);
+  if (values.effective !== true && config.policy.disabledDefaults.length > 0) process.stdout.write(`disabled built-in hosts: ${config.policy.disabledDefaults.join(', ')}\n`);
+  process.stdout.write(`workspaces: ${workspaces.length === 0 ? 'any (not scoped)' : `${workspaces.join(', ')} (names below a workspace suffix must be <id>.<suffix>)`}\n`);
+  process.stdout.write(`regions: ${regions.length === 0 ? 'any (not scoped)' : `${regions.join(', ')} (region-carrying names must name one of them)`}\n`);
   return 0;
 }
 

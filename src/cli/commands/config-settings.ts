@@ -2,15 +2,16 @@
 // single settings of the file by their dotted key, as written in the file. Secrets have commands of their
 // own (a value on the command line is visible to every user in `ps`).
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CONFIG_YAML } from '../../config/defaults.js';
 import { ConfigError, EMBEDDED_SOURCE, resolveConfigPath } from '../../config/load.js';
-import { findSettingKey, readSettings, type Setting, type SettingKey } from '../../config/settings.js';
+import { findSettingKey, readSettings, SETTING_KEYS, type Setting, type SettingKey } from '../../config/settings.js';
 import { setValue } from '../../config/yaml-lists.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { commitEdit, configPathFor, EDIT_OPTIONS, printOutcome } from '../edit-command.js';
 import { printTable } from '../io.js';
+import { parseSettingValue } from '../setting-value.js';
+import { didYouMean } from '../../config/suggest.js';
 
 /** Keys that `config set` refuses, and the command that changes them instead. */
 const OWN_COMMANDS: readonly [RegExp, string][] = [
@@ -22,7 +23,7 @@ const OWN_COMMANDS: readonly [RegExp, string][] = [
 function settingKey(command: string, text: string | undefined): SettingKey {
   if (text === undefined) throw new UsageError(`${command}: give a KEY such as timeouts.connectSeconds (all keys: oms-gateway config get)`);
   const key = findSettingKey(text);
-  if (key === undefined) throw new UsageError(`${command}: unknown key "${text}" (all keys: oms-gateway config get)`);
+  if (key === undefined) throw new UsageError(`${command}: unknown key "${text}"${didYouMean(text, SETTING_KEYS.map((k) => k.path))} (all keys: oms-gateway config get)`);
   return key;
 }
 
@@ -73,12 +74,7 @@ async function set(args: readonly string[]): Promise<number> {
   const key = settingKey('config set', keyText);
   refuseOwnCommand('config set', key);
   if (key.mapping) throw new UsageError(`config set: ${key.path} is a group of settings: set them one by one (all keys: oms-gateway config get)`);
-  let value: unknown;
-  try {
-    value = parseYaml(valueText);
-  } catch {
-    throw new UsageError(`config set: the VALUE of ${key.path} is not valid YAML; quote text that has ':' or '[' in it`);
-  }
+  let value = parseSettingValue(key.path, valueText);
   if (value === null || value === undefined) throw new UsageError(`config set: no VALUE for ${key.path}; \`oms-gateway config unset ${key.path}\` goes back to the default`);
   if (key.list && !Array.isArray(value)) value = [value];
   const path = configPathFor('config set', values.config);

@@ -8,8 +8,9 @@ import { parseWorkspaceId } from '../../config/forms.js';
 import { loadConfig, resolveConfigPath } from '../../config/load.js';
 import { endpointsOf, type Endpoint } from '../../doctor/endpoints.js';
 import { probeEndpoint, type CheckLine, type Mark } from '../../doctor/probe.js';
-import { parseAuthority } from '../../policy/target.js';
-import { buildRuntime } from '../../proxy/runtime.js';
+import { parseAuthority, parseHost } from '../../policy/target.js';
+import { verdictFor } from '../../policy/verdict.js';
+import { buildRuntime, type Runtime } from '../../proxy/runtime.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { printTable } from '../io.js';
@@ -37,6 +38,22 @@ function extraHosts(texts: readonly string[]): Endpoint[] {
   });
 }
 
+/**
+ * What the gateway's policy says about an endpoint (policy/verdict.ts, as for a request): a refused name
+ * fails here whatever the network says; an allowed one gets a line only when --host asked for it.
+ */
+function policyLine(runtime: Runtime, endpoint: Endpoint): CheckLine | undefined {
+  const host = parseHost(endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host);
+  if (!host.ok) return undefined;
+  const target = { host: host.host, port: endpoint.port, kind: host.kind };
+  const { decision, hint } = verdictFor(runtime.policy, { target, client: '127.0.0.1', user: undefined });
+  const at = { host: endpoint.host, port: endpoint.port, check: 'policy' } as const;
+  if (decision.allow) return endpoint.entry === '--host' ? { ...at, mark: 'ok', figure: `allowed by ${decision.entry}`, hint: '' } : undefined;
+  const fix = hint?.command === undefined ? '' : ` (${hint.command})`;
+  if (decision.reportOnly) return { ...at, mark: 'warn', figure: `would deny: ${decision.reason}`, hint: `relayed only in report mode: ${hint?.text ?? ''}${fix}` };
+  return { ...at, mark: 'fail', figure: `denied: ${decision.reason}`, hint: `the gateway refuses this name (403): ${hint?.text ?? ''}${fix}` };
+}
+
 async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   for (let at = 0; at < items.length; at += size) results.push(...(await Promise.all(items.slice(at, at + size).map(run))));
@@ -61,7 +78,11 @@ export async function doctor(args: readonly string[]): Promise<number> {
   const config = loadConfig({ path: resolveConfigPath(values.config, process.env), overrides: { resolve: values.resolve } });
   const runtime = buildRuntime(config);
   const { endpoints, untestable } = endpointsOf(config, workspace?.ok === true ? workspace.value : undefined, extraHosts(values.host ?? []));
-  const probed = await inBatches(endpoints, PARALLEL, (endpoint) => probeEndpoint(endpoint, { runtime, timeoutMs: timeoutS * 1000, ca }));
+  const probed = await inBatches(endpoints, PARALLEL, async (endpoint) => {
+    const verdict = policyLine(runtime, endpoint);
+    const probes = await probeEndpoint(endpoint, { runtime, timeoutMs: timeoutS * 1000, ca });
+    return verdict === undefined ? probes : [verdict, ...probes];
+  });
   const lines: CheckLine[] = [
     ...probed.flat(),
     ...untestable.map((u): CheckLine => ({ host: u.entry, port: u.port, check: 'name', mark: 'skip', figure: 'not tested', hint: u.hint })),

@@ -9,7 +9,7 @@ import { listAt } from '../../config/yaml-lists.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { commitEdit, EDIT_OPTIONS, printOutcome } from '../edit-command.js';
-import { printTable, readNewPassword } from '../io.js';
+import { printTable, readNewPassword, SHORT_PASSWORD } from '../io.js';
 
 const OPTIONS = { ...EDIT_OPTIONS, metrics: { type: 'boolean' } } as const;
 
@@ -62,6 +62,7 @@ async function addUser(path: string, scope: Scope, name: string, flags: EditFlag
   }, { create: true, pidFile: flags.pidFile });
   // The Linux agent's Ruby proxy parser cannot carry some names and passwords; say so when the user is made.
   const warnings = scope === 'metrics' ? [] : linuxAgentCredentialProblems(name, password);
+  if ([...password].length < SHORT_PASSWORD) warnings.push(`the password is shorter than ${SHORT_PASSWORD} characters: a longer one resists guessing`);
   if (scope === 'auth' && committed.config.auth.mode !== 'basic') {
     warnings.push(`auth.mode is "${committed.config.auth.mode}": set it to "basic" for users to be required`);
   }
