@@ -7,6 +7,7 @@ import { enabledPresetEntries } from '../../src/policy/presets.js';
 import { AUTOMATION_CODES, compileRegionScope, parseRegionName, regionOf, type RegionOf } from '../../src/policy/regions.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import type { Decision } from '../../src/policy/types.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 const ACCOUNT = 'f00dfeed-2222-4c4c-9d9d-cba987654321';
@@ -60,8 +61,8 @@ function scopedPolicy(regions: string[], clouds: Cloud[] = ['public'], workspace
     clouds,
     agents: ['legacy', 'ama', 'hybrid-worker'],
     includeDefaults: true,
-    disabledDefaults: [],
-    allowlist: enabledPresetEntries(['legacy', 'ama', 'hybrid-worker'], clouds),
+    disabledDefaults: [], arcGateways: [], presets: INSTALLED_PRESETS,
+    allowlist: enabledPresetEntries(INSTALLED_PRESETS, ['legacy', 'ama', 'hybrid-worker'], clouds),
     workspaces,
     regions,
     deniedAddresses: DEFAULT_DENIED_ADDRESSES,

@@ -18,6 +18,9 @@ export async function config(args: readonly string[]): Promise<number> {
   const loaded = loadConfig({ path, overrides: overridesFrom(values) });
   const redacted = redactConfig(loaded);
   if (values.json === true) process.stdout.write(`${JSON.stringify(redacted, null, 2)}\n`);
-  else process.stdout.write(`# ${path ?? 'embedded default configuration'}: valid\n${stringify(redacted)}${allowlistComment(describeAllowlist(loaded))}\n`);
+  else {
+    const presets = `# preset data version ${loaded.policy.presets.version} (oms-gateway presets list)`;
+    process.stdout.write(`# ${path ?? 'embedded default configuration'}: valid\n${stringify(redacted)}${presets}\n${allowlistComment(describeAllowlist(loaded))}\n`);
+  }
   return 0;
 }
