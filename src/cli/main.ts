@@ -9,6 +9,7 @@ import { allowedHost } from './commands/allowed-host.js';
 import { cert } from './commands/cert.js';
 import { config } from './commands/config.js';
 import { doctor } from './commands/doctor.js';
+import { presets } from './commands/presets.js';
 import { relayProxy } from './commands/relay-proxy.js';
 import { reload } from './commands/reload.js';
 import { start } from './commands/start.js';
@@ -29,6 +30,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Promise<num
   doctor,
   'agent-config': agentConfig,
   cert,
+  presets,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -25,6 +25,8 @@ Commands:
   status                summary of a running gateway from its metrics endpoint
   cert generate|show|request
                         certificates of TLS listeners: private CA and server certificate, CSR
+  presets list|show NAME|diff
+                        the installed preset data, a preset's entries and sources, what a reload adds
 
 Options:
   --help, -h            help for a command: oms-gateway <command> --help
@@ -130,7 +132,25 @@ dropped. --bypass (repeatable) replaces the list of names reached directly; --no
 Validate the configuration file with the loader 'start' uses, then send SIGHUP to the running
 gateway (pid file: --pid-file, else pidFile). An invalid file is refused here, every problem listed
 (exit 2), and the gateway is not disturbed. Exit 1 when no gateway runs with that pid file.
-The gateway logs config-reloaded (1200) with what changed, or config-invalid (401).
+The gateway logs config-reloaded (1200) with what changed, or config-invalid (401). Before the
+signal, the preset entries the reload would add or remove are listed (against the gateway's
+snapshot beside its pid file; see: oms-gateway presets --help).
+`,
+  presets: `Usage: oms-gateway presets list [--json]
+       oms-gateway presets show NAME [--cloud public|usgov|china] [--json]
+       oms-gateway presets diff [--config FILE] [--pid-file PATH] [--json]
+
+The agent presets' entries are data installed with the package (config/presets/<preset>.<cloud>.json,
+version in config/presets/version.json), each entry with the Microsoft page it follows and the date it
+was checked against it. 'list' shows the presets, the clouds Microsoft documents each for, and the
+data version; 'show' one preset's entries, ports, check dates and pages (all its clouds, or --cloud).
+
+'diff' compares the preset entries the running gateway uses (the snapshot it writes beside its pid
+file, <pid file without .pid>.presets.json, at start and after each reload) with those the installed
+data and the configuration file give now: what 'oms-gateway reload' would add (+) or remove (-).
+Run it after upgrading the package, before reloading. A start with changed entries logs
+presets-changed (1103); a reload lists them in its config-reloaded record.
+OMS_GATEWAY_PRESETS_DIR=DIR reads the data from DIR instead (tests; trying out a newer copy).
 `,
   doctor: `Usage: oms-gateway doctor [--workspace ID] [--host NAME[:PORT]]... [--config FILE]
                           [--resolve PATTERN=ADDRESS[:PORT]]... [--ca FILE] [--timeout SECONDS] [--json]

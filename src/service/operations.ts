@@ -2,6 +2,9 @@
 // editing commands signal through, SIGHUP reloads, and the file watch (`watch: true`). Reloads that change
 // `pidFile` or `watch` take effect here too: the pid file moves, the watch starts or stops.
 
+import {
+  hasPresetChanges, presetChanges, presetSnapshot, presetSnapshotPath, readPresetSnapshot, summarizePresetChanges, writePresetSnapshot,
+} from '../config/preset-changes.js';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { removePidFile, writePidFile } from './pid-file.js';
@@ -56,7 +59,25 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       onError: (err) => audit(logger, 'error', 'error', { reason: 'watch-failed', code: (err as NodeJS.ErrnoException).code }, `cannot watch ${path}: ${err.message}`),
     });
   };
+  // The preset entries in force, beside the pid file, for `presets diff` and `reload`; at start, first what
+  // they change since the last run (a package upgrade followed by a restart).
+  const recordPresets = async (config: GatewayConfig, atStart: boolean): Promise<void> => {
+    if (config.pidFile === undefined) return;
+    const path = presetSnapshotPath(config.pidFile);
+    const current = presetSnapshot(config);
+    try {
+      const previous = atStart ? await readPresetSnapshot(path) : undefined;
+      const changes = previous === undefined ? undefined : presetChanges(previous, current);
+      if (changes !== undefined && hasPresetChanges(changes)) {
+        audit(logger, changes.added.length > 0 ? 'warn' : 'info', 'presets-changed', { ...changes }, `preset entries changed since the last run: ${summarizePresetChanges(changes)}`);
+      }
+      await writePresetSnapshot(path, current);
+    } catch (err) {
+      audit(logger, 'error', 'error', { reason: 'preset-snapshot' }, (err as Error).message);
+    }
+  };
   const moved = async (config: GatewayConfig, previous: GatewayConfig): Promise<void> => {
+    await recordPresets(config, false);
     if (config.pidFile !== previous.pidFile) {
       if (pidFile !== undefined) removePidFile(pidFile);
       pidFile = config.pidFile;
@@ -74,6 +95,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   process.on('SIGHUP', onHangUp);
   process.on('exit', onExit);
   if (pidFile !== undefined) await writePidFile(pidFile);
+  await recordPresets(options.config, true);
   // Watched from now on, so that a change made while the listeners open is not missed.
   await rewatch(options.config);
 

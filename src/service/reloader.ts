@@ -5,6 +5,7 @@
 
 import { ConfigError } from '../config/load.js';
 import { diffConfigs } from '../config/diff.js';
+import { presetChanges, presetSnapshot, summarizePresetChanges } from '../config/preset-changes.js';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { auditPolicyMode } from '../proxy/audit-records.js';
@@ -78,7 +79,9 @@ export class Reloader {
     try {
       const report = await gateway.reload(config);
       counter?.configLoaded(true, true);
-      audit(logger, 'info', 'config-reloaded', { trigger, changes: diffConfigs(previous, config), ...report });
+      // Preset entries a reload adds are named, so new preset data never widens the allowlist silently.
+      const presets = presetChanges(presetSnapshot(previous), presetSnapshot(config));
+      audit(logger, 'info', 'config-reloaded', { trigger, changes: diffConfigs(previous, config), presets, ...report }, `configuration reloaded; ${summarizePresetChanges(presets)}`);
       // Once for the whole gateway, however many workers applied it.
       auditPolicyMode(logger, config.policy);
     } catch (err) {

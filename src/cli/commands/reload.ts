@@ -3,6 +3,7 @@
 // every problem listed (exit 2) and the gateway is not disturbed.
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
+import { describePresetEntries, presetChanges, presetSnapshot, presetSnapshotPath, readPresetSnapshot } from '../../config/preset-changes.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { configPathFor } from '../edit-command.js';
@@ -14,9 +15,18 @@ export async function reload(args: readonly string[]): Promise<number> {
   const path = configPathFor('reload', values.config);
   const config = loadConfig({ path });
   const pidFile = values['pid-file'] === undefined ? config.pidFile : resolve(values['pid-file']);
+  // Against the entries the gateway runs with, so that new preset data never widens the allowlist unannounced.
+  const running = pidFile === undefined ? undefined : await readPresetSnapshot(presetSnapshotPath(pidFile)).catch(() => undefined);
+  const presets = running === undefined ? undefined : presetChanges(running, presetSnapshot(config));
   const notice = await notifyGateway(pidFile, false);
   if (notice.status !== 'signalled') throw new CommandFailed(`reload: ${path} is valid, but ${describeNotice(notice)}`);
-  if (values.json === true) process.stdout.write(`${JSON.stringify({ file: path, valid: true, reload: notice })}\n`);
-  else process.stdout.write(`${path} is valid; ${describeNotice(notice)}\n`);
+  if (values.json === true) process.stdout.write(`${JSON.stringify({ file: path, valid: true, reload: notice, ...(presets && { presets }) })}\n`);
+  else {
+    const lines = presets === undefined ? [] : [
+      ...describePresetEntries(presets.added).map((entry) => `the reload would add preset entry ${entry}`),
+      ...describePresetEntries(presets.removed).map((entry) => `the reload would remove preset entry ${entry}`),
+    ];
+    process.stdout.write(`${path} is valid; ${describeNotice(notice)}\n${lines.map((line) => `${line}\n`).join('')}`);
+  }
   return 0;
 }
