@@ -162,7 +162,8 @@ off), through the relay proxy when one is set. Wildcard entries are tested on <I
 and --ca point it at local origins or Private Link addresses. One line per check: a mark (✓ ok,
 ! warning, ✗ failed, - not tested), the figure and a hint. Exit status 1 when any check failed.
 `,
-  'agent-config': `Usage: oms-gateway agent-config [--user NAME [--password-stdin]] [--host NAME] [--config FILE] [--json]
+  'agent-config': `Usage: oms-gateway agent-config [--user NAME [--password-stdin | --generate-password]] [--host NAME]
+                                [--ca FILE] [--config FILE] [--json]
        oms-gateway agent-config --check LINE [--json]
 
 For each listener of this gateway: the Log Analytics agent's onboarding -p argument and
@@ -170,7 +171,13 @@ For each listener of this gateway: the Log Analytics agent's onboarding -p argum
 newline), the Windows agent's OPINSIGHTS_PROXY_URL/_USERNAME/_PASSWORD, and the Azure Monitor
 Agent's proxy settings. --host is the name agents use (default: this machine's name for 0.0.0.0
 and ::). With --user the password is shown as <password>, or, given with --password-stdin, checked
-against the stored hash and filled in.
+against the stored hash and filled in. --generate-password makes a new password of 24 letters and
+digits (AMA on Linux puts it into http://user:pass@host unencoded, and shells need no quoting), fills
+it in, and prints the 'user add' command that stores it. Also printed: the Arc agent's
+'azcmagent config set proxy.url' line (Arc sends no proxy credentials) with the note for machines
+onboarded with --gateway-id (arcGateways), and the Kubernetes monitoring agents' proxy settings (AKS
+--http-proxy-config, az connectedk8s connect): an https:// proxy for a TLS listener, with the CA
+certificate of --ca FILE as trustedCa.
 
 --check says whether the Linux agent will parse a proxy.conf line and what it will do: its Ruby
 daemon strips http:// or https://, refuses other schemes, reads [user:pass@]host[:port] (no ':' in
