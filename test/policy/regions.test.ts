@@ -33,6 +33,10 @@ describe('regionOf', () => {
     ['dce-1a2b.eastus-1.handler.control.monitor.azure.com', { kind: 'region', region: 'eastus', suffix: 'handler.control.monitor.azure.com' }],
     ['dce-1a2b.eastus-1.ingest.monitor.azure.com', { kind: 'region', region: 'eastus', suffix: 'ingest.monitor.azure.com' }],
     ['usgovvirginia.handler.control.monitor.azure.us', { kind: 'region', region: 'usgovvirginia', suffix: 'handler.control.monitor.azure.us' }],
+    // Managed Prometheus (kubernetes preset): the metrics ingestion endpoint of a DCE carries its region too.
+    ['dce-1a2b.westeurope-1.metrics.ingest.monitor.azure.com', { kind: 'region', region: 'westeurope', suffix: 'metrics.ingest.monitor.azure.com' }],
+    ['dce-1a2b.eastus-1.metrics.ingest.monitor.azure.com', { kind: 'region', region: 'eastus', suffix: 'metrics.ingest.monitor.azure.com' }],
+    ['x.metrics.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'metrics.ingest.monitor.azure.com' }],
     ['dce.eastus.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'ingest.monitor.azure.com' }],
     ['eastus.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'ingest.monitor.azure.com' }],
     ['a.b.eastus-1.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'ingest.monitor.azure.com' }],
