@@ -48,7 +48,8 @@ Run the gateway. Flags override the configuration file.
   --allow-host PATTERN[:PORTS]    add an allowlist entry, repeatable (default port 443)
                                   e.g. 'crl.microsoft.com:80' or '*.example.com:443,8443'
   --auth anonymous|basic          proxy authentication mode (default anonymous)
-  --agents LIST                   agent presets, comma-separated: legacy, ama, arc, hybrid-worker
+  --agents LIST                   agent presets, comma-separated: legacy, ama, arc, hybrid-worker,
+                                  arc-gateway, kubernetes, azure-local
                                   (default legacy,ama; an empty value leaves only allowlist entries)
   --policy-mode enforce|report    report relays what the allowlist would refuse and logs it as
                                   would-deny, NOT enforcing it (default enforce)
