@@ -59,6 +59,6 @@ export function printOutcome(json: boolean, message: string, data: Readonly<Reco
     process.stdout.write(`${message}${created}\n`);
   }
   if (committed === undefined) return;
-  if (!noticeSucceeded(committed.notice)) throw new CommandFailed(`${path} was saved, but ${describeNotice(committed.notice)}`);
+  if (!noticeSucceeded(committed.notice)) throw new CommandFailed(`${path} was saved, but ${describeNotice(committed.notice)}`, { reportedAsJson: json });
   if (!json) process.stdout.write(`${describeNotice(committed.notice)}\n`);
 }

@@ -14,9 +14,12 @@ export class UsageError extends Error {
 export class CommandFailed extends Error {
   readonly code = 'COMMAND_FAILED';
   readonly exitCode = 1;
+  /** The command already wrote its JSON result (which says what failed): no second object follows it. */
+  readonly reportedAsJson: boolean;
 
-  constructor(message: string) {
+  constructor(message: string, options: { readonly reportedAsJson?: boolean } = {}) {
     super(message);
     this.name = 'CommandFailed';
+    this.reportedAsJson = options.reportedAsJson ?? false;
   }
 }

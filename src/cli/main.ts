@@ -63,7 +63,9 @@ main(argv).then(
   },
   (err: unknown) => {
     process.stderr.write(`oms-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (argv.includes('--json')) process.stdout.write(jsonError(err));
+    // One JSON object per run: a command that printed its own result (saying what failed) gets no second one.
+    const reported = err instanceof CommandFailed && err.reportedAsJson;
+    if (argv.includes('--json') && !reported) process.stdout.write(jsonError(err));
     process.exitCode = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
   },
 );

@@ -27,6 +27,8 @@ Commands:
                         would the gateway allow this request? the decision, entry, source and hint
   cert generate|show|request
                         certificates of TLS listeners: private CA and server certificate, CSR
+  presets list|show NAME|diff
+                        the installed preset data, a preset's entries and sources, what a reload adds
   completion bash       a bash completion script for these commands and options
   man                   this help as a manual page (man -l <(oms-gateway man))
 
@@ -52,7 +54,8 @@ Run the gateway. Flags override the configuration file.
   --allow-host PATTERN[:PORTS]    add an allowlist entry, repeatable (default port 443)
                                   e.g. 'crl.microsoft.com:80' or '*.example.com:443,8443'
   --auth anonymous|basic          proxy authentication mode (default anonymous)
-  --agents LIST                   agent presets, comma-separated: legacy, ama, arc, hybrid-worker
+  --agents LIST                   agent presets, comma-separated: legacy, ama, arc, hybrid-worker,
+                                  arc-gateway, kubernetes, azure-local
                                   (default legacy,ama; an empty value leaves only allowlist entries)
   --policy-mode enforce|report    report relays what the allowlist would refuse and logs it as
                                   would-deny, NOT enforcing it (default enforce)
@@ -154,6 +157,24 @@ listener address in use: it keeps its configuration), when a flag pins a changed
 did not answer in time. A change that needs a restart exits 0 and says so.
 The gateway logs config-reloaded (1200) with what changed, or config-invalid (401) or reload-failed.
 The editing commands (config set, allowed-host, user, ...) do the same after they saved the file.
+Before the signal, the preset entries the reload would add or remove are worked out (against the
+gateway's snapshot beside its pid file) and, once it applied the file, listed (see: help presets).
+`,
+  presets: `Usage: oms-gateway presets list [--json]
+       oms-gateway presets show NAME [--cloud public|usgov|china] [--json]
+       oms-gateway presets diff [--config FILE] [--pid-file PATH] [--json]
+
+The agent presets' entries are data installed with the package (config/presets/<preset>.<cloud>.json,
+version in config/presets/version.json), each entry with the Microsoft page it follows and the date it
+was checked against it. 'list' shows the presets, the clouds Microsoft documents each for, and the
+data version; 'show' one preset's entries, ports, check dates and pages (all its clouds, or --cloud).
+
+'diff' compares the preset entries the running gateway uses (the snapshot it writes beside its pid
+file, <pid file without .pid>.presets.json, at start and after each reload) with those the installed
+data and the configuration file give now: what 'oms-gateway reload' would add (+) or remove (-).
+Run it after upgrading the package, before reloading. A start with changed entries logs
+presets-changed (1103); a reload lists them in its config-reloaded record.
+OMS_GATEWAY_PRESETS_DIR=DIR reads the data from DIR instead (tests; trying out a newer copy).
 `,
   doctor: `Usage: oms-gateway doctor [--workspace ID] [--host NAME[:PORT]]... [--config FILE]
                           [--resolve PATTERN=ADDRESS[:PORT]]... [--ca FILE] [--timeout SECONDS] [--json]
@@ -165,7 +186,8 @@ off), through the relay proxy when one is set. Wildcard entries are tested on <I
 and --ca point it at local origins or Private Link addresses. One line per check: a mark (✓ ok,
 ! warning, ✗ failed, - not tested), the figure and a hint. Exit status 1 when any check failed.
 `,
-  'agent-config': `Usage: oms-gateway agent-config [--user NAME [--password-stdin]] [--host NAME] [--config FILE] [--json]
+  'agent-config': `Usage: oms-gateway agent-config [--user NAME [--password-stdin | --generate-password]] [--host NAME]
+                                [--ca FILE] [--config FILE] [--json]
        oms-gateway agent-config --check LINE [--json]
 
 For each listener of this gateway: the Log Analytics agent's onboarding -p argument and
@@ -173,7 +195,13 @@ For each listener of this gateway: the Log Analytics agent's onboarding -p argum
 newline), the Windows agent's OPINSIGHTS_PROXY_URL/_USERNAME/_PASSWORD, and the Azure Monitor
 Agent's proxy settings. --host is the name agents use (default: this machine's name for 0.0.0.0
 and ::). With --user the password is shown as <password>, or, given with --password-stdin, checked
-against the stored hash and filled in.
+against the stored hash and filled in. --generate-password makes a new password of 24 letters and
+digits (AMA on Linux puts it into http://user:pass@host unencoded, and shells need no quoting), fills
+it in, and prints the 'user add' command that stores it. Also printed: the Arc agent's
+'azcmagent config set proxy.url' line (Arc sends no proxy credentials) with the note for machines
+onboarded with --gateway-id (arcGateways), and the Kubernetes monitoring agents' proxy settings (AKS
+--http-proxy-config, az connectedk8s connect): an https:// proxy for a TLS listener, with the CA
+certificate of --ca FILE as trustedCa.
 
 --check says whether the Linux agent will parse a proxy.conf line and what it will do: its Ruby
 daemon strips http:// or https://, refuses other schemes, reads [user:pass@]host[:port] (no ':' in

@@ -1,13 +1,13 @@
 // The typed configuration from a validated file and the command-line flags: the allowlist is computed once
 // here so the proxy only looks it up. Rules that depend on file and flags together are checked here too.
 
-import { enabledPresetEntries } from '../policy/presets.js';
+import { ARC_GATEWAY_SUFFIX, arcGatewayEntries, documentedClouds, enabledPresetEntries } from '../policy/presets.js';
 import type { ConfigIssue, Locate } from './issues.js';
 import { metricsCollisions } from './collisions.js';
 import type { FlagValues } from './overrides.js';
 import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
 import { tlsFileIssues, withFlagTls } from './tls-files.js';
-import type { Agent, AllowEntryConfig, ClientRuleConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
+import type { Agent, AllowEntryConfig, ClientRuleConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, PresetData, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly config: GatewayConfig }
@@ -15,11 +15,46 @@ export type BuildResult =
 
 const ADD_USER_HINT = 'add one with `oms-gateway user add NAME`';
 
-/** Enabled presets for every selected cloud (minus the disabled patterns), then the file's entries, then the flags'. */
-function allowlist(file: ConfigFile, clouds: readonly Cloud[], agents: readonly Agent[], flags: FlagValues): AllowEntryConfig[] {
+interface PolicyScope {
+  readonly data: PresetData;
+  readonly clouds: readonly Cloud[];
+  readonly agents: readonly Agent[];
+  readonly arcGateways: readonly string[];
+}
+
+/**
+ * Enabled presets for every selected cloud (minus the disabled patterns), the tenant's Arc gateways with the
+ * arc-gateway preset, then the file's entries, then the flags'.
+ */
+function allowlist(file: ConfigFile, scope: PolicyScope, flags: FlagValues): AllowEntryConfig[] {
   const disabled = new Set(file.disabledDefaultHosts);
-  const presets = file.defaultHosts ? enabledPresetEntries(agents, clouds).filter((entry) => !disabled.has(entry.pattern)) : [];
-  return [...presets, ...file.allowedHosts, ...flags.allowHosts];
+  const presets = file.defaultHosts ? enabledPresetEntries(scope.data, scope.agents, scope.clouds).filter((entry) => !disabled.has(entry.pattern)) : [];
+  const gateways = scope.agents.includes('arc-gateway') ? arcGatewayEntries(scope.arcGateways) : [];
+  return [...presets, ...gateways, ...file.allowedHosts, ...flags.allowHosts];
+}
+
+/** Preset rules: disabled patterns must belong to an enabled preset; presets need a documented cloud; arc-gateway its addresses. */
+function presetIssues(file: ConfigFile, scope: PolicyScope, agentsKey: string, locate: Locate): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const builtIn = new Set(enabledPresetEntries(scope.data, file.agents, file.cloud).map((entry) => entry.pattern));
+  file.disabledDefaultHosts.forEach((pattern, index) => {
+    if (builtIn.has(pattern)) return;
+    const expected = [...builtIn].join(', ');
+    const presets = `agents ${file.agents.join(', ') || '(none)'} in cloud ${file.cloud.join(', ')}`;
+    const key = ['disabledDefaultHosts', index] as const;
+    issues.push({ key: `disabledDefaultHosts[${index}]`, line: locate([...key]), message: `not a preset host of ${presets}; expected one of: ${expected || '(none)'}` });
+  });
+  for (const agent of scope.agents) {
+    const documented = documentedClouds(scope.data, agent);
+    if (documented.some((cloud) => scope.clouds.includes(cloud))) continue;
+    const where = documented.length === 0 ? 'in no cloud of the installed preset data' : `for cloud ${documented.join(', ')} only`;
+    issues.push({ key: agentsKey, line: agentsKey === 'agents' ? locate(['agents']) : undefined, message: `${agent}: Microsoft documents this preset ${where}; add that cloud to cloud:, or remove ${agent}` });
+  }
+  if (scope.agents.includes('arc-gateway') && scope.arcGateways.length === 0) {
+    const message = `required with the arc-gateway preset: your Arc gateway's address, e.g. arcGateways: [<prefix>.${ARC_GATEWAY_SUFFIX}] (another tenant's gateway is never allowed)`;
+    issues.push({ key: 'arcGateways', line: locate(['arcGateways']) ?? locate(['agents']), message });
+  }
+  return issues;
 }
 
 /** `--listen` replaces the file's listeners; `--proxy-protocol-from` gives those listeners a PROXY protocol setting. */
@@ -76,6 +111,7 @@ export function buildConfig(
   flags: FlagValues,
   sourcePath: string | undefined,
   locate: Locate,
+  presets: PresetData,
 ): BuildResult {
   const authMode = flags.authMode ?? file.auth.mode;
   const { usersFile, ...authFile } = file.auth;
@@ -97,6 +133,9 @@ export function buildConfig(
   }
   const clouds = [...new Set(file.cloud)];
   const agents = [...new Set(flags.agents ?? file.agents)];
+  const scope: PolicyScope = { data: presets, clouds, agents, arcGateways: [...new Set(file.arcGateways)] };
+  const presetProblems = presetIssues(file, scope, flags.agents === undefined ? 'agents' : '--agents', locate);
+  if (presetProblems.length > 0) return { ok: false, issues: presetProblems };
   const clients = file.clients.map((rule): ClientRuleConfig => {
     const ruleAgents = rule.agents === undefined ? undefined : [...new Set(rule.agents)];
     return {
@@ -104,7 +143,7 @@ export function buildConfig(
       from: [...rule.from],
       auth: rule.auth ?? authMode,
       agents: ruleAgents,
-      allowlist: ruleAgents === undefined ? undefined : allowlist(file, clouds, ruleAgents, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
+      allowlist: ruleAgents === undefined ? undefined : allowlist(file, { ...scope, agents: ruleAgents }, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
     };
   });
   const basicRule = clients.findIndex((rule) => rule.auth === 'basic');
@@ -119,7 +158,9 @@ export function buildConfig(
       agents,
       includeDefaults: file.defaultHosts,
       disabledDefaults: [...new Set(file.disabledDefaultHosts)],
-      allowlist: allowlist(file, clouds, agents, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
+      arcGateways: scope.arcGateways,
+      presets,
+      allowlist: allowlist(file, scope, flags).map((entry) => ({ ...entry, ports: [...entry.ports] })),
       workspaces: [...new Set(file.workspaces)],
       regions: [...new Set(file.regions)],
       deniedAddresses: [...file.deniedAddresses],

@@ -8,6 +8,7 @@ import { readYaml } from './document.js';
 import { deepFreeze } from './freeze.js';
 import { ConfigError, fromZodIssues, sortIssues, type ConfigIssue } from './issues.js';
 import { parseOverrides, type ConfigOverrides } from './overrides.js';
+import { loadPresetData, presetsDir } from './preset-data.js';
 import { configFileSchema, type ConfigFile } from './schema.js';
 import type { GatewayConfig } from './types.js';
 
@@ -87,7 +88,9 @@ function compile(text: string, source: string, sourcePath: string | undefined, o
   if (!file.success || flags.issues.length > 0) {
     throw new ConfigError(source, sortIssues([...fileIssues, ...flags.issues]));
   }
-  const built = buildConfig(file.data, flags.values, sourcePath, yaml.locate);
+  // Read with every load, so that a reload applies newly installed preset data (and says what it adds).
+  const presets = loadPresetData(presetsDir(process.env));
+  const built = buildConfig(file.data, flags.values, sourcePath, yaml.locate, presets);
   if (!built.ok) throw new ConfigError(source, built.issues);
   return { config: deepFreeze(built.config), secrets: secretsByFile(file.data, sourcePath) };
 }

@@ -29,8 +29,11 @@ function redactUsers(users: readonly UserConfig[]): unknown[] {
 
 /** A JSON-able copy; values that are undefined (the embedded default's path, a mapping without port) become null. */
 export function redactConfig(config: GatewayConfig): unknown {
+  // The preset data is shown by `oms-gateway presets show`; here only the version in effect.
+  const { presets, ...policy } = config.policy;
   return {
     ...config,
+    policy: { ...policy, presetVersion: presets.version },
     resolve: config.resolve.map((mapping) => ({ ...mapping, port: mapping.port ?? null })),
     auth: { ...config.auth, users: redactUsers(config.auth.users) },
     log: { ...config.log, file: config.log.file ?? null },

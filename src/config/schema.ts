@@ -10,7 +10,7 @@ import { parseCidr } from '../policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../policy/defaults.js';
 import { parseAllowEntry, parsePattern } from '../policy/patterns.js';
 import { didYouMean } from './suggest.js';
-import { AGENTS, DEFAULT_AGENTS, enabledPresetEntries } from '../policy/presets.js';
+import { AGENTS, ARC_GATEWAY_SUFFIX, coversArcGateways, DEFAULT_AGENTS, parseArcGateway } from '../policy/presets.js';
 import { parseRegionName } from '../policy/regions.js';
 import { LISTEN_EXPECTED, parseHostMapping, parseListenAddress, parseWorkspaceId, type Parsed } from './forms.js';
 import { readCertificateFile } from './pem-file.js';
@@ -98,12 +98,21 @@ export const logLevelSchema = oneOf(LOG_LEVELS);
 export const logFormatSchema = oneOf(LOG_FORMATS);
 export const WORKER_SCHEDULING = ['round-robin', 'kernel'] as const;
 
+/** A wildcard over every tenant's Arc gateway would let any of them carry data out (policy/presets.ts). */
+const ARC_GATEWAY_WILDCARD = `a wildcard over *.${ARC_GATEWAY_SUFFIX} would let any tenant's Arc gateway carry data out; list your own gateway's address under arcGateways (with agents: [arc-gateway]), or name exact hosts`;
+
 export function allowEntry(source: string) {
   return parsedString((text): Parsed<AllowEntryConfig> => {
     const result = parseAllowEntry(text, source);
+    if (result.ok && coversArcGateways(result.entry.pattern)) return { ok: false, message: ARC_GATEWAY_WILDCARD };
     return result.ok ? { ok: true, value: result.entry } : result;
   }, 'pattern[:port[,port...]]');
 }
+
+const arcGatewayEntry = parsedString((text): Parsed<string> => {
+  const result = parseArcGateway(text);
+  return result.ok ? { ok: true, value: result.host } : result;
+}, `<prefix>.${ARC_GATEWAY_SUFFIX}`);
 
 const patternEntry = parsedString((text): Parsed<string> => {
   const result = parsePattern(text);
@@ -388,6 +397,7 @@ const fileShape = strictObject({
   defaultHosts: z.boolean({ error: 'expected true or false' }).default(true),
   disabledDefaultHosts: list(patternEntry, 'built-in host patterns').default([]),
   allowedHosts: list(allowEntry('operator'), 'pattern[:port[,port...]] entries').default([]),
+  arcGateways: list(arcGatewayEntry, `Arc gateway addresses (<prefix>.${ARC_GATEWAY_SUFFIX})`).default([]),
   workspaces: list(parsedString(parseWorkspaceId, 'a workspace ID'), 'workspace IDs').default([]),
   agents: agents.default([...DEFAULT_AGENTS]),
   regions: list(regionEntry, 'Azure region names').default([]),
@@ -439,14 +449,6 @@ export const configFileSchema = fileShape.superRefine((file, ctx) => {
   if (file.dns.minTtlSeconds > file.dns.maxTtlSeconds) {
     add(['dns', 'minTtlSeconds'], `the floor is above dns.maxTtlSeconds (${file.dns.maxTtlSeconds}); keep minTtlSeconds ≤ maxTtlSeconds`);
   }
-  const builtIn = new Set(enabledPresetEntries(file.agents, file.cloud).map((entry) => entry.pattern));
-  file.disabledDefaultHosts.forEach((pattern, index) => {
-    if (!builtIn.has(pattern)) {
-      const expected = [...builtIn].join(', ');
-      const presets = `agents ${file.agents.join(', ') || '(none)'} in cloud ${file.cloud.join(', ')}`;
-      add(['disabledDefaultHosts', index], `not a preset host of ${presets}; expected one of: ${expected || '(none)'}`);
-    }
-  });
   for (const [index, earlier] of duplicates(file.listen, listenerKey)) {
     add(['listen', index], `same address as listen[${earlier}]; each listener needs its own HOST:PORT`);
   }

@@ -4,8 +4,8 @@
 export type Cloud = 'public' | 'usgov' | 'china';
 export type AuthMode = 'anonymous' | 'basic';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-/** Agent families with a built-in endpoint preset (policy/presets.ts). */
-export type Agent = 'legacy' | 'ama' | 'arc' | 'hybrid-worker';
+/** Agent families with an endpoint preset (names in policy/presets.ts, entries in config/presets/). */
+export type Agent = 'legacy' | 'ama' | 'arc' | 'hybrid-worker' | 'arc-gateway' | 'kubernetes' | 'azure-local';
 /** enforce: refuse what the policy denies; report: relay allowlist denials and record them as would-deny. */
 export type PolicyMode = 'enforce' | 'report';
 
@@ -81,7 +81,7 @@ export interface AllowEntryConfig {
   /** Lower-case pattern: 'exact.name', '*.suffix.name' or an IP literal (IPv6 without brackets). */
   readonly pattern: string;
   readonly ports: readonly number[];
-  /** Where the entry came from, for `config check` and deny hints: 'preset:ama:public', 'operator', 'flag'. */
+  /** Where the entry came from, for `config check` and deny hints: 'preset:ama:public', 'arcGateways', 'operator', 'flag'. */
   readonly source: string;
 }
 
@@ -165,6 +165,33 @@ export interface LimitsConfig {
   readonly maxHeaderBytes: number;
 }
 
+/** One entry of the installed preset data, with the Microsoft page it follows and when it was compared with it. */
+export interface PresetDataEntry {
+  /** Normalised host pattern (policy/patterns.ts). */
+  readonly pattern: string;
+  readonly ports: readonly number[];
+  /** URL of the Microsoft page that lists the endpoint. */
+  readonly source: string;
+  /** Date (YYYY-MM-DD) the entry was last compared with that page. */
+  readonly checked: string;
+  /** What the page writes when the pattern stands for it (`<region>.his.arc.azure.com`), or a caveat. */
+  readonly note?: string | undefined;
+}
+
+/** `config/presets/<preset>.<cloud>.json`: one preset in one cloud. A missing file: not documented there. */
+export interface PresetDataFile {
+  readonly preset: Agent;
+  readonly cloud: Cloud;
+  readonly entries: readonly PresetDataEntry[];
+}
+
+/** The preset data the configuration was built with (config/preset-data.ts), every preset of every cloud. */
+export interface PresetData {
+  /** `config/presets/version.json`: changes whenever any entry does. */
+  readonly version: string;
+  readonly files: readonly PresetDataFile[];
+}
+
 export interface PolicyConfig {
   readonly mode: PolicyMode;
   readonly clouds: readonly Cloud[];
@@ -174,6 +201,10 @@ export interface PolicyConfig {
   readonly includeDefaults: boolean;
   /** Preset patterns the operator removed. */
   readonly disabledDefaults: readonly string[];
+  /** The tenant's own Arc gateway addresses (`<prefix>.gw.arc.azure.com`), allowed with the arc-gateway preset. */
+  readonly arcGateways: readonly string[];
+  /** The preset data in effect: enabled or not, for deny hints and `presets diff`; `config check` shows its version. */
+  readonly presets: PresetData;
   /** Final allowlist: enabled presets (minus disabled) plus operator entries, computed once by the loader. */
   readonly allowlist: readonly AllowEntryConfig[];
   /** Workspace IDs (lower-case); empty means any workspace. */

@@ -30,6 +30,8 @@ export const EVENTS = {
   'would-deny': 1100,
   'policy-not-enforced': 1101,
   'proxy-header-refused': 1102,
+  /** At start: the preset entries differ from those the gateway last ran with (new preset data, other agents). */
+  'presets-changed': 1103,
   // 1200-1299: operations (reload, relay proxy).
   'config-reloaded': 1200,
   'tunnel-revoked': 1201,

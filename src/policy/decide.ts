@@ -5,6 +5,7 @@ import type { AllowEntryConfig, PolicyConfig, PolicyMode } from '../config/types
 import { type AddressRules, compileAddressRules, isAddressDenied } from './addresses.js';
 import { workspaceSuffixes } from './defaults.js';
 import { PatternMap } from './patterns.js';
+import { presetCatalog, type CatalogEntry } from './presets.js';
 import { compileRegionScope, regionAllowed, type RegionScope } from './regions.js';
 import type { Decision, DenyDecision, DenyReason, PolicyRequest } from './types.js';
 
@@ -19,6 +20,8 @@ export interface CompiledPolicy {
   readonly workspaceSuffixes: ReadonlySet<string>;
   readonly regions: RegionScope;
   readonly deniedAddresses: AddressRules;
+  /** Every preset entry of the data in effect, enabled or not (hints.ts). */
+  readonly presetCatalog: Pick<PatternMap<CatalogEntry>, 'match'>;
 }
 
 /** What report mode relaxes: the allowlist and its scoping. IP literals and address rules stay enforced. */
@@ -35,6 +38,7 @@ export function compilePolicy(config: PolicyConfig): CompiledPolicy {
     workspaceSuffixes: new Set(config.clouds.flatMap(workspaceSuffixes)),
     regions: compileRegionScope(config.regions, config.clouds),
     deniedAddresses: compileAddressRules(config.deniedAddresses),
+    presetCatalog: presetCatalog(config.presets),
   });
 }
 

@@ -2,16 +2,14 @@
 // only: a hint never sees request headers or credentials, so it cannot echo them. The target host may appear
 // in a hint; it passed target.ts, so it is plain lower-case DNS syntax or an IP literal.
 
-import type { Agent, Cloud } from '../config/types.js';
 import { isAddressDenied } from './addresses.js';
 import { workspaceOf, type CompiledPolicy } from './decide.js';
-import { PatternMap } from './patterns.js';
-import { AGENTS, presetPatterns } from './presets.js';
+import { isArcGatewayName, type CatalogEntry } from './presets.js';
 import { AUTOMATION_CODES, regionOf } from './regions.js';
 import type { DenyDecision, Target } from './types.js';
 
 /** Closed set, so dashboards and scripts can branch on it. */
-export type HintKind = 'enable-preset' | 'add-host' | 'add-port' | 'ip-literal' | 'workspace' | 'region' | 'address';
+export type HintKind = 'enable-preset' | 'add-host' | 'add-port' | 'ip-literal' | 'workspace' | 'region' | 'address' | 'arc-gateway';
 
 export interface DenyHint {
   readonly kind: HintKind;
@@ -21,30 +19,9 @@ export interface DenyHint {
   readonly command?: string;
 }
 
-interface PresetEntry {
-  readonly agent: Agent;
-  readonly cloud: Cloud;
-  readonly pattern: string;
-}
-
-const CLOUD_NAMES: readonly Cloud[] = ['public', 'usgov', 'china'];
-
-/** Every preset of every cloud in one lookup, built once: hints look up disabled presets as fast as enabled ones. */
-const PRESET_CATALOG: PatternMap<PresetEntry> = (() => {
-  const catalog = new PatternMap<PresetEntry>();
-  for (const agent of AGENTS) {
-    for (const cloud of CLOUD_NAMES) {
-      for (const pattern of presetPatterns(agent, cloud)) catalog.add(pattern, { agent, cloud, pattern });
-    }
-  }
-  return catalog;
-})();
-
 /** Lists in hints stay one line however long the configuration is. */
 const MAX_LISTED = 8;
 const SHELL_SAFE = /^[a-z0-9.:_-]+$/;
-/** Preset entries are all on port 443. */
-const PRESET_PORT = 443;
 
 function listOf(items: readonly string[]): string {
   const shown = items.slice(0, MAX_LISTED).join(', ');
@@ -61,7 +38,7 @@ function addCommand(target: Target): string {
 }
 
 /** The configuration changes that would bring a preset entry into the allowlist; empty when it already is. */
-function changesFor(policy: CompiledPolicy, found: PresetEntry): string[] {
+function changesFor(policy: CompiledPolicy, found: CatalogEntry): string[] {
   const { includeDefaults, clouds, agents, disabledDefaults } = policy.source;
   const changes: string[] = [];
   if (!includeDefaults) changes.push('set defaultHosts: true');
@@ -71,8 +48,25 @@ function changesFor(policy: CompiledPolicy, found: PresetEntry): string[] {
   return changes;
 }
 
+/**
+ * Another tenant's Arc gateway (or ours while the preset is off): never a preset entry, and never to be
+ * allowed by a wildcard, so the hint names the setting instead of a command.
+ */
+function arcGateway(policy: CompiledPolicy, target: Target): DenyHint {
+  const { arcGateways, agents } = policy.source;
+  if (arcGateways.includes(target.host) && !agents.includes('arc-gateway')) {
+    return { kind: 'arc-gateway', text: `${target.host} is in arcGateways, but the arc-gateway preset is off: set agents: ${listOf([...agents, 'arc-gateway'])}` };
+  }
+  const configured = arcGateways.length === 0 ? 'arcGateways is empty' : `it is not in arcGateways: ${listOf(arcGateways)}`;
+  return {
+    kind: 'arc-gateway',
+    text: `${target.host} is an Arc gateway and ${configured}; only your own gateway may be allowed (any other tenant's would carry data out): if it is yours, add it to arcGateways`,
+  };
+}
+
 function notInAllowlist(policy: CompiledPolicy, target: Target): DenyHint {
-  const candidates = target.port === PRESET_PORT ? PRESET_CATALOG.match(target.host) : [];
+  if (isArcGatewayName(target.host)) return arcGateway(policy, target);
+  const candidates = policy.presetCatalog.match(target.host).filter((entry) => entry.ports.includes(target.port));
   const options = candidates
     .map((found) => ({ found, changes: changesFor(policy, found) }))
     .filter((option) => option.changes.length > 0)

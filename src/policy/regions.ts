@@ -3,6 +3,7 @@
 //   <region>.handler.control.monitor.azure.com            AMA data collection rules ("global" is not a region)
 //   <dce>.<region>-<n>.handler.control.monitor.azure.com   configuration access endpoint of a DCE
 //   <dce>.<region>-<n>.ingest.monitor.azure.com            logs ingestion endpoint of a DCE
+//   <dce>.<region>-<n>.metrics.ingest.monitor.azure.com    metrics ingestion endpoint (managed Prometheus)
 //   <code>-jobruntimedata-prod-su1.azure-automation.net    Hybrid Runbook Worker, by Automation location code
 //   <code>-agentservice-prod-1.azure-automation.net
 //   <account>.{webhook,agentsvc,jrds}.<code>.azure-automation.net
@@ -35,11 +36,18 @@ const SUFFIXES: Readonly<Record<Cloud, Readonly<Record<string, SuffixKind>>>> = 
   public: {
     'handler.control.monitor.azure.com': 'handler',
     'ingest.monitor.azure.com': 'ingest',
+    'metrics.ingest.monitor.azure.com': 'ingest',
     'azure-automation.net': 'automation',
     'azure-automation.de': 'automation',
   },
-  usgov: { 'handler.control.monitor.azure.us': 'handler', 'ingest.monitor.azure.us': 'ingest', 'azure-automation.us': 'automation' },
-  china: { 'handler.control.monitor.azure.cn': 'handler', 'ingest.monitor.azure.cn': 'ingest', 'azure-automation.cn': 'automation' },
+  usgov: {
+    'handler.control.monitor.azure.us': 'handler', 'ingest.monitor.azure.us': 'ingest', 'metrics.ingest.monitor.azure.us': 'ingest',
+    'azure-automation.us': 'automation',
+  },
+  china: {
+    'handler.control.monitor.azure.cn': 'handler', 'ingest.monitor.azure.cn': 'ingest', 'metrics.ingest.monitor.azure.cn': 'ingest',
+    'azure-automation.cn': 'automation',
+  },
 };
 
 /**

@@ -113,17 +113,18 @@ async function establish(deps: HandlerDeps, runtime: Runtime, exchange: Exchange
 
   socket.write(ESTABLISHED);
   const establishedAt = performance.now();
-  const checked = await checkTunnel(logger, runtime.inspection, { client: socket, upstream, head }, target.host, fields);
+  // Inspection waits on the client (its ClientHello) for up to inspection.timeoutSeconds: a reload may have
+  // revoked the tunnel meanwhile, and nothing may be passed on for it then — asked again before the first byte goes.
+  const checked = await checkTunnel(logger, runtime.inspection, { client: socket, upstream, head }, target.host, fields, () => tracked.revocation(deps.runtime()) === undefined);
   if (checked.outcome === 'refused') deps.metrics.refused('tunnel', checked.reason);
   if (checked.outcome === 'closed') deps.metrics.tunnelAbandoned('closed-during-handshake');
-  if (checked.outcome !== 'relay') return;
-  // Inspection waits on the client (its ClientHello) for up to inspection.timeoutSeconds: a reload may have
-  // revoked the tunnel meanwhile, and nothing may be relayed for it then.
+  if (checked.outcome !== 'relay' && checked.outcome !== 'held-back') return;
   const inspected = tracked.revocation(deps.runtime());
-  if (inspected !== undefined) {
+  // 'held-back' comes only from a revocation, which revocation() keeps: both name the same one.
+  if (inspected !== undefined || checked.outcome === 'held-back') {
     socket.destroy();
     upstream.destroy();
-    countRevoked(deps, inspected, fields, 'handshake');
+    if (inspected !== undefined) countRevoked(deps, inspected, fields, 'handshake');
     audit(logger, 'info', 'tunnel-closed', {
       ...fields,
       bytesFromClient: upstream.bytesWritten,

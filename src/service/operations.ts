@@ -4,6 +4,9 @@
 // take effect here too: the pid file and its state file move, the watch starts or stops.
 
 import { rmSync } from 'node:fs';
+import {
+  hasPresetChanges, presetChanges, presetSnapshot, presetSnapshotPath, readPresetSnapshot, summarizePresetChanges, writePresetSnapshot,
+} from '../config/preset-changes.js';
 import type { GatewayConfig } from '../config/types.js';
 import { workerCount } from '../cluster/share.js';
 import { packageVersion } from '../observability/build-info.js';
@@ -85,8 +88,26 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       onError: (err) => audit(logger, 'error', 'error', { reason: 'watch-failed', code: (err as NodeJS.ErrnoException).code }, `cannot watch ${path}: ${err.message}`),
     });
   };
+  // The preset entries in force, beside the pid file, for `presets diff` and `reload`; at start, first what
+  // they change since the last run (a package upgrade followed by a restart).
+  const recordPresets = async (config: GatewayConfig, atStart: boolean): Promise<void> => {
+    if (config.pidFile === undefined) return;
+    const path = presetSnapshotPath(config.pidFile);
+    const current = presetSnapshot(config);
+    try {
+      const previous = atStart ? await readPresetSnapshot(path) : undefined;
+      const changes = previous === undefined ? undefined : presetChanges(previous, current);
+      if (changes !== undefined && hasPresetChanges(changes)) {
+        audit(logger, changes.added.length > 0 ? 'warn' : 'info', 'presets-changed', { ...changes }, `preset entries changed since the last run: ${summarizePresetChanges(changes)}`);
+      }
+      await writePresetSnapshot(path, current);
+    } catch (err) {
+      audit(logger, 'error', 'error', { reason: 'preset-snapshot' }, (err as Error).message);
+    }
+  };
   const moved = async (config: GatewayConfig, previous: GatewayConfig): Promise<void> => {
     options.applied?.(config);
+    await recordPresets(config, false);
     if (config.pidFile !== previous.pidFile) {
       if (pidFile !== undefined) removeFiles(pidFile);
       pidFile = config.pidFile;
@@ -108,6 +129,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   process.on('SIGHUP', onHangUp);
   process.on('exit', onExit);
   if (pidFile !== undefined) await writePidFile(pidFile);
+  await recordPresets(options.config, true);
   // Watched from now on, so that a change made while the listeners open is not missed.
   await rewatch(options.config);
 

@@ -8,6 +8,7 @@
 import { ConfigError } from '../config/load.js';
 import { diffConfigs, type ConfigChange } from '../config/diff.js';
 import { pinnedChanges, scopeReload, type FlagPin, type PinnedChange } from '../config/reload-scope.js';
+import { presetChanges, presetSnapshot, summarizePresetChanges } from '../config/preset-changes.js';
 import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { auditPolicyMode } from '../proxy/audit-records.js';
@@ -130,7 +131,15 @@ export class Reloader {
     this.#generation += 1;
     this.#fileView = fileView;
     counter?.configLoaded(true, true);
-    audit(logger, 'info', 'config-reloaded', { trigger, generation: this.#generation, changes, restartRequired, pinned, ...report }, reloadedMessage(this.#generation, restartRequired, pinned));
+    // Preset entries a reload adds are named, so new preset data never widens the allowlist silently.
+    const presets = presetChanges(presetSnapshot(previous), presetSnapshot(config));
+    audit(
+      logger,
+      'info',
+      'config-reloaded',
+      { trigger, generation: this.#generation, changes, restartRequired, pinned, presets, ...report },
+      `${reloadedMessage(this.#generation, restartRequired, pinned)}; ${summarizePresetChanges(presets)}`,
+    );
     // Once for the whole gateway, however many workers applied it.
     auditPolicyMode(logger, config.policy);
     return finish({ outcome: 'applied', changes, restartRequired, pinned });

@@ -55,7 +55,9 @@ export type InspectionFailure =
   | 'sni-missing'
   | 'client-certificate-refused'
   /** A side closed before the look was done: not a refusal. */
-  | 'closed-early';
+  | 'closed-early'
+  /** The caller's gate held the tunnel back after its ClientHello (a reload revoked it): not a TLS refusal. */
+  | 'held-back';
 
 /** What the look saw; every field is optional because a refusal can come at any step. */
 export interface TlsFacts {
@@ -89,7 +91,15 @@ const TLS13 = TLS_VERSIONS['TLSv1.3'];
  * plaintext handshake does: at its first record that is neither handshake nor (under TLS 1.3) a
  * ChangeCipherSpec.
  */
-export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, expectedHost: string, options: InspectionOptions): Promise<Inspection> {
+export function inspectTunnel(
+  client: Duplex,
+  upstream: Duplex,
+  head: Buffer,
+  expectedHost: string,
+  options: InspectionOptions,
+  /** Asked once the first ClientHello is accepted, before any client byte goes on; false ends the look. */
+  mayPass: () => boolean = () => true,
+): Promise<Inspection> {
   return new Promise((resolve, reject) => {
     const facts: TlsFacts = {};
     const following = options.allowedClientCertificates.length > 0;
@@ -203,6 +213,7 @@ export function inspectTunnel(client: Duplex, upstream: Duplex, head: Buffer, ex
       const verdict = judgeHello(clientReader, expectedHost, options, facts);
       if (verdict === undefined) return;
       if (!verdict.ok) return refuseSide('client', verdict.reason);
+      if (!mayPass()) return finish({ ok: false, reason: 'held-back', facts });
       phase = 'watch';
       upstream.on('data', onServerData).resume();
       watchClient(Buffer.concat(unsent));

@@ -49,7 +49,9 @@ function factFields(facts: TlsFacts): Record<string, unknown> {
 export type TunnelCheck =
   | { readonly outcome: 'relay'; readonly head: Buffer }
   | { readonly outcome: 'refused'; readonly reason: InspectionFailure }
-  | { readonly outcome: 'closed' };
+  | { readonly outcome: 'closed' }
+  /** `mayPass` said no when the ClientHello was accepted: nothing was passed on; the caller ends the tunnel. */
+  | { readonly outcome: 'held-back' };
 
 /** Inspects the tunnel. `fields` are the tunnel's audit fields (client, user, target, entry). */
 export async function checkTunnel(
@@ -58,16 +60,19 @@ export async function checkTunnel(
   sockets: { readonly client: Socket; readonly upstream: Socket; readonly head: Buffer },
   host: string,
   fields: Readonly<Record<string, unknown>>,
+  /** Asked before the first client byte goes on (see inspectTunnel); false: 'held-back'. */
+  mayPass: () => boolean = () => true,
 ): Promise<TunnelCheck> {
   const { client, upstream, head } = sockets;
   if (inspection === undefined) return { outcome: 'relay', head };
   const startedAt = performance.now();
-  const result = await inspectTunnel(client, upstream, head, host, inspection).catch((err: unknown) => {
+  const result = await inspectTunnel(client, upstream, head, host, inspection, mayPass).catch((err: unknown) => {
     // The caller reports the fault; both legs close here, where both are known.
     client.destroy();
     upstream.destroy();
     throw err;
   });
+  if (!result.ok && result.reason === 'held-back') return { outcome: 'held-back' };
   const record = { ...fields, ...factFields(result.facts) };
   if (result.ok && !client.destroyed && !upstream.destroyed) {
     audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });

@@ -2,11 +2,20 @@
 // the Linux agent will do with a proxy.conf line.
 
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runCli, tempDir } from '../fixtures/cli.js';
 import { basicAuthYaml } from '../fixtures/users.js';
+import { generatePassword } from '../../src/agent-config/credentials.js';
+import { linuxAgentCredentialProblems } from '../../src/agent-config/linux-agent.js';
+import { startGateway } from '../fixtures/gateway.js';
+import { HELLO_BODY, startTlsOrigin } from '../fixtures/origin.js';
+import { testPki } from '../fixtures/pki.js';
+
+const execFileAsync = promisify(execFile);
 
 async function configFile(t: TestContext, text: string): Promise<string> {
   const path = join(await tempDir(t), 'gateway.yaml');
@@ -76,5 +85,81 @@ describe('agent-config --check', () => {
     const check = JSON.parse(result.stdout) as { usable: boolean; problems: string[] };
     assert.equal(check.usable, false);
     assert.ok(check.problems.some((p) => p.includes('ends with a newline')));
+  });
+});
+
+describe('agent-config for Arc and Kubernetes, and generated credentials', () => {
+  test('anonymous gateway: the azcmagent proxy.url line, the gateway-id note, and the Kubernetes proxy settings', async (t) => {
+    const path = await configFile(t, 'listen: [0.0.0.0:8080]\nagents: [ama, arc-gateway]\narcGateways: [contoso1.gw.arc.azure.com]\n');
+    const result = await runCli(['agent-config', '--host', 'gw.example.net', '--config', path]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^  proxy: +sudo azcmagent config set proxy\.url 'http:\/\/gw\.example\.net:8080'$/m);
+    assert.match(result.stdout, /azcmagent connect --gateway-id <Arc gateway resource ID>/);
+    assert.match(result.stdout, /this gateway allows arcGateways: \[contoso1\.gw\.arc\.azure\.com\]/);
+    assert.match(result.stdout, /"httpsProxy":"http:\/\/gw\.example\.net:8080\/"/);
+    assert.doesNotMatch(result.stdout, /trustedCa/);
+    assert.doesNotMatch(result.stdout, /warning/);
+  });
+
+  test('a TLS listener: an https:// proxy for Kubernetes with the CA certificate from --ca, base64 as AKS wants it', async (t) => {
+    const dir = await tempDir(t);
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+    await writeFile(join(dir, 'ca.pem'), ca);
+    const { certPem, keyPem } = await testPki();
+    await writeFile(join(dir, 'gw.crt'), certPem);
+    await writeFile(join(dir, 'gw.key'), keyPem);
+    const path = await configFile(t, `listen:\n  - address: 10.0.0.5:3129\n    tls: {cert: ${join(dir, 'gw.crt')}, key: ${join(dir, 'gw.key')}}\n`);
+    const result = await runCli(['agent-config', '--config', path, '--ca', join(dir, 'ca.pem'), '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout) as { listeners: { settings: { kubernetes: { aksHttpProxyConfig: Record<string, unknown>; arcConnectArguments: string } } }[] };
+    const k8s = out.listeners[0]?.settings.kubernetes;
+    assert.equal(k8s?.aksHttpProxyConfig.httpsProxy, 'https://10.0.0.5:3129/');
+    assert.equal(k8s?.aksHttpProxyConfig.trustedCa, Buffer.from(ca).toString('base64'));
+    assert.match(k8s?.arcConnectArguments ?? '', /--proxy-https 'https:\/\/10\.0\.0\.5:3129\/' .* --proxy-cert /);
+    const noCa = await runCli(['agent-config', '--config', path, '--ca', path]);
+    assert.equal(noCa.code, 2);
+    assert.match(noCa.stderr, /holds no PEM certificate/);
+  });
+
+  test('basic gateway: Arc machines are warned about, since they send no credentials', async (t) => {
+    const path = await configFile(t, `${await basicAuthYaml([{ name: 'agent', password: 'right-pass' }])}listen: [10.0.0.5:3128]\n`);
+    const result = await runCli(['agent-config', '--config', path]);
+    assert.match(result.stdout, /warning: the Arc agent's proxy\.url carries no credentials, .* get 407/);
+  });
+
+  test('generated passwords are letters and digits: unencoded in a URL and unquoted in a shell they stay themselves', () => {
+    for (let i = 0; i < 200; i += 1) {
+      const password = generatePassword();
+      assert.match(password, /^[A-Za-z0-9]{24}$/);
+      const url = new URL(`http://agent:${password}@gw.example.net:3128`);
+      assert.equal(url.password, password);
+      assert.deepEqual(linuxAgentCredentialProblems('agent', password), []);
+    }
+    assert.notEqual(generatePassword(), generatePassword());
+  });
+
+  test('--generate-password: stored with the printed command, then used by curl in an unencoded proxy URL through the gateway', async (t) => {
+    const path = await configFile(t, `${await basicAuthYaml([{ name: 'other', password: 'x-pass' }])}listen: [10.0.0.5:3128]\n`);
+    const generated = await runCli(['agent-config', '--user', 'agent', '--generate-password', '--config', path, '--json']);
+    assert.equal(generated.code, 0, generated.stderr);
+    const out = JSON.parse(generated.stdout) as { storeCommand: string; listeners: { settings: { linux: { proxyConf: string }; ama: { protectedSettings: { proxy: { password: string } } } } }[] };
+    const password = out.listeners[0]?.settings.ama.protectedSettings.proxy.password ?? '';
+    assert.match(password, /^[A-Za-z0-9]{24}$/);
+    assert.equal(out.listeners[0]?.settings.linux.proxyConf, `http://agent:${password}@10.0.0.5:3128`);
+    assert.equal(out.storeCommand, `printf %s ${password} | oms-gateway user add 'agent' --config '${path}'`);
+
+    // The store command's pipe, run by a real shell, hands `user add` exactly the password.
+    const shell = spawnSync('sh', ['-c', out.storeCommand.replace(/ \| oms-gateway .*$/, '')], { encoding: 'utf8' });
+    assert.equal(shell.stdout, password);
+    assert.equal((await runCli(['user', 'add', 'agent', '--config', path], { input: shell.stdout })).code, 0);
+
+    const origin = await startTlsOrigin();
+    t.after(() => origin.close());
+    const gateway = await startGateway({ configYaml: await readFile(path, 'utf8'), args: ['--auth', 'basic', '--allow-host', 'api.example.com', '--resolve', `api.example.com=127.0.0.1:${origin.port}`] });
+    t.after(() => gateway.stop());
+    // Asynchronously: the origin runs in this process.
+    const curl = await execFileAsync('curl', ['-sk', '-o', '-', '-w', '\n%{http_code}', '-x', `http://agent:${password}@127.0.0.1:${gateway.port}`, 'https://api.example.com/hello'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(curl.stdout, `${HELLO_BODY}\n200`, curl.stderr);
+    assert.equal(gateway.records.filter((r) => r.event === 'auth-failed').length, 0);
   });
 });

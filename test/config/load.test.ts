@@ -12,6 +12,7 @@ import { parseCidr } from '../../src/policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { DEFAULT_AGENTS, enabledPresetEntries } from '../../src/policy/presets.js';
 import { parseAllowEntry, parsePattern } from '../../src/policy/patterns.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const FIXTURES = new URL('../../../test/config/fixtures/', import.meta.url);
 const fixture = (name: string): string => fileURLToPath(new URL(name, FIXTURES));
@@ -31,7 +32,7 @@ function policyMessage(result: { ok: true } | { ok: false; message: string }): s
   return result.ok ? '' : result.message;
 }
 
-const TOP_KEYS = 'listen, cloud, defaultHosts, disabledDefaultHosts, allowedHosts, workspaces, agents, regions, policy, deniedAddresses, resolve, auth, clients, timeouts, limits, log, metrics, pidFile, watch, reload, relayProxy, upstreamProbe, allowedClientCertificates, inspection, workers, workerScheduling, dns';
+const TOP_KEYS = 'listen, cloud, defaultHosts, disabledDefaultHosts, allowedHosts, arcGateways, workspaces, agents, regions, policy, deniedAddresses, resolve, auth, clients, timeouts, limits, log, metrics, pidFile, watch, reload, relayProxy, upstreamProbe, allowedClientCertificates, inspection, workers, workerScheduling, dns';
 const LISTEN = 'expected HOST:PORT, e.g. 0.0.0.0:8080';
 const LISTEN_HOST = `HOST must be an IP address, IPv6 in brackets as in [::]:8080; ${LISTEN}`;
 const USER_NAME = "expected a user name of 1-256 characters without ':' or control characters";
@@ -138,7 +139,7 @@ const INVALID: Record<string, readonly Expected[]> = {
     {
       key: 'disabledDefaultHosts[1]',
       line: 4,
-      message: `not a preset host of agents legacy, ama in cloud public; expected one of: ${[...new Set(enabledPresetEntries(DEFAULT_AGENTS, ['public']).map((e) => e.pattern))].join(', ')}`,
+      message: `not a preset host of agents legacy, ama in cloud public; expected one of: ${[...new Set(enabledPresetEntries(INSTALLED_PRESETS, DEFAULT_AGENTS, ['public']).map((e) => e.pattern))].join(', ')}`,
     },
   ],
   'yaml-syntax.yaml': [
@@ -221,8 +222,8 @@ describe('files that set nothing take every default', () => {
       clouds: ['public'],
       agents: ['legacy', 'ama'],
       includeDefaults: true,
-      disabledDefaults: [],
-      allowlist: enabledPresetEntries(['legacy', 'ama'], ['public']),
+      disabledDefaults: [], arcGateways: [], presets: INSTALLED_PRESETS,
+      allowlist: enabledPresetEntries(INSTALLED_PRESETS, ['legacy', 'ama'], ['public']),
       workspaces: [],
       regions: [],
       deniedAddresses: [...DEFAULT_DENIED_ADDRESSES],
@@ -319,7 +320,7 @@ describe('building the configuration', () => {
     assert.deepEqual(config.policy.clouds, ['usgov', 'china']);
     assert.deepEqual(config.policy.disabledDefaults, disabled);
     assert.deepEqual(config.policy.allowlist, [
-      ...enabledPresetEntries(DEFAULT_AGENTS, ['usgov', 'china']).filter((entry) => !disabled.includes(entry.pattern)),
+      ...enabledPresetEntries(INSTALLED_PRESETS, DEFAULT_AGENTS, ['usgov', 'china']).filter((entry) => !disabled.includes(entry.pattern)),
       { pattern: 'crl.microsoft.com', ports: [80], source: 'operator' },
       { pattern: 'global.handler.control.monitor.azure.com', ports: [443], source: 'operator' },
     ]);

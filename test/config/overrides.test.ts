@@ -4,6 +4,7 @@ import { hashPassword } from '../../src/auth/password.js';
 import { ConfigError, loadConfig, parseConfigText, type ConfigOverrides } from '../../src/config/load.js';
 import { DEFAULT_AGENTS, enabledPresetEntries } from '../../src/policy/presets.js';
 import { parsePattern } from '../../src/policy/patterns.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 function refusal(text: string, overrides: ConfigOverrides): ConfigError {
   try {
@@ -42,7 +43,7 @@ describe('flags override the file', () => {
       allowHosts: ['*.handler.control.monitor.azure.com', 'localhost:8443,9443'],
     });
     assert.deepEqual(config.policy.allowlist, [
-      ...enabledPresetEntries(DEFAULT_AGENTS, ['public']),
+      ...enabledPresetEntries(INSTALLED_PRESETS, DEFAULT_AGENTS, ['public']),
       { pattern: 'crl.microsoft.com', ports: [80], source: 'operator' },
       { pattern: '*.handler.control.monitor.azure.com', ports: [443], source: 'flag' },
       { pattern: 'localhost', ports: [8443, 9443], source: 'flag' },

@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { allowlistComment, describeAllowlist } from '../../src/config/effective-allowlist.js';
-import { ConfigError, parseConfigText, type ConfigOverrides } from '../../src/config/load.js';
+import { ConfigError, parseConfigText, redactConfig, type ConfigOverrides } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/types.js';
 import { compilePolicy, decide } from '../../src/policy/decide.js';
 import { presetEntries } from '../../src/policy/presets.js';
 import { parseAuthority } from '../../src/policy/target.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 
@@ -59,7 +60,7 @@ describe('agents', () => {
 
   test('each preset entry names its preset and cloud', () => {
     const config = parseConfigText('cloud: [public, china]\nagents: [arc]\n', 'inline');
-    assert.deepEqual(config.policy.allowlist, [...presetEntries('arc', 'public'), ...presetEntries('arc', 'china')]);
+    assert.deepEqual(config.policy.allowlist, [...presetEntries(INSTALLED_PRESETS, 'arc', 'public'), ...presetEntries(INSTALLED_PRESETS, 'arc', 'china')]);
   });
 
   test('agents: [] leaves only the operator entries', () => {
@@ -75,7 +76,7 @@ describe('agents', () => {
   });
 
   test('an unknown agent, and a disabled pattern of a preset that is not enabled, are refused', () => {
-    assert.deepEqual(issuesOf('agents: [legacy, mma]\n'), [{ key: 'agents[1]', message: 'expected one of: legacy, ama, arc, hybrid-worker' }]);
+    assert.deepEqual(issuesOf('agents: [legacy, mma]\n'), [{ key: 'agents[1]', message: 'expected one of: legacy, ama, arc, hybrid-worker, arc-gateway, kubernetes, azure-local' }]);
     const [issue] = issuesOf('disabledDefaultHosts: ["azgn*.servicebus.windows.net"]\n');
     assert.equal(issue?.key, 'disabledDefaultHosts[0]');
     assert.match(issue?.message ?? '', /^not a preset host of agents legacy, ama in cloud public; expected one of: \*\.ods\.opinsights\.azure\.com, /);
@@ -85,7 +86,7 @@ describe('agents', () => {
     const file = 'agents: [legacy]\n';
     assert.deepEqual(parseConfigText(file, 'gateway.yaml', { agents: 'ama, arc' }).policy.agents, ['ama', 'arc']);
     assert.deepEqual(parseConfigText(file, 'gateway.yaml', { agents: '' }).policy.agents, []);
-    assert.deepEqual(issuesOf(file, { agents: 'legacy,mma' }), [{ key: '--agents', message: '"mma": expected one of: legacy, ama, arc, hybrid-worker' }]);
+    assert.deepEqual(issuesOf(file, { agents: 'legacy,mma' }), [{ key: '--agents', message: '"mma": expected one of: legacy, ama, arc, hybrid-worker, arc-gateway, kubernetes, azure-local' }]);
   });
 });
 
@@ -211,5 +212,67 @@ describe('describeAllowlist', () => {
       '#   *.ods.opinsights.azure.com  443     preset:legacy:public',
       '#   crl.microsoft.com           80,443  operator',
     ].join('\n'));
+  });
+});
+
+describe('arc-gateway, kubernetes and azure-local presets', () => {
+  const GW = 'contoso1.gw.arc.azure.com';
+
+  test('arc-gateway allows the configured gateway and the seven documented hosts, and no other tenant’s gateway', () => {
+    const config = parseConfigText(`agents: [arc-gateway]\narcGateways: [${GW.toUpperCase()}.]\n`, 'inline');
+    assert.deepEqual(config.policy.arcGateways, [GW]);
+    assert.deepEqual(config.policy.allowlist.find((entry) => entry.source === 'arcGateways'), { pattern: GW, ports: [443], source: 'arcGateways' });
+    for (const host of [GW, 'management.azure.com', 'westeurope.login.microsoft.com', 'gbl.his.arc.azure.com', 'packages.microsoft.com']) assert.equal(allows(config, host), true, host);
+    for (const host of ['fabrikam7.gw.arc.azure.com', `x.${GW}`, 'x.blob.core.windows.net']) assert.equal(allows(config, host), false, host);
+  });
+
+  test('arc-gateway without arcGateways is a configuration error naming the setting, from the file or from --agents', () => {
+    const [issue] = issuesOf('agents: [ama, arc-gateway]\n');
+    assert.equal(issue?.key, 'arcGateways');
+    assert.match(issue?.message ?? '', /^required with the arc-gateway preset: your Arc gateway's address, e\.g\. arcGateways: \[<prefix>\.gw\.arc\.azure\.com\]/);
+    assert.equal(issuesOf('', { agents: 'arc-gateway' })[0]?.key, 'arcGateways');
+  });
+
+  test('arcGateways takes exact gateway addresses only', () => {
+    for (const bad of ['*.gw.arc.azure.com', 'gw.arc.azure.com', 'a.b.gw.arc.azure.com', 'https://x.gw.arc.azure.com', 'x.gw.arc.azure.com:443', 'x.gw.arc.azure.com.evil.com']) {
+      const [issue] = issuesOf(`arcGateways: ["${bad}"]\n`);
+      assert.equal(issue?.key, 'arcGateways[0]', bad);
+      assert.match(issue?.message ?? '', /^expected your Arc gateway's address, <prefix>\.gw\.arc\.azure\.com/);
+    }
+  });
+
+  test('an allowedHosts or --allow-host wildcard over every tenant’s gateway is refused and names arcGateways', () => {
+    for (const wildcard of ['*.gw.arc.azure.com', 'x*.gw.arc.azure.com', '*.arc.azure.com', '*.azure.com']) {
+      const [issue] = issuesOf(`allowedHosts: ["${wildcard}"]\n`);
+      assert.equal(issue?.key, 'allowedHosts[0]', wildcard);
+      assert.match(issue?.message ?? '', /any tenant's Arc gateway .* arcGateways/);
+    }
+    assert.match(issuesOf('', { allowHosts: ['*.gw.arc.azure.com'] })[0]?.message ?? '', /arcGateways/);
+    // Names that do not cover gateways stay allowed.
+    assert.equal(parseConfigText('allowedHosts: ["*.his.arc.azure.com", "contoso1.gw.arc.azure.com"]\n', 'inline').policy.allowlist.length > 0, true);
+  });
+
+  test('a preset Microsoft documents for none of the selected clouds is an error; with one of them it applies there only', () => {
+    const [issue] = issuesOf(`cloud: usgov\nagents: [arc-gateway]\narcGateways: [${GW}]\n`);
+    assert.deepEqual(issue && { key: issue.key, message: issue.message }, {
+      key: 'agents',
+      message: 'arc-gateway: Microsoft documents this preset for cloud public only; add that cloud to cloud:, or remove arc-gateway',
+    });
+    const config = parseConfigText('cloud: [public, usgov]\nagents: [azure-local]\n', 'inline');
+    assert.deepEqual(config.policy.allowlist.map((entry) => `${entry.pattern}:${entry.ports.join(',')} ${entry.source}`), ['*.obo.arc.azure.com:8084 preset:azure-local:public']);
+  });
+
+  test('kubernetes in the three clouds', () => {
+    const config = parseConfigText('cloud: [public, usgov, china]\nagents: [kubernetes]\n', 'inline');
+    for (const host of ['dce.westeurope-1.metrics.ingest.monitor.azure.com', 'dc.services.visualstudio.com', 'global.handler.control.monitor.azure.us', 'x.oms.opinsights.azure.cn']) {
+      assert.equal(allows(config, host), true, host);
+    }
+  });
+
+  test('the redacted configuration (config check) names the preset data version, not its entries', () => {
+    const config = parseConfigText('', 'inline');
+    const printed = redactConfig(config) as { policy: Record<string, unknown> };
+    assert.equal(printed.policy['presetVersion'], config.policy.presets.version);
+    assert.equal(printed.policy['presets'], undefined);
   });
 });

@@ -3,7 +3,9 @@
 // agents' do) to it, and a refused one provably never reaches it.
 
 import assert from 'node:assert/strict';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recordMatching, startGateway, type AuditRecord, type Gateway } from '../fixtures/gateway.js';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -11,6 +13,8 @@ import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.j
 import { testPki } from '../fixtures/pki.js';
 import { openTunnel, rawExchange, statusCodes, TunnelRefusedError } from '../fixtures/raw-client.js';
 import { readText, requestOver } from '../fixtures/tls-client.js';
+import { runCli, tempDir } from '../fixtures/cli.js';
+import { REPO_ROOT } from '../fixtures/gateway.js';
 
 const WS = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 
@@ -33,6 +37,7 @@ const MAPPED = [
   '*.handler.control.monitor.azure.com', 'global.handler.control.monitor.azure.com', '*.ods.opinsights.azure.com',
   '*.ingest.monitor.azure.com', 'login.microsoftonline.com', '*.his.arc.azure.com', '*.guestconfiguration.azure.com',
   'guestnotificationservice.azure.com', '*.servicebus.windows.net', '*.blob.core.windows.net', '*.example.com',
+  '*.gw.arc.azure.com', '*.monitor.azure.com',
 ];
 
 function resolveArgs(origin: TlsOrigin): string[] {
@@ -279,5 +284,125 @@ describe('report mode: relayed and recorded, safety checks kept, then enforce', 
     } finally {
       await enforce.stop();
     }
+  });
+});
+
+describe('arc-gateway: the tenant’s own gateway address, and no other', () => {
+  const OURS = 'contoso1.gw.arc.azure.com:443';
+  let origin: TlsOrigin;
+  let gateway: Gateway;
+  before(async () => {
+    origin = await startTlsOrigin();
+    gateway = await startGateway({ args: resolveArgs(origin), configYaml: 'agents: [ama, arc-gateway]\narcGateways: [contoso1.gw.arc.azure.com]\n' });
+  });
+  after(async () => {
+    await gateway?.stop();
+    await origin?.close();
+  });
+
+  test('the configured gateway is tunnelled, as the Arc proxy sends it', async () => {
+    assert.equal(await tunnel(gateway, origin, OURS), 200);
+  });
+
+  test('another tenant’s gateway and look-alikes are refused before any connection, with a hint naming arcGateways', async () => {
+    for (const target of ['fabrikam7.gw.arc.azure.com:443', 'contoso1x.gw.arc.azure.com:443', 'x.contoso1.gw.arc.azure.com:443', 'contoso1.gw.arc.azure.com:8443']) {
+      assert.equal(await tunnel(gateway, origin, target), 403, target);
+    }
+    const record = await recordFor(gateway, 'request-denied', 'fabrikam7.gw.arc.azure.com:443', 0);
+    assert.equal((record.hint as { kind?: unknown }).kind, 'arc-gateway');
+    assert.match(String((record.hint as { text?: unknown }).text), /not in arcGateways: \[contoso1\.gw\.arc\.azure\.com\]/);
+  });
+});
+
+describe('presets as data: diff, reload and restart name the entries new data adds', () => {
+  const NEW_HOST = 'newendpoint.monitor.azure.com';
+
+  /** Adds an entry to the copy's ama.public.json and bumps its version, as a package upgrade would. */
+  async function addEntry(dir: string, pattern: string, version: string): Promise<void> {
+    const path = join(dir, 'ama.public.json');
+    const file = JSON.parse(await readFile(path, 'utf8')) as { entries: unknown[] };
+    file.entries.push({ pattern, ports: [443], source: 'https://learn.microsoft.com/example', checked: '2026-12-05' });
+    await writeFile(path, JSON.stringify(file));
+    await writeFile(join(dir, 'version.json'), JSON.stringify({ format: 1, version }));
+  }
+
+  test('a changed data file shows in presets diff, is announced by reload and its record, and by the next start', async (t) => {
+    const work = await tempDir(t);
+    const dataDir = join(work, 'presets');
+    await cp(join(REPO_ROOT, 'config', 'presets'), dataDir, { recursive: true });
+    const env = { OMS_GATEWAY_PRESETS_DIR: dataDir };
+    const pidFile = join(work, 'gateway.pid');
+    const origin = await startTlsOrigin();
+    t.after(() => origin.close());
+    let gateway = await startGateway({ args: resolveArgs(origin), env, configYaml: `agents: [ama]\npidFile: ${pidFile}\n` });
+    t.after(() => gateway.stop());
+    const config = gateway.configFile ?? '';
+
+    const check = await runCli(['config', 'check', config], { env });
+    assert.match(check.stdout, /^# preset data version 2026\.12\.05 \(oms-gateway presets list\)$/m);
+    const unchanged = await runCli(['presets', 'diff', '--config', config], { env });
+    assert.equal(unchanged.code, 0, unchanged.stderr);
+    assert.match(unchanged.stdout, /no preset entry would be added or removed by a reload/);
+    assert.equal(await tunnel(gateway, origin, `${NEW_HOST}:443`), 403);
+
+    await addEntry(dataDir, NEW_HOST, '2027.01.15');
+    const diff = await runCli(['presets', 'diff', '--config', config, '--json'], { env });
+    assert.equal(diff.code, 0, diff.stderr);
+    const changes = JSON.parse(diff.stdout) as { fromVersion: string; toVersion: string; added: unknown[]; removed: unknown[] };
+    assert.deepEqual({ ...changes, snapshot: undefined }, {
+      snapshot: undefined, fromVersion: '2026.12.05', toVersion: '2027.01.15', removed: [],
+      added: [{ pattern: NEW_HOST, ports: [443], source: 'preset:ama:public' }],
+    });
+    // Nothing is applied by looking: the running gateway still refuses it.
+    assert.equal(await tunnel(gateway, origin, `${NEW_HOST}:443`), 403);
+
+    const since = gateway.records.length;
+    const reload = await runCli(['reload', '--config', config], { env });
+    assert.equal(reload.code, 0, reload.stderr);
+    assert.match(reload.stdout, new RegExp(`^the reload added preset entry ${NEW_HOST.replaceAll('.', '\\.')}:443 \\(preset:ama:public\\)$`, 'm'));
+    const reloaded = await gateway.waitForRecord((r) => r.event === 'config-reloaded', 20_000, since);
+    assert.deepEqual((reloaded.presets as { added: unknown[] }).added, [{ pattern: NEW_HOST, ports: [443], source: 'preset:ama:public' }]);
+    assert.match(String(reloaded.msg), new RegExp(`preset data 2026\\.12\\.05 → 2027\\.01\\.15; adds ${NEW_HOST.replaceAll('.', '\\.')}:443`));
+    assert.equal(await tunnel(gateway, origin, `${NEW_HOST}:443`), 200);
+    assert.match((await runCli(['presets', 'diff', '--config', config], { env })).stdout, /no preset entry would be added or removed/);
+
+    // An upgrade followed by a restart: the start says what the new data adds.
+    await gateway.stop();
+    await addEntry(dataDir, `second.${NEW_HOST}`, '2027.02.01');
+    gateway = await startGateway({ args: resolveArgs(origin), env, configYaml: `agents: [ama]\npidFile: ${pidFile}\n` });
+    const started = await gateway.waitForRecord((r) => r.event === 'presets-changed', 10_000);
+    assert.equal(started.level, 'warn');
+    assert.deepEqual(started.added, [{ pattern: `second.${NEW_HOST}`, ports: [443], source: 'preset:ama:public' }]);
+  });
+
+  test('a data file that is not valid is a configuration error naming the file', async (t) => {
+    const dataDir = join(await tempDir(t), 'presets');
+    await cp(join(REPO_ROOT, 'config', 'presets'), dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'ama.public.json'), JSON.stringify({ preset: 'ama', cloud: 'public', entries: [{ pattern: '*.COM', ports: [443], source: 'x', checked: 'today' }] }));
+    const result = await runCli(['config', 'check'], { env: { OMS_GATEWAY_PRESETS_DIR: dataDir } });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /ama\.public\.json/);
+    assert.match(result.stderr, /https:\/\/ URL/);
+  });
+});
+
+describe('presets list and show', () => {
+  test('list names every preset with its clouds and the data version', async () => {
+    const result = await runCli(['presets', 'list', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const listed = JSON.parse(result.stdout) as { version: string; presets: { preset: string; clouds: string[] }[] };
+    assert.equal(listed.version, '2026.12.05');
+    assert.deepEqual(listed.presets.find((p) => p.preset === 'arc-gateway')?.clouds, ['public']);
+    assert.deepEqual(listed.presets.find((p) => p.preset === 'kubernetes')?.clouds, ['public', 'usgov', 'china']);
+  });
+
+  test('show prints each entry with its ports, check date and Microsoft page; an undocumented cloud is an error', async () => {
+    const shown = await runCli(['presets', 'show', 'azure-local']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^\*\.obo\.arc\.azure\.com .* 8084 +\d{4}-\d{2}-\d{2} +https:\/\/learn\.microsoft\.com\//m);
+    const china = await runCli(['presets', 'show', 'arc-gateway', '--cloud', 'china']);
+    assert.equal(china.code, 1);
+    assert.match(china.stderr, /documents arc-gateway for cloud public, not china/);
+    assert.equal((await runCli(['presets', 'show', 'mma'])).code, 2);
   });
 });

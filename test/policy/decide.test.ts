@@ -8,6 +8,7 @@ import { parseAllowEntry } from '../../src/policy/patterns.js';
 import { presetEntries } from '../../src/policy/presets.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import type { AllowDecision, Decision } from '../../src/policy/types.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS1 = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 const WS2 = 'f00dfeed-2222-4c4c-9d9d-cba987654321';
@@ -28,7 +29,7 @@ interface PolicyOptions {
   readonly mode?: PolicyMode;
 }
 
-const legacy = (cloud: Cloud): AllowEntryConfig[] => presetEntries('legacy', cloud);
+const legacy = (cloud: Cloud): AllowEntryConfig[] => presetEntries(INSTALLED_PRESETS, 'legacy', cloud);
 
 function policyOf(options: PolicyOptions = {}): CompiledPolicy {
   const clouds = options.clouds ?? ['public'];
@@ -37,7 +38,7 @@ function policyOf(options: PolicyOptions = {}): CompiledPolicy {
     clouds,
     agents: ['legacy'],
     includeDefaults: true,
-    disabledDefaults: [],
+    disabledDefaults: [], arcGateways: [], presets: INSTALLED_PRESETS,
     allowlist: [...clouds.flatMap(legacy), ...(options.extra ?? [])],
     workspaces: options.workspaces ?? [],
     regions: options.regions ?? [],
@@ -180,7 +181,7 @@ describe('checkResolvedAddress', () => {
 
   test('uses the configured ranges, not the defaults', () => {
     const config: PolicyConfig = {
-      mode: 'enforce', clouds: ['public'], agents: [], includeDefaults: true, disabledDefaults: [], allowlist: [],
+      mode: 'enforce', clouds: ['public'], agents: [], includeDefaults: true, disabledDefaults: [], arcGateways: [], presets: INSTALLED_PRESETS, allowlist: [],
       workspaces: [], regions: [], deniedAddresses: ['10.0.0.0/8'],
     };
     const custom = compilePolicy(config);

@@ -5,6 +5,7 @@ import { parseCidr } from '../../src/policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES, workspaceSuffixes } from '../../src/policy/defaults.js';
 import { PatternMap } from '../../src/policy/patterns.js';
 import { presetEntries } from '../../src/policy/presets.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const CLOUDS: readonly Cloud[] = ['public', 'usgov', 'china'];
 
@@ -12,7 +13,7 @@ describe('workspaceSuffixes', () => {
   for (const cloud of CLOUDS) {
     test(`${cloud}: every workspace-carrying name is covered by a legacy preset entry`, () => {
       const map = new PatternMap<string>();
-      for (const entry of presetEntries('legacy', cloud)) map.add(entry.pattern, entry.pattern);
+      for (const entry of presetEntries(INSTALLED_PRESETS, 'legacy', cloud)) map.add(entry.pattern, entry.pattern);
       for (const suffix of workspaceSuffixes(cloud)) {
         assert.notDeepEqual(map.match(`0b5e1d2c-aaaa-bbbb-cccc-123456789abc.${suffix}`), [], suffix);
       }

@@ -5,8 +5,9 @@ import { compilePolicy, decide, type CompiledPolicy } from '../../src/policy/dec
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { addressHint, hintFor, type DenyHint } from '../../src/policy/hints.js';
 import { parseAllowEntry } from '../../src/policy/patterns.js';
-import { enabledPresetEntries } from '../../src/policy/presets.js';
+import { arcGatewayEntries, enabledPresetEntries } from '../../src/policy/presets.js';
 import { parseAuthority } from '../../src/policy/target.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS1 = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 const WS2 = 'f00dfeed-2222-4c4c-9d9d-cba987654321';
@@ -19,11 +20,12 @@ interface Options {
   readonly operator?: string[];
   readonly workspaces?: string[];
   readonly regions?: string[];
+  readonly arcGateways?: string[];
 }
 
 function policyOf(options: Options = {}): CompiledPolicy {
   const { agents = ['legacy', 'ama'], clouds = ['public'], includeDefaults = true, disabled = [] } = options;
-  const presets = includeDefaults ? enabledPresetEntries(agents, clouds).filter((entry) => !disabled.includes(entry.pattern)) : [];
+  const presets = includeDefaults ? enabledPresetEntries(INSTALLED_PRESETS, agents, clouds).filter((entry) => !disabled.includes(entry.pattern)) : [];
   const operator = (options.operator ?? []).map((text): AllowEntryConfig => {
     const parsed = parseAllowEntry(text, 'operator');
     assert.ok(parsed.ok, text);
@@ -35,7 +37,9 @@ function policyOf(options: Options = {}): CompiledPolicy {
     agents,
     includeDefaults,
     disabledDefaults: disabled,
-    allowlist: [...presets, ...operator],
+    arcGateways: options.arcGateways ?? [],
+    presets: INSTALLED_PRESETS,
+    allowlist: [...presets, ...(agents.includes('arc-gateway') ? arcGatewayEntries(options.arcGateways ?? []) : []), ...operator],
     workspaces: options.workspaces ?? [],
     regions: options.regions ?? [],
     deniedAddresses: DEFAULT_DENIED_ADDRESSES,
@@ -166,5 +170,37 @@ describe('the other reasons', () => {
     const hint = hintFor(policyOf(), target.target, { allow: false, reason: 'address-not-allowed', entry: '*.blob.core.windows.net', reportOnly: false });
     assert.deepEqual(hint, addressHint());
     assert.equal(hint?.kind, 'address');
+  });
+});
+
+describe('Arc gateways: the hint names arcGateways, never a command', () => {
+  const OURS = 'contoso1.gw.arc.azure.com';
+  const policy = (): CompiledPolicy => policyOf({ agents: ['ama', 'arc-gateway'], arcGateways: [OURS] });
+
+  test('another tenant’s gateway is refused and the hint says why', () => {
+    const hint = hintOn(policy(), 'fabrikam7.gw.arc.azure.com:443', 'not-in-allowlist');
+    assert.equal(hint?.kind, 'arc-gateway');
+    assert.equal(hint?.command, undefined);
+    assert.match(hint?.text ?? '', /^fabrikam7\.gw\.arc\.azure\.com is an Arc gateway and it is not in arcGateways: \[contoso1\.gw\.arc\.azure\.com\]; .*add it to arcGateways$/);
+  });
+
+  test('with no gateway configured the hint says arcGateways is empty', () => {
+    const hint = hintOn(policyOf(), 'fabrikam7.gw.arc.azure.com:443', 'not-in-allowlist');
+    assert.match(hint?.text ?? '', /arcGateways is empty/);
+  });
+
+  test('our own gateway while the preset is off: turn the preset on', () => {
+    const hint = hintOn(policyOf({ agents: ['ama'], arcGateways: [OURS] }), `${OURS}:443`, 'not-in-allowlist');
+    assert.deepEqual(hint, { kind: 'arc-gateway', text: `${OURS} is in arcGateways, but the arc-gateway preset is off: set agents: [ama, arc-gateway]` });
+  });
+
+  test('a name deeper below the suffix is no gateway: the ordinary add-host hint', () => {
+    assert.equal(hintOn(policy(), 'a.b.gw.arc.azure.com:443', 'not-in-allowlist')?.kind, 'add-host');
+  });
+
+  test('a preset entry on another port than 443 is found on its own port (azure-local, 8084)', () => {
+    const hint = hintOn(policyOf(), 'westeurope.obo.arc.azure.com:8084', 'not-in-allowlist');
+    assert.equal(hint?.kind, 'enable-preset');
+    assert.match(hint?.text ?? '', /preset azure-local, cloud public, entry \*\.obo\.arc\.azure\.com/);
   });
 });

@@ -4,18 +4,23 @@ import type { Agent, Cloud, PolicyConfig } from '../../src/config/types.js';
 import { compilePolicy, decide, type CompiledPolicy } from '../../src/policy/decide.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { parsePattern } from '../../src/policy/patterns.js';
-import { AGENTS, DEFAULT_AGENTS, enabledPresetEntries, presetEntries, presetPatterns } from '../../src/policy/presets.js';
+import { AGENTS, arcGatewayEntries, DEFAULT_AGENTS, enabledPresetEntries, presetEntries, presetPatterns } from '../../src/policy/presets.js';
 import { parseAuthority } from '../../src/policy/target.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 const CLOUDS: readonly Cloud[] = ['public', 'usgov', 'china'];
 
 // Registrable domains each cloud's endpoints live under (Microsoft's per-cloud endpoint lists).
 const CLOUD_DOMAINS: Record<Cloud, readonly string[]> = {
-  public: ['azure.com', 'windows.net', 'microsoftonline.com', 'azure-automation.net', 'azure-automation.de', 'systemcenteradvisor.com'],
-  usgov: ['azure.us', 'usgovcloudapi.net', 'microsoftonline.us', 'azure-automation.us'],
-  china: ['azure.cn', 'chinacloudapi.cn', 'azure-automation.cn'],
+  public: ['azure.com', 'windows.net', 'microsoftonline.com', 'azure-automation.net', 'azure-automation.de', 'systemcenteradvisor.com',
+    'microsoft.com', 'visualstudio.com'],
+  // The Kubernetes monitoring page lists public-cloud Application Insights (dc.services.visualstudio.com) for
+  // agent telemetry in these clouds too.
+  usgov: ['azure.us', 'usgovcloudapi.net', 'microsoftonline.us', 'azure-automation.us', 'visualstudio.com'],
+  china: ['azure.cn', 'chinacloudapi.cn', 'azure-automation.cn', 'visualstudio.com'],
 };
+const OUR_GATEWAY = 'contoso1.gw.arc.azure.com';
 
 function presetPolicy(agent: Agent, cloud: Cloud): CompiledPolicy {
   const config: PolicyConfig = {
@@ -24,7 +29,9 @@ function presetPolicy(agent: Agent, cloud: Cloud): CompiledPolicy {
     agents: [agent],
     includeDefaults: true,
     disabledDefaults: [],
-    allowlist: presetEntries(agent, cloud),
+    arcGateways: [OUR_GATEWAY],
+    presets: INSTALLED_PRESETS,
+    allowlist: [...presetEntries(INSTALLED_PRESETS, agent, cloud), ...(agent === 'arc-gateway' ? arcGatewayEntries([OUR_GATEWAY]) : [])],
     workspaces: [],
     regions: [],
     deniedAddresses: DEFAULT_DENIED_ADDRESSES,
@@ -32,8 +39,9 @@ function presetPolicy(agent: Agent, cloud: Cloud): CompiledPolicy {
   return compilePolicy(config);
 }
 
+/** `host` or `host:port` (443 when not given). */
 function allows(policy: CompiledPolicy, host: string): boolean {
-  const parsed = parseAuthority(`${host}:443`);
+  const parsed = parseAuthority(host.includes(':') ? host : `${host}:443`);
   assert.ok(parsed.ok, host);
   return decide(policy, { target: parsed.target, client: '192.0.2.10', user: undefined }).allow;
 }
@@ -44,7 +52,8 @@ interface PresetCase {
 }
 
 /** Names each agent really uses (Microsoft's examples), and look-alikes of them. */
-const CASES: Record<Agent, Record<Cloud, PresetCase>> = {
+/** A cloud left out: Microsoft documents the preset for none there, and there is no data file. */
+const CASES: Record<Agent, Partial<Record<Cloud, PresetCase>>> = {
   legacy: {
     public: {
       allowed: [`${WS}.ods.opinsights.azure.com`, `${WS}.oms.opinsights.azure.com`, 'scadvisorcontent.blob.core.windows.net',
@@ -121,20 +130,60 @@ const CASES: Record<Agent, Record<Cloud, PresetCase>> = {
       refused: [`${WS}.jrds.sha2.azure-automation.net`, 'azure-automation.cn'],
     },
   },
+  'arc-gateway': {
+    public: {
+      allowed: [OUR_GATEWAY, 'management.azure.com', 'login.microsoftonline.com', 'westeurope.login.microsoft.com', 'gbl.his.arc.azure.com',
+        'westeurope.his.arc.azure.com', 'packages.microsoft.com', 'download.microsoft.com'],
+      // Other tenants' gateways, look-alikes of ours, and what the gateway itself carries (blob storage).
+      refused: ['fabrikam7.gw.arc.azure.com', 'contoso1x.gw.arc.azure.com', 'x.contoso1.gw.arc.azure.com', 'gw.arc.azure.com',
+        'contoso1.gw.arc.azure.com.evil.com', 'contoso1-gw.arc.azure.com', 'x.blob.core.windows.net', 'login.microsoft.com',
+        'packages.microsoft.com.evil.com', `${OUR_GATEWAY}:8443`],
+    },
+  },
+  kubernetes: {
+    public: {
+      allowed: [`${WS}.ods.opinsights.azure.com`, `${WS}.oms.opinsights.azure.com`, 'dc.services.visualstudio.com', 'westeurope.monitoring.azure.com',
+        'login.microsoftonline.com', 'global.handler.control.monitor.azure.com', 'westeurope.handler.control.monitor.azure.com',
+        'mydce-x1y2.westeurope-1.ingest.monitor.azure.com', 'mydce-x1y2.westeurope-1.metrics.ingest.monitor.azure.com'],
+      refused: ['monitoring.azure.com', 'x.services.visualstudio.com', 'dc.services.visualstudio.com.evil.com', 'management.azure.com',
+        'global.handler.control.monitor.azure.cn'],
+    },
+    usgov: {
+      allowed: [`${WS}.ods.opinsights.azure.us`, `${WS}.oms.opinsights.azure.us`, 'dc.services.visualstudio.com',
+        'global.handler.control.monitor.azure.us', 'usgovvirginia.handler.control.monitor.azure.us'],
+      refused: [`${WS}.ods.opinsights.azure.com`, 'login.microsoftonline.com', 'x.monitoring.azure.us'],
+    },
+    china: {
+      allowed: [`${WS}.ods.opinsights.azure.cn`, `${WS}.oms.opinsights.azure.cn`, 'dc.services.visualstudio.com', 'global.handler.control.monitor.azure.cn',
+        'chinanorth3.handler.control.monitor.azure.cn', 'dce.chinanorth3-1.ingest.monitor.azure.cn', 'dce.chinanorth3-1.metrics.ingest.monitor.azure.cn'],
+      refused: ['global.handler.control.monitor.azure.com', 'login.chinacloudapi.cn', 'ingest.monitor.azure.cn'],
+    },
+  },
+  'azure-local': {
+    public: {
+      allowed: ['westeurope.obo.arc.azure.com:8084'],
+      refused: ['westeurope.obo.arc.azure.com:443', 'obo.arc.azure.com:8084', 'westeurope.obo.arc.azure.com.evil.com:8084'],
+    },
+  },
 };
 
 describe('every preset in every cloud', () => {
   for (const agent of AGENTS) {
     for (const cloud of CLOUDS) {
-      const { allowed, refused } = CASES[agent][cloud];
+      const cases = CASES[agent][cloud];
+      if (cases === undefined) {
+        test(`${agent} × ${cloud}: not documented, no entries`, () => assert.deepEqual(presetEntries(INSTALLED_PRESETS, agent, cloud), []));
+        continue;
+      }
+      const { allowed, refused } = cases;
       const policy = presetPolicy(agent, cloud);
 
-      test(`${agent} × ${cloud}: valid normalised patterns on 443 under the cloud's own domains`, () => {
-        const entries = presetEntries(agent, cloud);
+      test(`${agent} × ${cloud}: valid normalised patterns under the cloud's own domains, on 443 (azure-local: 8084)`, () => {
+        const entries = presetEntries(INSTALLED_PRESETS, agent, cloud);
         assert.ok(entries.length > 0);
         for (const entry of entries) {
           assert.deepEqual(parsePattern(entry.pattern), { ok: true, pattern: entry.pattern });
-          assert.deepEqual(entry.ports, [443]);
+          assert.deepEqual(entry.ports, agent === 'azure-local' ? [8084] : [443]);
           assert.equal(entry.source, `preset:${agent}:${cloud}`);
           assert.ok(CLOUD_DOMAINS[cloud].some((domain) => entry.pattern.endsWith(`.${domain}`)), entry.pattern);
         }
@@ -150,19 +199,19 @@ describe('enabledPresetEntries', () => {
   test('the default agents are legacy and ama', () => assert.deepEqual(DEFAULT_AGENTS, ['legacy', 'ama']));
 
   test('cloud by cloud, agent by agent, in the documented order', () => {
-    const entries = enabledPresetEntries(['ama', 'legacy'], ['usgov', 'public']);
+    const entries = enabledPresetEntries(INSTALLED_PRESETS, ['ama', 'legacy'], ['usgov', 'public']);
     const expected = [
-      ...presetPatterns('ama', 'usgov'), ...presetPatterns('legacy', 'usgov'),
-      ...presetPatterns('ama', 'public'), ...presetPatterns('legacy', 'public'),
+      ...presetPatterns(INSTALLED_PRESETS, 'ama', 'usgov'), ...presetPatterns(INSTALLED_PRESETS, 'legacy', 'usgov'),
+      ...presetPatterns(INSTALLED_PRESETS, 'ama', 'public'), ...presetPatterns(INSTALLED_PRESETS, 'legacy', 'public'),
     ];
     assert.deepEqual(entries.map((entry) => entry.pattern), expected);
   });
 
-  test('no agents, no entries', () => assert.deepEqual(enabledPresetEntries([], ['public']), []));
+  test('no agents, no entries', () => assert.deepEqual(enabledPresetEntries(INSTALLED_PRESETS, [], ['public']), []));
 
   test('callers get their own copies', () => {
-    const patterns = presetPatterns('arc', 'public');
+    const patterns = presetPatterns(INSTALLED_PRESETS, 'arc', 'public');
     patterns.pop();
-    assert.notEqual(presetPatterns('arc', 'public').length, patterns.length);
+    assert.notEqual(presetPatterns(INSTALLED_PRESETS, 'arc', 'public').length, patterns.length);
   });
 });

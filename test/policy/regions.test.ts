@@ -7,6 +7,7 @@ import { enabledPresetEntries } from '../../src/policy/presets.js';
 import { AUTOMATION_CODES, compileRegionScope, parseRegionName, regionOf, type RegionOf } from '../../src/policy/regions.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import type { Decision } from '../../src/policy/types.js';
+import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
 const ACCOUNT = 'f00dfeed-2222-4c4c-9d9d-cba987654321';
@@ -32,6 +33,10 @@ describe('regionOf', () => {
     ['dce-1a2b.eastus-1.handler.control.monitor.azure.com', { kind: 'region', region: 'eastus', suffix: 'handler.control.monitor.azure.com' }],
     ['dce-1a2b.eastus-1.ingest.monitor.azure.com', { kind: 'region', region: 'eastus', suffix: 'ingest.monitor.azure.com' }],
     ['usgovvirginia.handler.control.monitor.azure.us', { kind: 'region', region: 'usgovvirginia', suffix: 'handler.control.monitor.azure.us' }],
+    // Managed Prometheus (kubernetes preset): the metrics ingestion endpoint of a DCE carries its region too.
+    ['dce-1a2b.westeurope-1.metrics.ingest.monitor.azure.com', { kind: 'region', region: 'westeurope', suffix: 'metrics.ingest.monitor.azure.com' }],
+    ['dce-1a2b.eastus-1.metrics.ingest.monitor.azure.com', { kind: 'region', region: 'eastus', suffix: 'metrics.ingest.monitor.azure.com' }],
+    ['x.metrics.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'metrics.ingest.monitor.azure.com' }],
     ['dce.eastus.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'ingest.monitor.azure.com' }],
     ['eastus.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'ingest.monitor.azure.com' }],
     ['a.b.eastus-1.ingest.monitor.azure.com', { kind: 'unreadable', suffix: 'ingest.monitor.azure.com' }],
@@ -65,8 +70,8 @@ function scopedPolicy(regions: string[], clouds: Cloud[] = ['public'], workspace
     clouds,
     agents: ['legacy', 'ama', 'hybrid-worker'],
     includeDefaults: true,
-    disabledDefaults: [],
-    allowlist: enabledPresetEntries(['legacy', 'ama', 'hybrid-worker'], clouds),
+    disabledDefaults: [], arcGateways: [], presets: INSTALLED_PRESETS,
+    allowlist: enabledPresetEntries(INSTALLED_PRESETS, ['legacy', 'ama', 'hybrid-worker'], clouds),
     workspaces,
     regions,
     deniedAddresses: DEFAULT_DENIED_ADDRESSES,

@@ -42,7 +42,8 @@ describe('a ClientHello dripped in 5-byte records', () => {
   before(async () => {
     origin = await startTlsOrigin();
     gateway = await startGateway({
-      configYaml: 'workers: 1\nlimits: {maxConnectionsPerClient: 0}\n',
+      // A deadline far beyond the drip, so a loaded machine cannot turn the cap into a timeout.
+      configYaml: 'workers: 1\nlimits: {maxConnectionsPerClient: 0}\ninspection: {timeoutSeconds: 120}\n',
       args: ['--resolve', `*.${DOMAIN}=127.0.0.1:${origin.port}`],
     });
   });
@@ -59,8 +60,9 @@ describe('a ClientHello dripped in 5-byte records', () => {
       return dripInto(gateway.port, host, records(message, 5));
     });
     await expectStillServes(gateway, `bystander.${DOMAIN}:443`);
-    const written = await Promise.all(drips);
-    for (const bytes of written) assert.ok(bytes < 60_000, `the gateway read ${bytes} bytes of the drip before closing it`);
+    // What the client managed to write before the close depends on the machine's speed (the kernel buffers
+    // the rest); the reason below says the gateway stopped at the record cap, long before the message's end.
+    await Promise.all(drips);
 
     const refused = (): number => gateway.records.slice(since).filter(recordMatching({ event: 'tls-parse-error', reason: 'too-many-records' })).length;
     for (let waited = 0; refused() < TUNNELS && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));

@@ -59,7 +59,10 @@ async function check(values: CheckValues, file: string | undefined): Promise<num
   }
   if (values.quiet !== true) {
     if (values.json === true) process.stdout.write(`${JSON.stringify(redactConfig(loaded), null, 2)}\n`);
-    else process.stdout.write(`# ${source}: valid${warnings.length > 0 ? ` (${warnings.length} warnings)` : ''}\n${stringify(fileView(loaded))}${allowlistComment(describeAllowlist(loaded))}\n`);
+    else {
+      const presets = `# preset data version ${loaded.policy.presets.version} (oms-gateway presets list)`;
+      process.stdout.write(`# ${source}: valid${warnings.length > 0 ? ` (${warnings.length} warnings)` : ''}\n${stringify(fileView(loaded))}${presets}\n${allowlistComment(describeAllowlist(loaded))}\n`);
+    }
     for (const warning of warnings) process.stderr.write(`warning: ${warning.key}: ${warning.message}\n`);
   }
   if (values.strict === true && warnings.length > 0) {

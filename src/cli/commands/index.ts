@@ -7,6 +7,7 @@ import { cert } from './cert.js';
 import { config } from './config.js';
 import { doctor } from './doctor.js';
 import { policy } from './policy.js';
+import { presets } from './presets.js';
 import { relayProxy } from './relay-proxy.js';
 import { reload } from './reload.js';
 import { start } from './start.js';
@@ -26,4 +27,5 @@ export const COMMANDS: Readonly<Record<string, (args: readonly string[]) => Prom
   doctor,
   'agent-config': agentConfig,
   cert,
+  presets,
 };
