@@ -15,7 +15,7 @@ import { dial, type Route } from '../proxy/upstream.js';
 import type { Endpoint } from './endpoints.js';
 
 export type Mark = 'ok' | 'warn' | 'fail' | 'skip';
-export type Check = 'policy' | 'dns' | 'tcp' | 'tls' | 'clock' | 'name';
+export type Check = 'policy' | 'dns' | 'tcp' | 'tls' | 'clock' | 'name' | 'auth';
 
 export interface CheckLine {
   readonly host: string;

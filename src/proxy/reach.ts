@@ -30,6 +30,8 @@ export function recordRefusal(deps: HandlerDeps, session: Session, refusal: Refu
   auditRefusal(deps.logger, session.ctx, session.method, refusal);
   deps.metrics.refused(session.kind, refusal);
   if (refusal.code === 'auth-required' && refusal.authFailure === 'missing') deps.metrics.credentialsMissing(session.ctx.client, refusal.clientRule);
+  // Refused after authenticating (a target the policy denies): the client answered its challenge all the same.
+  if ('user' in refusal && refusal.user !== undefined) deps.metrics.authenticated(session.ctx.client);
   if ('lockouts' in refusal) refusal.lockouts.forEach(() => deps.metrics.authLockout());
 }
 

@@ -2,6 +2,7 @@
 // clouds: DNS, TCP, TLS (certificate verified) and the clock against the service, through the relay proxy
 // when one is set. A table with a mark, the figure and a hint per line; exit status 1 when anything fails.
 // `--resolve` and `--ca` point it at local origins (tests, or a Private Link endpoint before go-live).
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { parseWorkspaceId } from '../../config/forms.js';
@@ -14,6 +15,10 @@ import { buildRuntime, type Runtime } from '../../proxy/runtime.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { printTable } from '../io.js';
+import { fetchText, metricsUrlOf, type Fetched } from '../metrics-endpoint.js';
+import { unansweredChallengeLines } from '../../doctor/sources.js';
+import { parseExposition } from '../../observability/exposition.js';
+import type { GatewayConfig } from '../../config/types.js';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -60,6 +65,32 @@ async function inBatches<T, R>(items: readonly T[], size: number, run: (item: T)
   return results;
 }
 
+interface ClientCheck {
+  /** Warnings, one per rule whose sources got 407s they never answered; none when all is well. */
+  readonly lines: readonly CheckLine[];
+  /** Whether the running gateway's metrics were read, and from where; why not when they were not. */
+  readonly checked: boolean;
+  readonly url: string | undefined;
+  readonly reason?: string;
+}
+
+/**
+ * What the running gateway has seen of its clients (its metrics listener, as the configuration names it):
+ * sources asked for credentials that never send any. Nothing to read without a running gateway.
+ */
+async function clientCheck(config: GatewayConfig): Promise<ClientCheck> {
+  if (!config.metrics.enabled) return { lines: [], checked: false, url: undefined, reason: 'metrics.enabled is false' };
+  const url = metricsUrlOf(config.metrics);
+  let answer: Fetched;
+  try {
+    answer = await fetchText('doctor', url, undefined, config.metrics.tls === undefined ? undefined : readFileSync(config.metrics.tls.cert, 'utf8'));
+  } catch (err) {
+    return { lines: [], checked: false, url: url.href, reason: err instanceof Error ? err.message : String(err) };
+  }
+  if (answer.status !== 200) return { lines: [], checked: false, url: url.href, reason: `HTTP ${answer.status} (oms-gateway status --metrics-user NAME reads them with credentials)` };
+  return { lines: unansweredChallengeLines(parseExposition(answer.body), config, url.host), checked: true, url: url.href };
+}
+
 export async function doctor(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse('doctor', args, OPTIONS);
   if (positionals.length > 0) throw new UsageError('doctor: unexpected argument (see: oms-gateway doctor --help)');
@@ -83,17 +114,25 @@ export async function doctor(args: readonly string[]): Promise<number> {
     const probes = await probeEndpoint(endpoint, { runtime, timeoutMs: timeoutS * 1000, ca });
     return verdict === undefined ? probes : [verdict, ...probes];
   });
+  const clients = await clientCheck(config);
   const lines: CheckLine[] = [
     ...probed.flat(),
+    ...clients.lines,
     ...untestable.map((u): CheckLine => ({ host: u.entry, port: u.port, check: 'name', mark: 'skip', figure: 'not tested', hint: u.hint })),
   ];
   const failed = lines.filter((l) => l.mark === 'fail').length;
   const warned = lines.filter((l) => l.mark === 'warn').length;
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ ok: failed === 0, failed, warnings: warned, lines })}\n`);
+    const { lines: _warnings, ...clientsRead } = clients;
+    process.stdout.write(`${JSON.stringify({ ok: failed === 0, failed, warnings: warned, lines, clients: clientsRead })}\n`);
   } else {
     const rows = lines.map((l) => [MARKS[l.mark], `${l.host}:${l.port}`, l.check, l.figure, l.hint]);
     process.stdout.write(`${printTable([['', 'ENDPOINT', 'CHECK', 'RESULT', 'HINT'], ...rows])}\n`);
+    process.stdout.write(
+      clients.checked
+        ? `sources asked for credentials: read from the running gateway at ${clients.url ?? ''}\n`
+        : `sources asked for credentials: not checked (${clients.reason ?? 'no gateway'})\n`,
+    );
     process.stdout.write(`${lines.length} checks: ${failed} failed, ${warned} warnings${config.relayProxy === undefined ? '' : `, through the relay proxy ${config.relayProxy.url}`}\n`);
   }
   return failed === 0 ? 0 : 1;

@@ -4,13 +4,10 @@
 // says where they are, so a broken file — when an administrator most needs this — is reported, not fatal:
 // --pid-file and --metrics-url, else what can still be read of the file, else the defaults, are used.
 import { readFileSync } from 'node:fs';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
-import { isIPv6 } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { ConfigError, loadConfig, parseConfigText, resolveConfigPath } from '../../config/load.js';
-import type { GatewayConfig, MetricsConfig } from '../../config/types.js';
+import type { GatewayConfig } from '../../config/types.js';
 import { parseExposition } from '../../observability/exposition.js';
 import { summarize } from '../../observability/summary.js';
 import { isGatewayProcess, readPidFile } from '../../service/pid-file.js';
@@ -18,6 +15,7 @@ import { readStateFile } from '../../service/state-file.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { readPasswordFromStdin } from '../io.js';
+import { fetchText, metricsUrlOf, type Fetched } from '../metrics-endpoint.js';
 import { render, toJson, type Process, type Scraped, type Sources } from './status-view.js';
 
 const OPTIONS = {
@@ -28,15 +26,6 @@ const OPTIONS = {
   ca: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
-
-const TIMEOUT_MS = 5000;
-/** A scrape of a busy gateway is a few hundred KiB; anything far larger is not a metrics endpoint. */
-const MAX_BODY = 16 * 1024 * 1024;
-
-interface Fetched {
-  readonly status: number;
-  readonly body: string;
-}
 
 export async function status(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse('status', args, OPTIONS);
@@ -89,7 +78,7 @@ function findSources(metricsFlag: string | undefined, pidFlag: string | undefine
     if (pidFile === undefined) throw new UsageError('status: the configuration disables metrics (metrics.enabled: false); give --metrics-url');
     return { configFile, configProblem, metrics: undefined, metricsMissing: 'metrics.enabled is false', pidFile };
   }
-  return { configFile, configProblem, metrics: fromConfig(config.metrics), metricsMissing: undefined, pidFile };
+  return { configFile, configProblem, metrics: metricsUrlOf(config.metrics), metricsMissing: undefined, pidFile };
 }
 
 /** The metrics and pidFile keys of a file that does not load as a whole; each falls back to its default. */
@@ -143,19 +132,12 @@ async function scrape(url: URL, user: string | undefined, ca: string | undefined
   const authorization = await credentials(url, user);
   url.username = '';
   url.password = '';
-  const answer = await fetchText(url, authorization, ca);
+  const answer = await fetchText('status', url, authorization, ca);
   if (answer.status === 401) throw new CommandFailed(`status: ${url.href} needs credentials: give --metrics-user NAME (password on standard input)`);
   if (answer.status !== 200) throw new CommandFailed(`status: ${url.href} answered HTTP ${answer.status}`);
   const summary = summarize(parseExposition(answer.body), Date.now() / 1000);
-  const ready = await fetchText(new URL('/readyz', url), undefined, ca).then(readyState, () => 'unknown');
+  const ready = await fetchText('status', new URL('/readyz', url), undefined, ca).then(readyState, () => 'unknown');
   return { url: url.href, ready, summary };
-}
-
-function fromConfig(metrics: MetricsConfig): URL {
-  const { host, port } = metrics.listen;
-  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  const authority = isIPv6(local) ? `[${local}]:${port}` : `${local}:${port}`;
-  return new URL(`${metrics.tls === undefined ? 'http' : 'https'}://${authority}${metrics.path}`);
 }
 
 /** Basic credentials from --metrics-user (password on standard input) or from the URL's user information. */
@@ -175,28 +157,6 @@ function readCa(path: string): string {
   } catch (err) {
     throw new UsageError(`status: --ca: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-}
-
-function fetchText(url: URL, authorization: string | undefined, ca: string | undefined): Promise<Fetched> {
-  const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
-  const get = url.protocol === 'https:' ? httpsGet : httpGet;
-  return new Promise((resolve, reject) => {
-    const req = get(url, { headers, timeout: TIMEOUT_MS, ...(ca === undefined ? {} : { ca }) }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BODY) req.destroy(new Error('the answer is too large for a metrics endpoint'));
-        else chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(new CommandFailed(`status: cannot read ${url.href}: ${err.code ?? err.message}; is the gateway running?`));
-    });
-  });
 }
 
 function readyState(answer: Fetched): string {
