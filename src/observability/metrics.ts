@@ -75,6 +75,7 @@ export class GatewayMetrics {
   readonly #certificateHolders = new Map<string, number>();
   #upstreamUrl: string | undefined;
   readonly #challenges = new UnansweredChallenges();
+  #bufferedBytes: () => number = () => 0;
 
   // The Windows gateway's performance counters (category "Log Analytics Gateway"), same meaning.
   readonly #activeConnections = this.#gauge('active_client_connections', 'Open client TCP connections (Windows: Active Client Connection).');
@@ -130,6 +131,17 @@ export class GatewayMetrics {
     this.#liveBytes('workspace_relayed_bytes_total', 'Bytes relayed per workspace ID (when metrics.workspaceLabels is on).', ['workspace'], (t) =>
       [...t.byWorkspace].map(([workspace, bytes]) => [{ workspace }, bytes]),
     );
+    // Registered through `registers`; read from the open tunnels when scraped.
+    const read = (): number => this.#bufferedBytes();
+    new Gauge({
+      name: name('tunnel_buffered_bytes'),
+      help: 'Bytes the gateway holds in the socket buffers of its tunnels (both legs, both directions); stays small while backpressure works.',
+      aggregator: 'sum',
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
     const challenges = this.#challenges;
     // Registered through `registers`; computed from the ledger when scraped.
     new Gauge<'client_rule'>({
@@ -187,6 +199,11 @@ export class GatewayMetrics {
     this.#family(kind).inc({ outcome: 'refused', reason });
     this.#rejections.inc({ reason });
     if (typeof refusal !== 'string' && refusal.authFailure !== undefined) this.#authFailures.inc({ reason: refusal.authFailure, listener: 'proxy' });
+  }
+
+  /** Where the tunnel_buffered_bytes gauge reads its value (the gateway's open tunnels). */
+  observeBufferedBytes(read: () => number): void {
+    this.#bufferedBytes = read;
   }
 
   /** A 407 for missing credentials went to `client`, under per-source rule `rule` (undefined: none). */

@@ -94,6 +94,11 @@ export class Gateway {
     this.metrics = metrics;
     metrics.policyMode(config.policy.mode);
     this.#runtime = buildRuntime(config);
+    metrics.observeBufferedBytes(() => {
+      let held = 0;
+      for (const tunnel of this.#tunnels) held += tunnel.bufferedBytes();
+      return held;
+    });
     const limiter = new ConnectionLimiter({ limits: () => this.#runtime.config.limits, logger, metrics, ceiling: connectionCeiling() });
     const deps: HandlerDeps = {
       runtime: () => this.#runtime,

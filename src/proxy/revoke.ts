@@ -76,6 +76,12 @@ export class AdmittedTunnel {
     this.#judgedBy = undefined;
   }
 
+  /** Bytes the gateway holds for this exchange in its sockets' buffers, both directions (backpressure). */
+  bufferedBytes(): number {
+    const held = (socket: Socket | undefined): number => (socket === undefined ? 0 : socket.writableLength + socket.readableLength);
+    return held(this.#clientSocket) + held(this.#upstream);
+  }
+
   /** Ends the exchange from the gateway's side (shutdown, revocation). */
   close(): void {
     if (this.#relay !== undefined) {
