@@ -150,11 +150,13 @@ export function inspectTunnel(
     /** Reads client bytes; false when the look ended on them. */
     const readClient = (chunk: Buffer): boolean => {
       clientReceived += chunk.length;
-      if (clientReceived > options.maxHandshakeBytes) {
+      clientReader.push(chunk);
+      // Only the handshake is capped: a segment that ends it may carry the first application data (an upload
+      // starting at once), which is not the handshake's and may be any size.
+      if (clientReader.open && clientReceived > options.maxHandshakeBytes) {
         refuseSide('client', 'handshake-too-large');
         return false;
       }
-      clientReader.push(chunk);
       return true;
     };
 

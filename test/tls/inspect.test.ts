@@ -197,6 +197,22 @@ describe('tunnel inspection', () => {
     destroy(u);
   });
 
+  test('application data in the segment that ends the handshake is not counted against maxHandshakeBytes', async () => {
+    const hello = await captureHello(nodeClient());
+    // An upload that starts at once: 7 full application-data records (112 KiB) right behind the handshake,
+    // read as one segment, far beyond the 64 KiB the handshake may take.
+    const record = Buffer.concat([Buffer.from([23, 3, 3, 0x40, 0x00]), Buffer.alloc(16_384, 0xab)]);
+    const upload = Buffer.concat([Buffer.from([20, 3, 3, 0, 1, 1]), ...Array.from({ length: 7 }, () => record)]);
+    const t = await tunnelTo(tls13.port);
+    try {
+      const inspection = await inspectTunnel(t.near, t.upstream, Buffer.concat([hello, upload]), HOST, OPTIONS);
+      assert.ok(inspection.ok, inspection.ok ? '' : inspection.reason);
+      assert.equal(inspection.head.length, hello.length + upload.length);
+    } finally {
+      destroy(t);
+    }
+  });
+
   describe('with allowedClientCertificates', () => {
     const listed = (...subjects: string[]): InspectionOptions => ({ ...OPTIONS, allowedClientCertificates: compileSubjects(subjects) });
 
