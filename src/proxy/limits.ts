@@ -159,7 +159,20 @@ export function attachLimiter(http: HttpServer, limiter: ConnectionLimiter): voi
 
 /** For listeners: counts or refuses an accepted socket (see ConnectionLimiter.admitConnection). */
 export function admitConnection(http: HttpServer, socket: Socket, ctx: ConnectionContext): boolean {
-  return limiters.get(http)?.admitConnection(socket, ctx) ?? true;
+  const limiter = limiters.get(http);
+  // A wiring mistake must close the door, not open it: without a limiter no connection is admitted.
+  if (limiter === undefined) throw new LimiterMissingError();
+  return limiter.admitConnection(socket, ctx);
+}
+
+/** A listener handed sockets to an HTTP server no limiter was attached to (attachLimiter): a programming error. */
+export class LimiterMissingError extends Error {
+  readonly code = 'LIMITER_MISSING';
+
+  constructor() {
+    super('no connection limiter is attached to this HTTP server (attachLimiter): connections are refused');
+    this.name = 'LimiterMissingError';
+  }
 }
 
 /** For listeners: the listening socket's 'error' handler, so a failed accept() never kills the process. */

@@ -3,14 +3,14 @@
 // logged with its reason and counted in the metrics.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, Socket, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { LimitsConfig } from '../../src/config/types.js';
 import type { ConnectionContext } from '../../src/proxy/context.js';
 import { GatewayMetrics } from '../../src/observability/metrics.js';
-import { admitConnection, acceptFailed, attachLimiter, ConnectionLimiter } from '../../src/proxy/limits.js';
+import { admitConnection, acceptFailed, attachLimiter, ConnectionLimiter, LimiterMissingError } from '../../src/proxy/limits.js';
 import { createServer as createHttpServer } from 'node:http';
 import { parseHead } from '../fixtures/raw-client.js';
 
@@ -252,19 +252,19 @@ describe('accept failures', () => {
 });
 
 describe('the limiter attached to the shared HTTP server', () => {
-  test('is what listeners consult; a server without one admits everything', async () => {
+  test('is what listeners consult; a server without one refuses every connection (a wiring mistake closes the door)', async () => {
     const h = await harness({ maxConnections: 1 });
     const http = createHttpServer();
     const bare = createHttpServer();
     try {
       attachLimiter(http, h.limiter);
       const viaHttp = (socket: Socket, ctx: ConnectionContext): boolean => admitConnection(http, socket, ctx);
-      const viaBare = (socket: Socket, ctx: ConnectionContext): boolean => admitConnection(bare, socket, ctx);
       assert.equal((await h.connectAs('10.3.0.1', viaHttp)).admitted, true);
       const refused = await h.connectAs('10.3.0.2', viaHttp);
       assert.equal(refused.admitted, false);
       assert.equal(parseHead(Buffer.from(await refused.answer, 'latin1')).status, 503);
-      assert.equal((await h.connectAs('10.3.0.3', viaBare)).admitted, true);
+      const ctx = { client: '10.3.0.3', clientPort: 40000, listener: 'test' } as unknown as ConnectionContext;
+      assert.throws(() => admitConnection(bare, new Socket(), ctx), LimiterMissingError);
       acceptFailed(http, Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }), 'x');
       assert.equal(h.records.filter((r) => r.event === 'accept-failed').length, 1);
     } finally {
