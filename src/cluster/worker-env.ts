@@ -4,8 +4,8 @@
  * glibc hands freed heap back to the system once 128 KiB lie free at its top, and Node frees the 64 KiB
  * buffer of every socket read in batches, at each garbage collection: the heap shrinks and grows again and
  * the kernel faults in and zeroes every new page. Keeping 64 MiB before trimming and growing 16 MiB at a
- * time cut the gateway's system CPU per GB relayed by about two thirds in the benchmark (bench/, README
- * "Performance").
+ * time cut the gateway's system CPU per GB relayed by about two thirds in the benchmark (bench/,
+ * docs/performance.md).
  */
 const MALLOC_SETTINGS: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024),
