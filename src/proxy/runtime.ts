@@ -35,11 +35,13 @@ export interface Runtime {
   readonly inspection: CompiledInspection;
   /** Per-source rules, most specific range first; `sourceRule()` picks one. */
   readonly sources: ClientRuleTable<SourceRule>;
+  /** What applies to clients in no rule's range: the gateway's own authentication and policy. */
+  readonly defaultSource: SourceRule;
 }
 
 /** The rule a client address falls under, or the gateway's own authentication and policy. */
 export function sourceRule(runtime: Runtime, client: string): SourceRule {
-  return runtime.sources.match(client) ?? { name: undefined, auth: runtime.auth, policy: runtime.policy };
+  return runtime.sources.match(client) ?? runtime.defaultSource;
 }
 
 /** `previous`: the runtime a reload replaces, whose caches carry over where their settings did not change. */
@@ -63,6 +65,7 @@ export function buildRuntime(config: GatewayConfig, previous?: Runtime): Runtime
     policy,
     auth,
     sources,
+    defaultSource: { name: undefined, auth, policy },
     authThrottle: new AuthThrottle(config.auth.throttle, slowPathLimits(config), previous?.authThrottle),
     proxyAuthenticate: proxyAuthenticateHeader(config.auth.realm),
     mappings,
