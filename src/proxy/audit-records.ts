@@ -8,6 +8,8 @@ import { addressHint } from '../policy/hints.js';
 import type { Target } from '../policy/types.js';
 import type { ConnectionContext } from './context.js';
 import type { Refusal, WouldDeny } from './admit.js';
+import type { InspectionFailure } from '../tls/inspect.js';
+import type { TunnelCheck } from '../tls/tunnel.js';
 import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
 
 export function targetString(target: Target): string {
@@ -18,8 +20,9 @@ export function baseFields(ctx: ConnectionContext, method: string | undefined): 
   return { client: ctx.client, clientPort: ctx.clientPort, method };
 }
 
-export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: string | undefined, refusal: Refusal): void {
-  const fields = { ...baseFields(ctx, method), clientRule: refusal.clientRule };
+/** The record of a refused admission; `exchange` are the exchange's fields (id, client, and what admission learnt). */
+export function auditRefusal(logger: Logger, exchange: Readonly<Record<string, unknown>>, refusal: Refusal): void {
+  const fields = { ...exchange, clientRule: refusal.clientRule };
   const status = PROXY_ERRORS[refusal.code].status;
   switch (refusal.code) {
     case 'auth-required':
@@ -96,27 +99,31 @@ function auditLockout(logger: Logger, fields: Readonly<Record<string, unknown>>,
   audit(logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
 }
 
-/** A refusal decided before admission (framing, draining, not a proxy request). */
-export function auditEarlyRefusal(logger: Logger, ctx: ConnectionContext, method: string | undefined, code: ProxyErrorCode): void {
+/** A refusal decided from the head alone (framing, draining, not a proxy request). */
+export function auditEarlyRefusal(logger: Logger, exchange: Readonly<Record<string, unknown>>, code: ProxyErrorCode): void {
   const event = code === 'not-a-proxy-request' ? 'not-a-proxy-request' : 'bad-request';
-  audit(logger, 'warn', event, { ...baseFields(ctx, method), decision: 'deny', reason: code, status: PROXY_ERRORS[code].status });
+  audit(logger, 'warn', event, { ...exchange, decision: 'deny', reason: code, status: PROXY_ERRORS[code].status });
 }
 
-export function auditUpstreamError(
-  logger: Logger,
-  ctx: ConnectionContext,
-  method: string | undefined,
-  user: string | undefined,
-  target: Target,
-  code: ProxyErrorCode,
-  extra: Readonly<Record<string, unknown>> = {},
-): void {
-  audit(logger, 'warn', 'upstream-error', {
-    ...baseFields(ctx, method),
-    user,
-    target: targetString(target),
-    reason: code,
-    status: PROXY_ERRORS[code].status,
-    ...extra,
-  });
+/** Resolving or reaching an admitted target failed; `extra` names the relay proxy and what it answered. */
+export function auditUpstreamError(logger: Logger, exchange: Readonly<Record<string, unknown>>, code: ProxyErrorCode, extra: Readonly<Record<string, unknown>> = {}): void {
+  audit(logger, 'warn', 'upstream-error', { ...exchange, reason: code, status: PROXY_ERRORS[code].status, ...extra });
+}
+
+const VERSION_REFUSALS = new Set<InspectionFailure>(['version-too-low', 'client-certificate-hidden']);
+const POLICY_REFUSALS = new Set<InspectionFailure>(['sni-mismatch', 'sni-missing', 'client-certificate-refused']);
+
+/**
+ * The tunnel inspection's record (Windows events 107 verified, 106 version refused, 402 parse error, 105
+ * refused). Nothing is written when inspection is off.
+ */
+export function auditInspection(logger: Logger, exchange: Readonly<Record<string, unknown>>, check: Extract<TunnelCheck, { outcome: 'relay' | 'refused' }>): void {
+  if (check.facts === undefined) return;
+  const record = { ...exchange, ...check.facts };
+  if (check.outcome === 'relay') {
+    audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });
+    return;
+  }
+  const event = VERSION_REFUSALS.has(check.reason) ? 'tls-version-refused' : POLICY_REFUSALS.has(check.reason) ? 'request-denied' : 'tls-parse-error';
+  audit(logger, 'warn', event, { ...record, decision: 'deny', reason: check.reason });
 }

@@ -1,16 +1,13 @@
 // What the request handlers need from the running gateway, passed in rather than imported, so the
-// data path reads: listener → handler (connect.ts | forward.ts) → admit → upstream → relay.
-import type { Logger } from '../observability/logger.js';
-import type { GatewayMetrics } from '../observability/metrics.js';
+// data path reads: listener → gateway → handler (connect.ts | forward.ts) → exchange → relay.
+import type { ExchangeDeps } from './exchange.js';
 import type { ConnectionLimiter } from './limits.js';
 import type { Runtime } from './runtime.js';
 import type { AdmittedTunnel } from './revoke.js';
 
-export interface HandlerDeps {
+export interface HandlerDeps extends ExchangeDeps {
   /** The runtime in force now; each request takes it once and keeps it. */
   readonly runtime: () => Runtime;
-  readonly logger: Logger;
-  readonly metrics: GatewayMetrics;
   /**
    * Admitted CONNECT exchanges, from admission (still being set up) to their end: for shutdown and for
    * reloads that close what the new policy denies.

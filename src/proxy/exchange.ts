@@ -1,84 +1,207 @@
-// gateway → target: one admitted plain-HTTP request over the socket the gateway dialled, and its answer
-// streamed back. Node's own client and server, no proxy library: http-proxy 1.18 collapses `//` in paths
-// (its urlJoin), rewrites DELETE/OPTIONS framing (node-http-proxy#1721) and answers 100 Continue itself.
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
+// One CONNECT or forwarded request from its parsed head to its end. The exchange is the only place that
+// refuses (audit record, count and answer, all from the error table), admits, reaches the target and
+// closes; the steps around it (admit.ts, upstream.ts, tls/inspect.ts, limits.ts) return outcomes and
+// write nothing. Every record it writes carries its `exchangeId`, so the decision and the close of one
+// exchange can be joined in the audit log; the close is written exactly once.
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { forwardedMaxForwards, hopByHopFields } from './forward-rules.js';
+import type { Logger } from '../observability/logger.js';
+import { audit } from '../observability/logger.js';
+import type { GatewayMetrics, SessionKind, SessionMeter } from '../observability/metrics.js';
+import type { Admission, Refusal } from './admit.js';
+import { auditAdmitted, auditEarlyRefusal, auditInspection, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import type { ConnectionContext } from './context.js';
+import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
+import type { LimitRefusal } from './limits.js';
+import { relayAuditFields } from './parent.js';
+import type { ClosedBy } from './relay.js';
+import type { RevokeReason } from './revoke.js';
+import type { Runtime } from './runtime.js';
+import { dial, findRoute } from './upstream.js';
+import type { TunnelCheck } from '../tls/tunnel.js';
 
-/** Node's own test for a 100-continue expectation (lib/_http_server.js). */
-const EXPECT_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+export type Admitted = Extract<Admission, { ok: true }>;
 
-export interface Outgoing {
-  /** The Host field: the target's authority. */
-  readonly host: string;
-  /** Path and query of the absolute URI, sent byte for byte. */
-  readonly path: string;
+/** Writes a refusal to the client in the form its exchange takes (a raw socket or a ServerResponse). */
+export type Answer = (code: ProxyErrorCode, proxyAuthenticate?: string) => void;
+
+/** How an exchange ended; the fields of its close record. */
+export interface CloseStats {
+  readonly bytesFromClient: number;
+  readonly bytesToClient: number;
+  readonly durationMs: number;
+  readonly closedBy?: ClosedBy;
+  /** Why it ended before it relayed ('closed-during-handshake'); absent for an ordinary end. */
+  readonly reason?: string;
+  /** A forwarded request's answer status; absent when none was written. */
+  readonly status?: number;
+}
+
+/** What every exchange needs from the running gateway. */
+export interface ExchangeDeps {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly ids: ExchangeIds;
 }
 
 /**
- * Sends `req` over `socket` and streams the answer into `res`. The body goes as the client framed it
- * (Content-Length or chunked, both passed on; Node's strict parser has already refused anything
- * ambiguous). `onFailed` runs when the target fails while the client still waits: before the answer
- * began it refuses, after that it can only cut the connection. Nothing runs once `res` has closed.
+ * Exchange ids: a random prefix per process, then a counter. Unique within one gateway's log (workers
+ * differ by prefix) without a random draw per exchange.
  */
-export function exchange(req: IncomingMessage, res: ServerResponse, socket: Socket, outgoing: Outgoing, onFailed: () => void): void {
-  let done = false;
-  res.once('close', () => {
-    done = true;
-  });
-  const fail = (): void => {
-    if (done) return;
-    done = true;
-    onFailed();
-  };
-  const upstream = request({ createConnection: () => socket, method: req.method, path: outgoing.path, headers: requestFields(req, outgoing.host), setHost: false });
-  upstream.on('error', fail);
-  // RFC 9110 §10.1.1: a proxy passes the expectation on and relays the target's 100, never its own.
-  if (req.httpVersion === '1.1' && EXPECT_CONTINUE.test(req.headers.expect ?? '')) upstream.once('continue', () => res.writeContinue());
-  upstream.once('response', (answer: IncomingMessage) => {
+export class ExchangeIds {
+  readonly #prefix = randomBytes(4).toString('hex');
+  #next = 0;
+
+  next(): string {
+    this.#next += 1;
+    return `${this.#prefix}-${this.#next.toString(36)}`;
+  }
+}
+
+export class Exchange {
+  readonly id: string;
+  readonly kind: SessionKind;
+  readonly ctx: ConnectionContext;
+  readonly method: string | undefined;
+  readonly #deps: ExchangeDeps;
+  readonly #answer: Answer;
+  #fields: Readonly<Record<string, unknown>>;
+  #admitted: Admitted | undefined;
+  #meter: SessionMeter | undefined;
+  #closed = false;
+
+  constructor(deps: ExchangeDeps, kind: SessionKind, ctx: ConnectionContext, method: string | undefined, answer: Answer) {
+    this.#deps = deps;
+    this.id = deps.ids.next();
+    this.kind = kind;
+    this.ctx = ctx;
+    this.method = method;
+    this.#answer = answer;
+    this.#fields = { exchangeId: this.id, ...baseFields(ctx, method) };
+  }
+
+  /** The audit fields every record of this exchange carries: its id, the client, and once admitted, who goes where. */
+  get fields(): Readonly<Record<string, unknown>> {
+    return this.#fields;
+  }
+
+  /** A refusal decided from the head alone, before admission (framing, draining, not a proxy request). */
+  refuseEarly(code: ProxyErrorCode): void {
+    auditEarlyRefusal(this.#deps.logger, this.#fields, code);
+    this.#deps.metrics.refused(this.kind, code);
+    this.#answer(code);
+  }
+
+  /** Admission refused it (credentials, target, policy), or the address rules did after admission. */
+  refuse(refusal: Refusal, proxyAuthenticate?: string): void {
+    const { metrics } = this.#deps;
+    auditRefusal(this.#deps.logger, this.#fields, refusal);
+    metrics.refused(this.kind, refusal);
+    if (refusal.code === 'auth-required' && refusal.authFailure === 'missing') metrics.credentialsMissing(this.ctx.client, refusal.clientRule);
+    // Refused after authenticating (a target the policy denies): the client answered its challenge all the same.
+    if ('user' in refusal && refusal.user !== undefined) metrics.authenticated(this.ctx.client);
+    if ('lockouts' in refusal) refusal.lockouts.forEach(() => metrics.authLockout());
+    this.#answer(refusal.code, refusal.code === 'auth-required' ? proxyAuthenticate : undefined);
+  }
+
+  /** Admission passed: from now on every record names the user, target, entry and per-source rule. */
+  admit(admitted: Admitted): void {
+    this.#admitted = admitted;
+    this.#fields = { ...this.#fields, user: admitted.user, target: targetString(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
+  }
+
+  /** A limit (limits.ts) refused the admitted exchange. */
+  refuseLimit(refusal: LimitRefusal): void {
+    const { code, ...details } = refusal;
+    audit(this.#deps.logger, 'warn', 'limit-refused', { ...this.#fields, ...details, decision: 'deny', reason: code, status: PROXY_ERRORS[code].status });
+    this.#deps.metrics.refused(this.kind, code);
+    this.#answer(code);
+  }
+
+  /**
+   * Routes and dials the admitted target: a socket to exactly the address that was checked. Writes the
+   * decision record (request-allowed, or would-deny in report mode) once the route passes the address
+   * rules; on a refusal or a failure it records, counts and answers, and returns undefined.
+   */
+  async reach(runtime: Runtime): Promise<Socket | undefined> {
+    const admitted = this.#admittedOrThrow();
+    const { target, user, entry, wouldDeny } = admitted;
+    const { logger, metrics } = this.#deps;
     try {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, responseFields(req, answer));
-    } catch {
-      // A status line or field Node refuses to write (it checks what it sends more strictly than it parses).
-      answer.destroy();
-      fail();
+      const found = await findRoute(runtime, target, entry, metrics);
+      if (!found.ok) {
+        this.refuse({ ok: false, code: 'denied', decision: found.decision, target, user, clientRule: admitted.clientRule });
+        return undefined;
+      }
+      auditAdmitted(logger, { ...this.#fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
+      if (user !== undefined) metrics.authenticated(this.ctx.client);
+      if (wouldDeny !== undefined) metrics.wouldDeny(this.kind, wouldDeny.decision.reason);
+      return await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
+    } catch (err) {
+      const code = err instanceof ProxyError ? err.code : 'network-error';
+      auditUpstreamError(logger, this.#fields, code, relayAuditFields(err));
+      metrics.upstreamFailed(this.kind, code);
+      this.#answer(code);
+      return undefined;
+    }
+  }
+
+  /**
+   * A reload revoked the exchange (revoke.ts). Before the 200 (`connecting`) it is answered as a new request
+   * would be, 403 or 407, and counted as refused; during the handshake the tunnel is only closed. A
+   * relaying tunnel was counted when it opened: its revocation is recorded, not counted again.
+   */
+  revoked(reason: RevokeReason, stage: 'connecting' | 'handshake' | 'relaying', proxyAuthenticate?: string): void {
+    audit(this.#deps.logger, 'info', 'tunnel-revoked', { ...this.#fields, reason, stage });
+    if (stage === 'relaying') return;
+    const credentials = reason === 'user-removed' || reason === 'credentials-required';
+    if (credentials) this.#deps.metrics.refused(this.kind, 'auth-required');
+    else this.#deps.metrics.refused(this.kind, { code: 'denied', decision: { reason } });
+    if (stage === 'connecting') this.#answer(credentials ? 'auth-required' : 'denied', credentials ? proxyAuthenticate : undefined);
+  }
+
+  /** The tunnel inspection's outcome (tls/tunnel.ts): its record and count; a tunnel that closed during it is closed here. */
+  inspected(check: TunnelCheck): void {
+    if (check.outcome === 'held-back') return;
+    if (check.outcome === 'closed') {
+      this.#deps.metrics.tunnelAbandoned('closed-during-handshake');
+      this.close({ ...check.stats, reason: 'closed-during-handshake' }, check.facts);
       return;
     }
-    // A target that stops mid-body must not look like a complete answer: cut the client's connection.
-    answer.once('close', () => {
-      if (!answer.complete) res.destroy();
-    });
-    answer.pipe(res);
-  });
-  req.pipe(upstream);
-}
-
-/** Host first, then the client's fields in their order, hop-by-hop ones removed; OPTIONS's Max-Forwards one less. */
-function requestFields(req: IncomingMessage, host: string): string[] {
-  const dropped = hopByHopFields(req.headers.connection);
-  const maxForwards = req.method === 'OPTIONS' ? forwardedMaxForwards(req) : undefined;
-  const fields = ['Host', host];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] ?? '';
-    const lower = name.toLowerCase();
-    if (lower === 'host' || dropped.has(lower)) continue;
-    fields.push(name, lower === 'max-forwards' && maxForwards !== undefined ? maxForwards : (req.rawHeaders[i + 1] ?? ''));
+    auditInspection(this.#deps.logger, this.#fields, check);
+    if (check.outcome === 'refused') this.#deps.metrics.refused(this.kind, check.reason);
   }
-  return fields;
-}
 
-/**
- * The target's fields without hop-by-hop ones. Node decoded a chunked body and chunks it again for an
- * HTTP/1.1 client because Transfer-Encoding stays; an HTTP/1.0 client cannot read chunked coding, so there
- * the field goes and the body runs to the end of the connection.
- */
-function responseFields(req: IncomingMessage, answer: IncomingMessage): string[] {
-  const dropped = new Set(hopByHopFields(answer.headers.connection));
-  if (req.httpVersion === '1.0') dropped.add('transfer-encoding');
-  const fields: string[] = [];
-  for (let i = 0; i + 1 < answer.rawHeaders.length; i += 2) {
-    const name = answer.rawHeaders[i] ?? '';
-    if (!dropped.has(name.toLowerCase())) fields.push(name, answer.rawHeaders[i + 1] ?? '');
+  /** The exchange relays (a tunnel) or was sent (a forwarded request): its traffic is metered until it closes. */
+  opened(upstream: Socket): void {
+    const admitted = this.#admittedOrThrow();
+    const destination = { entry: admitted.entry, host: admitted.target.host };
+    this.#meter = this.kind === 'tunnel' ? this.#deps.metrics.tunnelOpened(destination, upstream) : this.#deps.metrics.requestForwarded(destination, upstream);
   }
-  return fields;
+
+  /**
+   * The close record (tunnel-closed or request-completed), written once whatever ended it. An exchange that
+   * never opened (the client left while the target was dialled) is counted as abandoned.
+   */
+  close(stats: CloseStats, extra: Readonly<Record<string, unknown>> = {}): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { logger, metrics } = this.#deps;
+    audit(logger, 'info', this.kind === 'tunnel' ? 'tunnel-closed' : 'request-completed', { ...this.#fields, ...extra, ...stats });
+    const meter = this.#meter;
+    if (meter === undefined) return;
+    if (this.kind === 'tunnel') metrics.tunnelClosed(meter, { ...stats, closedBy: stats.closedBy ?? 'client' });
+    else metrics.requestCompleted(meter);
+  }
+
+  /** The target failed after a forwarded request was sent, while the client still waited. */
+  failedUpstream(): void {
+    this.#deps.metrics.upstreamError('upstream-error');
+    this.#answer('upstream-error');
+  }
+
+  #admittedOrThrow(): Admitted {
+    if (this.#admitted === undefined) throw new Error(`exchange ${this.id}: a step that needs admission ran before it`);
+    return this.#admitted;
+  }
 }

@@ -11,6 +11,7 @@ import { auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
 import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
 import type { HandlerDeps } from './deps.js';
+import { ExchangeIds } from './exchange.js';
 import { createForwarder } from './forward.js';
 import { Pipelines } from './pipeline.js';
 import { attachFaultSink, shielded, type FaultSink } from './guard.js';
@@ -23,7 +24,7 @@ import { getContext } from './context.js';
 import { connectionCeiling } from './fd-budget.js';
 import { attachLimiter, ConnectionLimiter } from './limits.js';
 import { attachTlsServices } from '../tls/listener.js';
-import { enforceHeadTimeouts, headServerOptions, limitConnectHead, limitRequestHead } from './request-head.js';
+import { enforceHeadTimeouts, headServerOptions } from './request-head.js';
 
 export interface StopReport {
   /** 'drained': every tunnel ended within the grace period; 'grace-expired': the rest were closed. */
@@ -107,6 +108,7 @@ export class Gateway {
       tunnels: this.#tunnels,
       isDraining: () => this.#draining,
       limiter,
+      ids: new ExchangeIds(),
     };
     this.#http = createServer({
       ...headServerOptions(config),
@@ -125,12 +127,12 @@ export class Gateway {
     const sink: FaultSink = { logger, metrics };
     attachFaultSink(this.#http, sink);
     const pipelines = this.#pipelines;
-    const forwarder = shielded(() => sink, 'request', ([req]) => req.socket, pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps))));
+    const forwarder = shielded(() => sink, 'request', ([req]) => req.socket, pipelines.oneAtATime(createForwarder(deps)));
     this.#http.on('request', forwarder);
     // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
     // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
     this.#http.on('checkContinue', forwarder);
-    this.#http.on('connect', shielded(() => sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps)))));
+    this.#http.on('connect', shielded(() => sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(createConnectHandler(deps))));
     this.#http.on('upgrade', shielded(() => sink, 'upgrade', ([, socket]) => socket, pipelines.handOverInTurn((req: IncomingMessage, socket: Socket) => {
       audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
       metrics.refused('request', 'upgrade-not-supported');
@@ -215,7 +217,7 @@ export class Gateway {
     this.#logger.level = config.log.level;
     // Connections accepted by a dropped listener are served to their end by the shared HTTP server.
     for (const listener of plan.drop) void listener.close();
-    const tunnelsClosed = config.reload.closeDeniedTunnels ? closeDeniedTunnels(this.#tunnels, runtime, this.#logger) : 0;
+    const tunnelsClosed = config.reload.closeDeniedTunnels ? closeDeniedTunnels(this.#tunnels, runtime) : 0;
     const name = ({ address, port }: BoundListener): string => listenerName({ host: address, port });
     return {
       listenersOpened: opened.map(name),

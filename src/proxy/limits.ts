@@ -9,13 +9,19 @@ import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { clientKey } from '../auth/throttle.js';
 import type { LimitsConfig } from '../config/types.js';
-import type { GatewayMetrics, SessionKind } from '../observability/metrics.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import { audit, type Logger } from '../observability/logger.js';
 import type { ConnectionContext } from './context.js';
 import { PROXY_ERRORS } from './errors.js';
 import { refuseSocket } from './respond.js';
 
 export type LimitCode = 'too-many-connections' | 'client-connection-limit' | 'user-tunnel-limit';
+
+/** A tunnel over its user's limit, with how many that user holds. */
+export interface LimitRefusal {
+  readonly code: 'user-tunnel-limit';
+  readonly tunnels: number;
+}
 
 /** The metrics the limiter reports to. */
 export type LimitMetrics = Pick<GatewayMetrics, 'refused' | 'connectionLimit'>;
@@ -74,7 +80,7 @@ export class ConnectionLimiter {
           : undefined;
     if (code !== undefined) {
       this.#noteLimit();
-      this.#refuse(socket, 'request', code, { client: ctx.client, clientPort: ctx.clientPort, listener: ctx.listener, open: this.#open });
+      this.#refuse(socket, code, { client: ctx.client, clientPort: ctx.clientPort, listener: ctx.listener, open: this.#open });
       return false;
     }
     this.#open += 1;
@@ -87,20 +93,17 @@ export class ConnectionLimiter {
   }
 
   /**
-   * Holds one of `user`'s tunnel slots while `socket` (the client's) stays open, or answers 429 and returns
-   * false. Anonymous requests have no user and no per-user limit.
+   * Holds one of `user`'s tunnel slots while `socket` (the client's) stays open, or says why not: the
+   * exchange refuses it (429). Anonymous requests have no user and no per-user limit.
    */
-  admitTunnel(socket: Socket, user: string | undefined, fields: Readonly<Record<string, unknown>>): boolean {
+  holdTunnel(socket: Socket, user: string | undefined): LimitRefusal | undefined {
     const max = this.#options.limits().maxTunnelsPerUser;
-    if (user === undefined || max === 0) return true;
+    if (user === undefined || max === 0) return undefined;
     const held = this.#perUser.get(user) ?? 0;
-    if (held >= max) {
-      this.#refuse(socket, 'tunnel', 'user-tunnel-limit', { ...fields, tunnels: held });
-      return false;
-    }
+    if (held >= max) return { code: 'user-tunnel-limit', tunnels: held };
     this.#perUser.set(user, held + 1);
     socket.once('close', () => release(this.#perUser, user));
-    return true;
+    return undefined;
   }
 
   /**
@@ -122,10 +125,10 @@ export class ConnectionLimiter {
     this.#acceptFailures = 0;
   }
 
-  #refuse(socket: Socket, kind: SessionKind, code: LimitCode, fields: Readonly<Record<string, unknown>>): void {
+  #refuse(socket: Socket, code: LimitCode, fields: Readonly<Record<string, unknown>>): void {
     const { status } = PROXY_ERRORS[code];
     audit(this.#options.logger, 'warn', 'limit-refused', { ...fields, decision: 'deny', reason: code, status });
-    this.#options.metrics.refused(kind, code);
+    this.#options.metrics.refused('request', code);
     refuseSocket(socket, code);
   }
 

@@ -2,19 +2,11 @@
 // and header fields together, 431 through clientError) and the time to send it (headersTimeout, 408); the
 // length of the request target (414), the number of header fields (431) and a repeated Host (400, RFC 9112
 // §3.2: Node keeps the first and drops the rest, so two readers could pick different ones) are checked here,
-// before a handler sees the request, so no check depends on which handler a request reaches.
-import type { IncomingMessage, Server as HttpServer, ServerOptions, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+// first thing in both handlers, so no check depends on which handler a request reaches.
+import type { IncomingMessage, Server as HttpServer, ServerOptions } from 'node:http';
 import type { GatewayConfig, LimitsConfig } from '../config/types.js';
-import { auditEarlyRefusal } from './audit-records.js';
-import { getContext } from './context.js';
-import type { HandlerDeps } from './deps.js';
-import { refuseResponse, refuseSocket } from './respond.js';
 
 export type HeadRefusalCode = 'http-version-not-supported' | 'uri-too-long' | 'too-many-headers' | 'duplicate-host';
-
-type ConnectHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
-type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Options of the shared HTTP server that bound the head: its size and the time to send it. */
 export function headServerOptions(config: GatewayConfig): Pick<ServerOptions, 'maxHeaderSize' | 'headersTimeout'> {
@@ -41,32 +33,4 @@ export function headRefusal(req: IncomingMessage, limits: LimitsConfig): HeadRef
   if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return 'too-many-headers';
   if (req.rawHeaders.filter((field, i) => i % 2 === 0 && field.toLowerCase() === 'host').length > 1) return 'duplicate-host';
   return undefined;
-}
-
-/** Wraps the CONNECT handler: a head over a limit is answered on the raw socket and never reaches it. */
-export function limitConnectHead(deps: HandlerDeps, handler: ConnectHandler): ConnectHandler {
-  return (req, socket, head) => {
-    const code = headRefusal(req, deps.runtime().config.limits);
-    if (code === undefined) {
-      handler(req, socket, head);
-      return;
-    }
-    auditEarlyRefusal(deps.logger, getContext(socket), req.method, code);
-    deps.metrics.refused('tunnel', code);
-    refuseSocket(socket, code);
-  };
-}
-
-/** Wraps the absolute-URI handler the same way. */
-export function limitRequestHead(deps: HandlerDeps, handler: RequestHandler): RequestHandler {
-  return (req, res) => {
-    const code = headRefusal(req, deps.runtime().config.limits);
-    if (code === undefined) {
-      handler(req, res);
-      return;
-    }
-    auditEarlyRefusal(deps.logger, getContext(req.socket), req.method, code);
-    deps.metrics.refused('request', code);
-    refuseResponse(res, code);
-  };
 }

@@ -7,10 +7,8 @@
 // Address rules are not re-checked (that would mean resolving every target again); the name, port,
 // workspace, region and user rules are.
 import type { Socket } from 'node:net';
-import { audit, type Logger } from '../observability/logger.js';
 import { decide } from '../policy/decide.js';
 import type { DenyReason, Target } from '../policy/types.js';
-import { targetString } from './audit-records.js';
 import type { Tunnel } from './relay.js';
 import { sourceRule, type Runtime } from './runtime.js';
 
@@ -53,13 +51,16 @@ export class AdmittedTunnel {
   #revoked: RevokeReason | undefined;
   #upstream: Socket | undefined;
   #relay: Tunnel | undefined;
+  /** Records a revocation of the relaying tunnel (its exchange does: exchange.ts). */
+  readonly #onRevokedRelaying: (reason: RevokeReason) => void;
 
-  constructor(party: TunnelParty, clientSocket: Socket, judgedBy: Runtime) {
+  constructor(party: TunnelParty, clientSocket: Socket, judgedBy: Runtime, onRevokedRelaying: (reason: RevokeReason) => void) {
     this.target = party.target;
     this.user = party.user;
     this.client = party.client;
     this.#clientSocket = clientSocket;
     this.#judgedBy = judgedBy;
+    this.#onRevokedRelaying = onRevokedRelaying;
   }
 
   get relaying(): boolean {
@@ -111,22 +112,26 @@ export class AdmittedTunnel {
     if (this.#revoked === undefined && current !== this.#judgedBy && current.config.reload.closeDeniedTunnels) this.judge(current);
     return this.#revoked;
   }
+
+  /** Ends a relaying tunnel a reload revoked, recorded by its exchange. */
+  revokeRelaying(reason: RevokeReason): void {
+    this.#onRevokedRelaying(reason);
+    this.close();
+  }
 }
 
 /**
- * Reload: revokes every exchange `runtime` would refuse. Relaying tunnels are closed now and logged here;
- * those in set-up are ended and logged by their handler at the end of the current step (connect.ts).
- * Returns how many were revoked.
+ * Reload: revokes every exchange `runtime` would refuse. Relaying tunnels are closed now; those in set-up
+ * are ended at the end of their current step (connect.ts). Each is recorded by its exchange. Returns how
+ * many were revoked.
  */
-export function closeDeniedTunnels(tunnels: ReadonlySet<AdmittedTunnel>, runtime: Runtime, logger: Logger): number {
+export function closeDeniedTunnels(tunnels: ReadonlySet<AdmittedTunnel>, runtime: Runtime): number {
   let revoked = 0;
   for (const tunnel of [...tunnels]) {
     const reason = tunnel.judge(runtime);
     if (reason === undefined) continue;
     revoked += 1;
-    if (!tunnel.relaying) continue;
-    audit(logger, 'info', 'tunnel-revoked', { client: tunnel.client, user: tunnel.user, target: targetString(tunnel.target), reason, stage: 'relaying' });
-    tunnel.close();
+    if (tunnel.relaying) tunnel.revokeRelaying(reason);
   }
   return revoked;
 }

@@ -1,10 +1,9 @@
 // The tunnel inspection as the CONNECT handler uses it: compiled once per runtime from the configuration,
-// then one call between `200 Connection established` and the relay that inspects, writes the audit record
-// (Windows events 107 verified, 106 version refused, 402 parse error, 105 refused) and closes refused tunnels.
+// then one call between `200 Connection established` and the relay that inspects and closes refused
+// tunnels; the exchange (proxy/exchange.ts) records the outcome.
 
 import type { Socket } from 'node:net';
 import type { GatewayConfig } from '../config/types.js';
-import { audit, type Logger } from '../observability/logger.js';
 import { TLS_VERSIONS } from './clienthello.js';
 import { inspectTunnel, type InspectionFailure, type InspectionOptions, type TlsFacts } from './inspect.js';
 import { compileSubjects } from './subjects.js';
@@ -26,10 +25,7 @@ export function compileInspection(config: GatewayConfig): CompiledInspection {
   };
 }
 
-const VERSION_REFUSALS = new Set<InspectionFailure>(['version-too-low', 'client-certificate-hidden']);
-const POLICY_REFUSALS = new Set<InspectionFailure>(['sni-mismatch', 'sni-missing', 'client-certificate-refused']);
-
-function factFields(facts: TlsFacts): Record<string, unknown> {
+function factFields(facts: TlsFacts): Readonly<Record<string, unknown>> {
   return {
     sni: facts.serverName,
     tlsVersion: facts.offeredVersion,
@@ -42,29 +38,31 @@ function factFields(facts: TlsFacts): Record<string, unknown> {
 }
 
 /**
- * How the inspection ended: `relay` with the client bytes the relay must send upstream first; otherwise the
- * tunnel is closed (both sockets destroyed, the record written), `refused` for its reason or `closed` when
- * a side went away during the handshake.
+ * How the inspection ended, with what it learnt (`facts`, the record fields; none when inspection is off):
+ * `relay` with the client bytes the relay must send upstream first; otherwise both sockets are destroyed,
+ * `refused` for its reason or `closed` when a side went away during the handshake. The caller records it.
  */
 export type TunnelCheck =
-  | { readonly outcome: 'relay'; readonly head: Buffer }
-  | { readonly outcome: 'refused'; readonly reason: InspectionFailure }
-  | { readonly outcome: 'closed' }
+  | { readonly outcome: 'relay'; readonly head: Buffer; readonly facts: Readonly<Record<string, unknown>> | undefined }
+  | { readonly outcome: 'refused'; readonly reason: InspectionFailure; readonly facts: Readonly<Record<string, unknown>> }
+  | {
+      readonly outcome: 'closed';
+      readonly facts: Readonly<Record<string, unknown>>;
+      readonly stats: { readonly bytesFromClient: number; readonly bytesToClient: number; readonly durationMs: number; readonly closedBy: 'client' | 'upstream' };
+    }
   /** `mayPass` said no when the ClientHello was accepted: nothing was passed on; the caller ends the tunnel. */
   | { readonly outcome: 'held-back' };
 
-/** Inspects the tunnel. `fields` are the tunnel's audit fields (client, user, target, entry). */
+/** Inspects the tunnel to `host`. */
 export async function checkTunnel(
-  logger: Logger,
   inspection: CompiledInspection,
   sockets: { readonly client: Socket; readonly upstream: Socket; readonly head: Buffer },
   host: string,
-  fields: Readonly<Record<string, unknown>>,
   /** Asked before the first client byte goes on (see inspectTunnel); false: 'held-back'. */
   mayPass: () => boolean = () => true,
 ): Promise<TunnelCheck> {
   const { client, upstream, head } = sockets;
-  if (inspection === undefined) return { outcome: 'relay', head };
+  if (inspection === undefined) return { outcome: 'relay', head, facts: undefined };
   const startedAt = performance.now();
   const result = await inspectTunnel(client, upstream, head, host, inspection, mayPass).catch((err: unknown) => {
     // The caller reports the fault; both legs close here, where both are known.
@@ -73,25 +71,18 @@ export async function checkTunnel(
     throw err;
   });
   if (!result.ok && result.reason === 'held-back') return { outcome: 'held-back' };
-  const record = { ...fields, ...factFields(result.facts) };
-  if (result.ok && !client.destroyed && !upstream.destroyed) {
-    audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });
-    return { outcome: 'relay', head: result.head };
-  }
+  const facts = factFields(result.facts);
+  if (result.ok && !client.destroyed && !upstream.destroyed) return { outcome: 'relay', head: result.head, facts };
   client.destroy();
   upstream.destroy();
   if (result.ok || result.reason === 'closed-early') {
-    audit(logger, 'info', 'tunnel-closed', {
-      ...record,
+    const stats = {
       bytesFromClient: upstream.bytesWritten,
       bytesToClient: upstream.bytesRead,
       durationMs: Math.round(performance.now() - startedAt),
       closedBy: result.facts.side === 'server' ? 'upstream' : 'client',
-      reason: 'closed-during-handshake',
-    });
-    return { outcome: 'closed' };
+    } as const;
+    return { outcome: 'closed', facts, stats };
   }
-  const event = VERSION_REFUSALS.has(result.reason) ? 'tls-version-refused' : POLICY_REFUSALS.has(result.reason) ? 'request-denied' : 'tls-parse-error';
-  audit(logger, 'warn', event, { ...record, decision: 'deny', reason: result.reason });
-  return { outcome: 'refused', reason: result.reason };
+  return { outcome: 'refused', reason: result.reason, facts };
 }

@@ -13,6 +13,9 @@ import { GatewayMetrics } from '../../src/observability/metrics.js';
 import { admitConnection, acceptFailed, attachLimiter, ConnectionLimiter, LimiterMissingError } from '../../src/proxy/limits.js';
 import { createServer as createHttpServer } from 'node:http';
 import { parseHead } from '../fixtures/raw-client.js';
+import { Exchange, ExchangeIds } from '../../src/proxy/exchange.js';
+import { refuseSocket } from '../../src/proxy/respond.js';
+import { parseAuthority } from '../../src/policy/target.js';
 
 const LIMITS: LimitsConfig = {
   maxConnections: 3,
@@ -84,7 +87,18 @@ async function harness(limits: Partial<LimitsConfig> = {}, ceiling?: number) {
   const setLimits = (next: Partial<LimitsConfig>): void => {
     current = { ...current, ...next };
   };
-  return { limiter, records, metrics, connectAs, close, setLimits };
+  const ids = new ExchangeIds();
+  /** What the CONNECT handler does once a tunnel to x:443 is admitted: hold a slot, or refuse through its exchange. */
+  const admitTunnel = (socket: Socket, user: string | undefined): boolean => {
+    const exchange = new Exchange({ logger, metrics, ids }, 'tunnel', { client: '10.9.9.9', clientPort: 1, listener: 'test' }, 'CONNECT', (code) => refuseSocket(socket, code));
+    const target = parseAuthority('x:443');
+    assert.ok(target.ok);
+    exchange.admit({ ok: true, target: target.target, user, entry: 'x:443', wouldDeny: undefined, clientRule: undefined });
+    const refusal = limiter.holdTunnel(socket, user);
+    if (refusal !== undefined) exchange.refuseLimit(refusal);
+    return refusal === undefined;
+  };
+  return { limiter, records, metrics, connectAs, close, setLimits, admitTunnel };
 }
 
 /** Closes a connection on both ends, as the HTTP server does once the client has gone. */
@@ -183,9 +197,9 @@ describe('ConnectionLimiter: tunnels per user', () => {
     const sockets = [await h.connectAs('10.1.0.1'), await h.connectAs('10.1.0.2'), await h.connectAs('10.1.0.3')];
     const [a, b, c] = sockets;
     assert.ok(a && b && c);
-    assert.equal(h.limiter.admitTunnel(a.accepted, 'agent', { target: 'x:443' }), true);
-    assert.equal(h.limiter.admitTunnel(b.accepted, 'agent', { target: 'x:443' }), true);
-    assert.equal(h.limiter.admitTunnel(c.accepted, 'agent', { target: 'x:443' }), false);
+    assert.equal(h.admitTunnel(a.accepted, 'agent'), true);
+    assert.equal(h.admitTunnel(b.accepted, 'agent'), true);
+    assert.equal(h.admitTunnel(c.accepted, 'agent'), false);
     const head = parseHead(Buffer.from(await c.answer, 'latin1'));
     assert.equal(head.status, 429);
     const record = h.records.find((r) => r.reason === 'user-tunnel-limit');
@@ -193,13 +207,13 @@ describe('ConnectionLimiter: tunnels per user', () => {
     assert.equal(record?.tunnels, 2);
 
     const other = await h.connectAs('10.1.0.4');
-    assert.equal(h.limiter.admitTunnel(other.accepted, 'other-user', {}), true, 'each user has their own count');
+    assert.equal(h.admitTunnel(other.accepted, 'other-user'), true, 'each user has their own count');
     const anonymous = await h.connectAs('10.1.0.5');
-    assert.equal(h.limiter.admitTunnel(anonymous.accepted, undefined, {}), true, 'anonymous tunnels have no per-user limit');
+    assert.equal(h.admitTunnel(anonymous.accepted, undefined), true, 'anonymous tunnels have no per-user limit');
 
     await closeAndSettle(a);
     const next = await h.connectAs('10.1.0.6');
-    assert.equal(h.limiter.admitTunnel(next.accepted, 'agent', {}), true, 'a closed tunnel frees its slot');
+    assert.equal(h.admitTunnel(next.accepted, 'agent'), true, 'a closed tunnel frees its slot');
   });
 });
 

@@ -11,6 +11,8 @@ import { stringify } from 'yaml';
 import { parseConfigText } from '../../src/config/load.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import { AdmittedTunnel, closeDeniedTunnels } from '../../src/proxy/revoke.js';
+import { Exchange, ExchangeIds } from '../../src/proxy/exchange.js';
+import { GatewayMetrics } from '../../src/observability/metrics.js';
 import { buildRuntime, type Runtime } from '../../src/proxy/runtime.js';
 
 const HOST = 'one.blob.core.windows.net';
@@ -20,10 +22,14 @@ function runtimeAllowing(hosts: readonly string[], closeDeniedTunnels: boolean):
   return buildRuntime(parseConfigText(yaml, 'revoke-test.yaml'));
 }
 
-function admitted(runtime: Runtime): AdmittedTunnel {
+/** An admitted exchange as the CONNECT handler registers it; `logger` receives what its exchange records. */
+function admitted(runtime: Runtime, logger = capturingLogger().logger): AdmittedTunnel {
   const parsed = parseAuthority(`${HOST}:443`);
   assert.ok(parsed.ok);
-  return new AdmittedTunnel({ target: parsed.target, user: undefined, client: '192.0.2.1' }, new Socket(), runtime);
+  const metrics = new GatewayMetrics({ version: 'test', workspaceLabels: false, maxWorkspaces: 1 });
+  const exchange = new Exchange({ logger, metrics, ids: new ExchangeIds() }, 'tunnel', { client: '192.0.2.1', clientPort: 1, listener: 'test' }, 'CONNECT', () => undefined);
+  exchange.admit({ ok: true, target: parsed.target, user: undefined, entry: undefined, wouldDeny: undefined, clientRule: undefined });
+  return new AdmittedTunnel({ target: parsed.target, user: undefined, client: '192.0.2.1' }, new Socket(), runtime, (reason) => exchange.revoked(reason, 'relaying'));
 }
 
 function capturingLogger() {
@@ -42,30 +48,29 @@ describe('AdmittedTunnel and closeDeniedTunnels', () => {
   const denying = runtimeAllowing(['other.blob.core.windows.net'], true);
 
   test('a reload that denies an exchange in set-up counts it and marks it; its handler ends it at the next step', () => {
-    const tunnel = admitted(allowing);
     const { logger, records } = capturingLogger();
-    assert.equal(closeDeniedTunnels(new Set([tunnel]), denying, logger), 1);
+    const tunnel = admitted(allowing, logger);
+    assert.equal(closeDeniedTunnels(new Set([tunnel]), denying), 1);
     assert.equal(records.length, 0, 'the handler writes the record when it ends the exchange');
     assert.equal(tunnel.revocation(denying), 'not-in-allowlist');
     // A later reload that allows it again does not undo a revocation already counted.
-    closeDeniedTunnels(new Set([tunnel]), allowing, logger);
+    closeDeniedTunnels(new Set([tunnel]), allowing);
     assert.equal(tunnel.revocation(allowing), 'not-in-allowlist');
   });
 
   test('a relaying tunnel is closed at once and logged with its stage', () => {
-    const tunnel = admitted(allowing);
+    const { logger, records } = capturingLogger();
+    const tunnel = admitted(allowing, logger);
     let closed = 0;
     tunnel.relayed({ close: () => { closed += 1; } });
-    const { logger, records } = capturingLogger();
-    assert.equal(closeDeniedTunnels(new Set([tunnel]), denying, logger), 1);
+    assert.equal(closeDeniedTunnels(new Set([tunnel]), denying), 1);
     assert.equal(closed, 1);
     assert.deepEqual([records[0]?.event, records[0]?.reason, records[0]?.stage], ['tunnel-revoked', 'not-in-allowlist', 'relaying']);
   });
 
   test('an allowed exchange is left alone', () => {
     const tunnel = admitted(allowing);
-    const { logger } = capturingLogger();
-    assert.equal(closeDeniedTunnels(new Set([tunnel]), runtimeAllowing([HOST], true), logger), 0);
+    assert.equal(closeDeniedTunnels(new Set([tunnel]), runtimeAllowing([HOST], true)), 0);
     assert.equal(tunnel.revocation(allowing), undefined);
   });
 
