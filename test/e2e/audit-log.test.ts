@@ -170,4 +170,21 @@ describe('the audit log of an authenticated run', () => {
       assert.equal(record.client, '127.0.0.1', JSON.stringify(record));
     }
   });
+
+  test('the records of one exchange share its exchangeId, and no two exchanges share one', () => {
+    const exchangeRecords = gateway.records.filter((r) => r.method !== undefined && r.listener !== 'metrics');
+    // 7 exchanges: a tunnel, 3 refused CONNECTs, 2 forwarded GETs and the tunnel that could not be dialled.
+    assert.equal(exchangeRecords.length >= 7, true, 'the run wrote too few records to judge');
+    for (const record of exchangeRecords) assert.match(String(record.exchangeId), /^[0-9a-f]{8}-[0-9a-z]+$/, JSON.stringify(record));
+    const byId = new Map<string, string[]>();
+    for (const record of exchangeRecords) byId.set(String(record.exchangeId), [...(byId.get(String(record.exchangeId)) ?? []), String(record.event)]);
+    assert.equal(byId.size, 7, JSON.stringify([...byId]));
+    const tunnel = gateway.records.find((r) => r.event === 'tunnel-closed' && r.target === `${TARGET}:443`);
+    assert.deepEqual(byId.get(String(tunnel?.exchangeId)), ['request-allowed', 'tls-verified', 'tunnel-closed']);
+    const forwarded = gateway.records.find((r) => r.event === 'request-completed');
+    assert.deepEqual(byId.get(String(forwarded?.exchangeId)), ['request-allowed', 'request-completed']);
+    const unreachable = gateway.records.find((r) => r.event === 'upstream-error');
+    assert.deepEqual(byId.get(String(unreachable?.exchangeId)), ['request-allowed', 'upstream-error']);
+    for (const events of byId.values()) assert.ok(events.filter((e) => e === 'tunnel-closed' || e === 'request-completed').length <= 1, events.join());
+  });
 });
