@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../fixtures/gateway.js';
 import { requireCommand } from '../fixtures/tools.js';
+import { hangBound } from '../fixtures/patience.js';
 
 interface AgentRun {
   readonly uploads: number;
@@ -27,7 +28,7 @@ interface Figure {
   readonly values: Readonly<Record<string, number | null>>;
 }
 
-test('npm run bench --smoke: every path measured, table printed, results written', { timeout: 180_000 }, async (t) => {
+test('npm run bench --smoke: every path measured, table printed, results written', { timeout: hangBound(180_000) }, async (t) => {
   requireCommand('squid');
   requireCommand('hey');
   requireCommand('openssl');

@@ -14,6 +14,7 @@ import { linuxAgentCredentialProblems } from '../../src/agent-config/linux-agent
 import { startGateway } from '../fixtures/gateway.js';
 import { HELLO_BODY, startTlsOrigin } from '../fixtures/origin.js';
 import { testPki } from '../fixtures/pki.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -158,7 +159,7 @@ describe('agent-config for Arc and Kubernetes, and generated credentials', () =>
     const gateway = await startGateway({ configYaml: await readFile(path, 'utf8'), args: ['--auth', 'basic', '--allow-host', 'api.example.com', '--resolve', `api.example.com=127.0.0.1:${origin.port}`] });
     t.after(() => gateway.stop());
     // Asynchronously: the origin runs in this process.
-    const curl = await execFileAsync('curl', ['-sk', '-o', '-', '-w', '\n%{http_code}', '-x', `http://agent:${password}@127.0.0.1:${gateway.port}`, 'https://api.example.com/hello'], { encoding: 'utf8', timeout: 20_000 });
+    const curl = await execFileAsync('curl', ['-sk', '-o', '-', '-w', '\n%{http_code}', '-x', `http://agent:${password}@127.0.0.1:${gateway.port}`, 'https://api.example.com/hello'], { encoding: 'utf8', timeout: hangBound(20_000) });
     assert.equal(curl.stdout, `${HELLO_BODY}\n200`, curl.stderr);
     assert.equal(gateway.records.filter((r) => r.event === 'auth-failed').length, 0);
   });

@@ -13,6 +13,7 @@ import { HELLO_BODY, startTlsOrigin, type TlsOrigin } from '../fixtures/origin.j
 import { testPki, type TestPki } from '../fixtures/pki.js';
 import { connectStatus, openTunnel } from '../fixtures/raw-client.js';
 import { connectTls, readText, requestOver } from '../fixtures/tls-client.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const HOST = 'ws1.ods.opinsights.azure.com';
 
@@ -155,7 +156,7 @@ describe('workers: 2', () => {
 });
 
 describe('drain and exit with workers', () => {
-  test('SIGTERM: every worker drains its tunnels, one shutdown-started and one service-stopped, exit 0', { timeout: 30_000 }, async (t) => {
+  test('SIGTERM: every worker drains its tunnels, one shutdown-started and one service-stopped, exit 0', { timeout: hangBound(30_000) }, async (t) => {
     const pki = await testPki();
     const origin = await startTlsOrigin();
     t.after(() => origin.close());
@@ -178,7 +179,7 @@ describe('drain and exit with workers', () => {
     for (const session of sessions) session.destroy();
   });
 
-  test('a port already in use: exit 1 with the reason', { timeout: 60_000 }, async () => {
+  test('a port already in use: exit 1 with the reason', { timeout: hangBound(60_000) }, async () => {
     const holder = await startGateway({ args: ['--workers', '1'] });
     try {
       const clash = await startGateway({ listen: [`127.0.0.1:${holder.port}`], args: ['--workers', '2'] }).then(
@@ -195,7 +196,7 @@ describe('drain and exit with workers', () => {
 });
 
 describe('worker count', () => {
-  test('the default is one worker per core; --workers 1 runs in one process', { timeout: 30_000 }, async () => {
+  test('the default is one worker per core; --workers 1 runs in one process', { timeout: hangBound(30_000) }, async () => {
     const cores = availableParallelism();
     const byDefault = await startGateway();
     try {
@@ -237,7 +238,7 @@ describe('workerScheduling', () => {
     { scheduling: 'round-robin', workersListen: false },
     { scheduling: 'kernel', workersListen: true },
   ] as const) {
-    test(`${scheduling}: the workers ${workersListen ? 'accept from the shared socket themselves' : 'get connections from the supervisor'}`, { timeout: 30_000 }, async (t) => {
+    test(`${scheduling}: the workers ${workersListen ? 'accept from the shared socket themselves' : 'get connections from the supervisor'}`, { timeout: hangBound(30_000) }, async (t) => {
       const pki = await testPki();
       const origin = await startTlsOrigin();
       t.after(() => origin.close());

@@ -10,6 +10,7 @@ import { HEALTH_PATH } from '../../src/observability/metrics-server.js';
 import { startGateway } from '../fixtures/gateway.js';
 import { all, copies, environment, execForm, healthCheck, last, parseDockerfile, type Stage } from './dockerfile.js';
 import { defaultConfig, effectiveConfig, isWildcard, readRepoFile } from './effective.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const dockerfile = parseDockerfile(readRepoFile('deploy', 'container', 'Dockerfile'));
 const runtime = dockerfile.stages.at(-1) as Stage;
@@ -103,7 +104,7 @@ describe('container image', () => {
 
     const gateway = await startGateway();
     const port = new URL(gateway.metricsBaseUrl ?? 'http://127.0.0.1:0').port;
-    const probe = (): number | null => spawnSync(process.execPath, ['-e', script.replace(url, `http://127.0.0.1:${port}${HEALTH_PATH}`)], { timeout: 10_000 }).status;
+    const probe = (): number | null => spawnSync(process.execPath, ['-e', script.replace(url, `http://127.0.0.1:${port}${HEALTH_PATH}`)], { timeout: hangBound(10_000) }).status;
     try {
       assert.equal(probe(), 0, 'healthy gateway');
     } finally {

@@ -19,6 +19,7 @@ import { openTunnel, whenRefused } from '../fixtures/raw-client.js';
 import { connectTls, getHello } from '../fixtures/tls-client.js';
 import { requireCommand } from '../fixtures/tools.js';
 import { startHaproxy, type Haproxy } from './haproxy-process.js';
+import { hangBound } from '../fixtures/patience.js';
 
 /** Readiness goes false at once on SIGTERM; HAProxy (fall 2 × inter 200 ms) must notice within this. */
 const DRAIN_DELAY_MS = 1500;
@@ -115,7 +116,7 @@ describe('failover behind HAProxy', () => {
     await origin?.close();
   });
 
-  test('SIGKILL loses only the killed gateway’s tunnels; a SIGTERM drain and restart lose none', { timeout: 180_000 }, async (t) => {
+  test('SIGKILL loses only the killed gateway’s tunnels; a SIGTERM drain and restart lose none', { timeout: hangBound(180_000) }, async (t) => {
     const pki = await testPki();
     origin = await startTlsOrigin();
     const originPort = origin.port;

@@ -9,6 +9,7 @@ import { READY_PATH } from '../../src/observability/metrics-server.js';
 import { requireCommand } from '../fixtures/tools.js';
 import { defaultConfig, readRepoFile } from './effective.js';
 import { BACKEND, HAPROXY_CFG } from './haproxy-process.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const raw = readRepoFile('deploy', 'haproxy', 'haproxy.cfg');
 /** Lines without comments, each "${NAME-default}" replaced by its default: the file as HAProxy reads it by default. */
@@ -26,7 +27,7 @@ const section = (header: string): string[] => {
 const defaults = defaultConfig();
 
 function check(env: Record<string, string>): { status: number | null; output: string } {
-  const result = spawnSync('haproxy', ['-c', '-f', HAPROXY_CFG], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('haproxy', ['-c', '-f', HAPROXY_CFG], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: hangBound(30_000) });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 

@@ -18,6 +18,7 @@ import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { REPO_ROOT } from '../fixtures/gateway.js';
 import { requireCommand } from '../fixtures/tools.js';
 import { defaultConfig, effectiveConfig, readRepoFile } from './effective.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const UNIT_TEXT = readRepoFile('deploy', 'systemd', 'oms-gateway.service');
 const INSTALL = join(REPO_ROOT, 'deploy', 'systemd', 'install.sh');
@@ -56,7 +57,7 @@ function seconds(span: string): number {
 }
 
 function analyze(args: string[]): { status: number | null; output: string } {
-  const result = spawnSync('systemd-analyze', args, { encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync('systemd-analyze', args, { encoding: 'utf8', timeout: hangBound(60_000) });
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
@@ -125,7 +126,7 @@ describe('systemd-analyze', () => {
     const node = join(root, 'node-bin', 'node');
     mkdirSync(dirname(node));
     symlinkSync(process.execPath, node);
-    const result = spawnSync('bash', [INSTALL, '--root', join(root, 'stage'), '--no-deps', '--node', node], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync('bash', [INSTALL, '--root', join(root, 'stage'), '--no-deps', '--node', node], { encoding: 'utf8', timeout: hangBound(60_000) });
     assert.equal(result.status, 0, `install.sh failed:\n${result.stdout}\n${result.stderr}`);
     unit = join(root, 'stage', 'etc', 'systemd', 'system', 'oms-gateway.service');
   });
@@ -156,7 +157,7 @@ describe('systemd-analyze', () => {
 describe('install.sh', () => {
   let root = '';
   const stage = (): string => join(root, 'stage');
-  const run = (...args: string[]) => spawnSync('bash', [INSTALL, '--root', stage(), '--no-deps', '--node', process.execPath, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const run = (...args: string[]) => spawnSync('bash', [INSTALL, '--root', stage(), '--no-deps', '--node', process.execPath, ...args], { encoding: 'utf8', timeout: hangBound(60_000) });
 
   before(() => {
     root = mkdtempSync(join(tmpdir(), 'oms-gateway-install-'));

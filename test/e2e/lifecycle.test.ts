@@ -12,6 +12,7 @@ import { startTlsOrigin } from '../fixtures/origin.js';
 import { openTunnel, probeConnect } from '../fixtures/raw-client.js';
 import { testPki } from '../fixtures/pki.js';
 import { connectTls, getHello } from '../fixtures/tls-client.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const HOST = 'ws1.ods.opinsights.azure.com';
 const GRACE_SECONDS = 2;
@@ -27,7 +28,7 @@ async function waitUntilRefused(port: number, timeoutMs: number): Promise<boolea
 }
 
 describe('shutdown', () => {
-  test('SIGTERM with an open tunnel: the tunnel works through the grace period, new connections are refused, exit 0', { timeout: 30_000 }, async (t) => {
+  test('SIGTERM with an open tunnel: the tunnel works through the grace period, new connections are refused, exit 0', { timeout: hangBound(30_000) }, async (t) => {
     const pki = await testPki();
     const origin = await startTlsOrigin();
     t.after(() => origin.close());
@@ -61,7 +62,7 @@ describe('shutdown', () => {
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    test(`${signal} with nothing open: exit 0 without waiting for the grace period`, { timeout: 20_000 }, async (t) => {
+    test(`${signal} with nothing open: exit 0 without waiting for the grace period`, { timeout: hangBound(20_000) }, async (t) => {
       // The default grace period (30 s) is far longer than the bound below.
       const gateway = await startGateway();
       t.after(() => gateway.stop('SIGKILL'));
@@ -86,7 +87,7 @@ describe('load-balancer health probes', () => {
     { name: 'RST', close: (socket) => socket.resetAndDestroy() },
   ];
 
-  test('connect-and-close probes, by FIN, destroy and RST, produce no warning or error record', { timeout: 20_000 }, async (t) => {
+  test('connect-and-close probes, by FIN, destroy and RST, produce no warning or error record', { timeout: hangBound(20_000) }, async (t) => {
     const gateway = await startGateway();
     t.after(() => gateway.stop());
     const since = gateway.records.length;

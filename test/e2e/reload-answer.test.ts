@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { runCli, tempDir } from '../fixtures/cli.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../fixtures/gateway.js';
 import { connectStatus } from '../fixtures/raw-client.js';
+import { hangBound } from '../fixtures/patience.js';
 
 async function start(t: TestContext, settings: Record<string, unknown>, options: GatewayOptions = {}): Promise<{ gateway: Gateway; config: string; pidFile: string }> {
   const dir = await tempDir(t);
@@ -134,7 +135,7 @@ describe('keys a flag of start sets', () => {
 });
 
 describe('with worker processes the answer covers every worker', () => {
-  test('workers: 2 — an applied edit reaches every worker, a failed one fails the command and changes none', { timeout: 120_000 }, async (t) => {
+  test('workers: 2 — an applied edit reaches every worker, a failed one fails the command and changes none', { timeout: hangBound(120_000) }, async (t) => {
     const { gateway, config, pidFile } = await start(t, { workers: 2, listen: ['127.0.0.1:0'], defaultHosts: false, resolve: ['added.example.com=127.0.0.1:1'] }, { listen: [] });
     const added = await runCli(['allowed-host', 'add', 'added.example.com', '--config', config]);
     assert.equal(added.code, 0, added.stderr);

@@ -19,6 +19,7 @@ import { startTcpSink, startTlsOrigin, type TlsOrigin } from '../fixtures/origin
 import { testPki, type TestPki } from '../fixtures/pki.js';
 import { connectStatus, openTunnel, probeConnect } from '../fixtures/raw-client.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
+import { hangBound } from '../fixtures/patience.js';
 
 // Names under a wildcard of the test certificate, mapped to the origin.
 const KEPT = 'kept.blob.core.windows.net';
@@ -296,7 +297,7 @@ describe('ways to ask for a reload', () => {
 });
 
 for (const workers of [1, 2]) {
-  test(`no tunnel is dropped across 50 reloads while traffic flows (workers: ${workers})`, { timeout: 120_000 }, async (t) => {
+  test(`no tunnel is dropped across 50 reloads while traffic flows (workers: ${workers})`, { timeout: hangBound(120_000) }, async (t) => {
     const base = { ...settings([KEPT]), workers };
     const gateway = await start(t, stringify(base));
     const sessions = await Promise.all(Array.from({ length: 4 }, () => openSession(gateway.port, KEPT, origin.port, pki.caPem)));

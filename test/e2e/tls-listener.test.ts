@@ -26,6 +26,7 @@ import { connectStatus, parseHead } from '../fixtures/raw-client.js';
 import { connectTls, readText, requestOver } from '../fixtures/tls-client.js';
 import { requireCommand, runCommand, type RunResult } from '../fixtures/tools.js';
 import { basicAuthYaml } from '../fixtures/users.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const execFileAsync = promisify(execFile);
 const DOMAIN = 'ods.opinsights.azure.com';
@@ -366,7 +367,7 @@ describe('certificate reload while tunnels are open', () => {
     await rm(certs.dir, { recursive: true, force: true });
   });
 
-  test('a new pair serves new handshakes, the open tunnel carries on, a broken pair is refused', { timeout: 30_000 }, async () => {
+  test('a new pair serves new handshakes, the open tunnel carries on, a broken pair is refused', { timeout: hangBound(30_000) }, async () => {
     const oldCa = await readFile(certs.ca, 'utf8');
     const host = `reload.${DOMAIN}`;
     const proxy = await connectProxy(gateway.port, oldCa);

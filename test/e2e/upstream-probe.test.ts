@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { probe, scrapeMetrics } from '../fixtures/exchange.js';
 import { startGateway } from '../fixtures/gateway.js';
 import { testPki } from '../fixtures/pki.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const PROBE_HOST = 'ping.ods.opinsights.azure.com';
 
@@ -60,7 +61,7 @@ function sampleValue(samples: Awaited<ReturnType<typeof scrapeMetrics>>['samples
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-test('with workers, /readyz follows the control service: ready while it answers Healthy, 503 after it fails, ready again', { timeout: 120_000 }, async () => {
+test('with workers, /readyz follows the control service: ready while it answers Healthy, 503 after it fails, ready again', { timeout: hangBound(120_000) }, async () => {
   const pki = await testPki();
   const service = await startControlService();
   const gateway = await startGateway({
@@ -111,7 +112,7 @@ test('with workers, /readyz follows the control service: ready while it answers 
   }
 });
 
-test('the probe goes through the relay proxy like the tunnels; failuresBeforeUnready 0 reports without leaving rotation', { timeout: 60_000 }, async () => {
+test('the probe goes through the relay proxy like the tunnels; failuresBeforeUnready 0 reports without leaving rotation', { timeout: hangBound(60_000) }, async () => {
   // A port that nothing listens on: the relay is down.
   const closed = createTcpServer();
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -12,6 +12,7 @@ import { startGateway, type Gateway } from '../fixtures/gateway.js';
 import { openTunnel } from '../fixtures/raw-client.js';
 import { scrapeMetrics } from '../fixtures/exchange.js';
 import { drainSlowly, pushFast, startServer } from '../fixtures/slow-reader.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const RATE = 1_000_000;
 const SECONDS = 20;
@@ -52,7 +53,7 @@ describe('backpressure keeps the gateway memory flat', () => {
     await fastOrigin.close();
   });
 
-  test(`${SECONDS} s of a fast sender against a 1 MB/s receiver, each way: the gateway holds less than ${HELD_LIMIT / MiB} MiB in its sockets`, { timeout: 120_000 }, async () => {
+  test(`${SECONDS} s of a fast sender against a 1 MB/s receiver, each way: the gateway holds less than ${HELD_LIMIT / MiB} MiB in its sockets`, { timeout: hangBound(120_000) }, async () => {
     const base = gateway.metricsBaseUrl;
     assert.ok(base !== undefined);
     const held = async (): Promise<number> => {

@@ -20,6 +20,7 @@ import { openTunnel } from '../fixtures/raw-client.js';
 import { expectStillServes } from '../fixtures/refusal.js';
 import { certificateMessage, clientHelloMessage, handshakeMessage, records, serverHelloMessage, TLS12, TLS13 } from '../fixtures/tls-records.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 const CERT_RUNS = Math.max(10, Math.round(RUNS / 4));
@@ -192,7 +193,7 @@ describe('generated malformed input on every parsing surface of one gateway', ()
     await scripted?.close();
   });
 
-  test(`${RUNS} PROXY headers, v1 and v2, on a listener that trusts the sender`, { timeout: 300_000 }, async () => {
+  test(`${RUNS} PROXY headers, v1 and v2, on a listener that trusts the sender`, { timeout: hangBound(300_000) }, async () => {
     const v1Field = fc.oneof(fc.constantFrom('TCP4', 'TCP6', 'UNKNOWN', 'UDP4', '127.0.0.1', '::1', '::ffff:1.2.3.4', '65535', '65536', '0', '-1', '01', '1.2.3', 'fe80::1%eth0', ''), fc.string({ maxLength: 20 }));
     const v1 = fc.tuple(fc.array(v1Field, { maxLength: 8 }), fc.constantFrom('\r\n', '\n', '\r', '', '\r\n\r\n')).map(([fields, end]) => Buffer.from(`PROXY ${fields.join(' ')}${end}`, 'latin1'));
     const v2 = fc
@@ -211,7 +212,7 @@ describe('generated malformed input on every parsing surface of one gateway', ()
     assert.ok(refusals(gateway, since, { event: 'proxy-header-refused' }) > 0, 'no header was refused: the generator is too narrow');
   });
 
-  test(`${RUNS} malformed TLS handshakes to a TLS listener (the sniff, then Node's TLS)`, { timeout: 300_000 }, async () => {
+  test(`${RUNS} malformed TLS handshakes to a TLS listener (the sniff, then Node's TLS)`, { timeout: hangBound(300_000) }, async () => {
     const hello = helloMessage.chain((message) => mutated(records(message, 512)));
     const bytes = fc.oneof(
       hello,
@@ -224,7 +225,7 @@ describe('generated malformed input on every parsing surface of one gateway', ()
     assert.ok(refusals(gateway, since, { event: 'tls-handshake-failed' }) > 0, 'no handshake failed: the generator is too narrow');
   });
 
-  test(`${CERT_RUNS} client certificates with generated subjects to a clientAuth listener`, { timeout: 300_000 }, async () => {
+  test(`${CERT_RUNS} client certificates with generated subjects to a clientAuth listener`, { timeout: hangBound(300_000) }, async () => {
     const type = fc.oneof(fc.constantFrom('2.5.4.3', '2.5.4.10', '2.5.4.11', '2.5.4.6', '0.9.2342.19200300.100.1.25', '1.2.840.113549.1.9.1', '2.5.4.5', '2.5.4.45'), fc.array(fc.nat(40), { minLength: 2, maxLength: 6 }).map((arcs) => `1.${arcs.join('.')}`));
     const value = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.constantFrom('', ' ', '__proto__', 'constructor', 'a\nb', 'a, CN=agent', '"', '\\'), fc.nat(4000).map((n) => 'x'.repeat(n)));
     const subject = fc.array(fc.record({ type, value }), { maxLength: 8 });
@@ -255,7 +256,7 @@ describe('generated malformed input on every parsing surface of one gateway', ()
     assert.ok(refusals(gateway, since, { event: 'auth-failed', reason: 'client-certificate-untrusted' }) > 0, 'no certificate reached the check');
   });
 
-  test(`${RUNS} ClientHellos inside tunnels, mutated and cut into records of any size`, { timeout: 300_000 }, async () => {
+  test(`${RUNS} ClientHellos inside tunnels, mutated and cut into records of any size`, { timeout: hangBound(300_000) }, async () => {
     const fragments = fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 5 });
     const flight = fc.tuple(helloMessage.chain((m) => fc.oneof(fc.constant(m), mutated(m))), fragments, fc.option(fc.constantFrom(20, 21, 23, 24, 25, 0), { nil: undefined })).map(([message, sizes, trailing]) => {
       const parts: Buffer[] = [];
@@ -274,7 +275,7 @@ describe('generated malformed input on every parsing surface of one gateway', ()
     assert.ok(refusals(gateway, since, { event: 'request-denied', reason: 'sni-mismatch' }) > 0, 'no ClientHello got as far as its server name');
   });
 
-  test(`${RUNS} followed handshakes: generated ServerHellos from the target, generated Certificate messages from the client`, { timeout: 300_000 }, async () => {
+  test(`${RUNS} followed handshakes: generated ServerHellos from the target, generated Certificate messages from the client`, { timeout: hangBound(300_000) }, async () => {
     const host = 'followed.oms.opinsights.azure.com';
     const serverFlight = fc.oneof(
       fc.constantFrom(TLS12, TLS13, 0x0301, 0x7f1c).chain((v) => fc.oneof(fc.constant(records(serverHelloMessage(v), 16_384)), mutated(records(serverHelloMessage(v), 16_384)))),
@@ -330,7 +331,7 @@ describe('generated Proxy-Authorization headers against a basic-auth gateway', (
     await origin?.close();
   });
 
-  test(`${Math.round(RUNS / 3)} generated credentials: each answered or closed, the gateway serves on`, { timeout: 300_000 }, async () => {
+  test(`${Math.round(RUNS / 3)} generated credentials: each answered or closed, the gateway serves on`, { timeout: hangBound(300_000) }, async () => {
     const token = fc.oneof(
       fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b).toString('base64')),
       fc.tuple(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ maxLength: 20 })).map(([u, p]) => Buffer.from(`${u}:${p}`, 'utf8').toString('base64')),

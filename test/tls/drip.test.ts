@@ -11,6 +11,7 @@ import { startTlsOrigin, type TlsOrigin } from '../fixtures/origin.js';
 import { openTunnel } from '../fixtures/raw-client.js';
 import { expectStillServes } from '../fixtures/refusal.js';
 import { clientHelloMessage, records } from '../fixtures/tls-records.js';
+import { hangBound } from '../fixtures/patience.js';
 
 const DOMAIN = 'ods.opinsights.azure.com';
 const TUNNELS = 30;
@@ -52,7 +53,7 @@ describe('a ClientHello dripped in 5-byte records', () => {
     await origin?.close();
   });
 
-  test(`${TUNNELS} tunnels dripping 60,000-byte ClientHellos are each closed at the record cap; another client is served`, { timeout: 120_000 }, async () => {
+  test(`${TUNNELS} tunnels dripping 60,000-byte ClientHellos are each closed at the record cap; another client is served`, { timeout: hangBound(120_000) }, async () => {
     const since = gateway.records.length;
     const drips = Array.from({ length: TUNNELS }, (_, i) => {
       const host = `drip-${i}.${DOMAIN}`;
