@@ -7,7 +7,8 @@ import { metricsCollisions } from './collisions.js';
 import type { FlagValues } from './overrides.js';
 import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
 import { tlsFileIssues, withFlagTls } from './tls-files.js';
-import type { Agent, AllowEntryConfig, ClientRuleConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, PresetData, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
+import type { ClientRuleConfig, GatewayConfig, HostMappingConfig, ListenerConfig, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
+import type { Agent, AllowEntryConfig, Cloud, PresetData } from '../policy/config-types.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly config: GatewayConfig }

@@ -3,7 +3,8 @@
 // redaction hides (password hashes, the relay's password) are compared in clear and reported by name only.
 
 import { redactConfig } from './redact.js';
-import type { GatewayConfig, UserConfig } from './types.js';
+import type { GatewayConfig } from './types.js';
+import type { UserConfig } from '../auth/config-types.js';
 
 export interface ConfigChange {
   /** Dotted path in the effective configuration, e.g. `policy.allowlist` or `timeouts.connectSeconds`. */

@@ -1,7 +1,8 @@
 // What `config check` prints: the effective configuration as JSON, with password hashes replaced. A hash is
 // not a password, but it allows an offline guessing attack, so it never leaves the file it was written to.
 
-import type { GatewayConfig, UserConfig } from './types.js';
+import type { GatewayConfig } from './types.js';
+import type { UserConfig } from '../auth/config-types.js';
 
 const REDACTED = '[redacted]';
 

@@ -4,10 +4,9 @@
 // the date it was compared with it (config/presets.md). The allowlist an operator gets is the union of the
 // enabled presets for the selected clouds (config/build.ts).
 
-import type { Agent, AllowEntryConfig, Cloud, PresetData, PresetDataFile } from '../config/types.js';
+import type { Agent, AllowEntryConfig, Cloud, PresetData, PresetDataFile } from './config-types.js';
 import { PatternMap } from './patterns.js';
 
-export const AGENTS = ['legacy', 'ama', 'arc', 'hybrid-worker', 'arc-gateway', 'kubernetes', 'azure-local'] as const satisfies readonly Agent[];
 /** Most machines behind a gateway run the Azure Monitor Agent today; legacy keeps older agents working. */
 export const DEFAULT_AGENTS: readonly Agent[] = Object.freeze(['legacy', 'ama']);
 

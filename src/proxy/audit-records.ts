@@ -3,7 +3,7 @@ import type { Lockout } from '../auth/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
 import { clientText } from '../observability/log-text.js';
-import type { PolicyConfig } from '../config/types.js';
+import type { PolicyConfig } from '../policy/config-types.js';
 import { addressHint } from '../policy/hints.js';
 import type { Target } from '../policy/types.js';
 import type { ConnectionContext } from './context.js';

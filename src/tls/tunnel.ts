@@ -3,16 +3,16 @@
 // (Windows events 107 verified, 106 version refused, 402 parse error, 105 refused) and closes refused tunnels.
 
 import type { Socket } from 'node:net';
-import type { GatewayConfig } from '../config/types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import { TLS_VERSIONS } from './clienthello.js';
+import type { InspectionConfig } from './config-types.js';
 import { inspectTunnel, type InspectionFailure, type InspectionOptions, type TlsFacts } from './inspect.js';
 import { compileSubjects } from './subjects.js';
 
 /** Undefined when inspection is switched off. */
 export type CompiledInspection = InspectionOptions | undefined;
 
-export function compileInspection(config: GatewayConfig): CompiledInspection {
+export function compileInspection(config: { readonly inspection: InspectionConfig; readonly allowedClientCertificates: readonly string[] }): CompiledInspection {
   const { inspection } = config;
   if (!inspection.enabled) return undefined;
   return {
