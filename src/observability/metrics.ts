@@ -9,10 +9,8 @@ import type { AuthFailure } from '../auth/authenticator.js';
 import type { MetricsConfig } from '../config/types.js';
 import type { PolicyMode } from '../policy/config-types.js';
 import type { DenyReason } from '../policy/types.js';
-import type { ProxyErrorCode } from '../proxy/errors.js';
-import type { ClosedBy, RelayStats } from '../proxy/relay.js';
-import type { InspectionFailure } from '../tls/inspect.js';
 import { packageVersion } from './build-info.js';
+import type { ClosedBy, InspectionFailure, ProxyErrorCode, RelayStats } from './outcomes.js';
 import { socketBytes, TrafficLedger, type ByteCounts, type TrafficSession, type TrafficTotals } from './traffic.js';
 import { WorkspaceLabels } from './workspace-label.js';
 

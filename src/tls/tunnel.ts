@@ -4,9 +4,10 @@
 
 import type { Socket } from 'node:net';
 import { audit, type Logger } from '../observability/logger.js';
+import type { InspectionFailure } from '../observability/outcomes.js';
 import { TLS_VERSIONS } from './clienthello.js';
 import type { InspectionConfig } from './config-types.js';
-import { inspectTunnel, type InspectionFailure, type InspectionOptions, type TlsFacts } from './inspect.js';
+import { inspectTunnel, type InspectionOptions, type TlsFacts } from './inspect.js';
 import { compileSubjects } from './subjects.js';
 
 /** Undefined when inspection is switched off. */
