@@ -5,14 +5,11 @@ import { audit } from '../observability/logger.js';
 import { clientText } from '../observability/log-text.js';
 import type { PolicyConfig } from '../policy/config-types.js';
 import { addressHint } from '../policy/hints.js';
+import { formatAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import type { ConnectionContext } from './context.js';
 import type { Refusal, WouldDeny } from './admit.js';
 import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
-
-export function targetString(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 export function baseFields(ctx: ConnectionContext, method: string | undefined): Record<string, unknown> {
   return { client: ctx.client, clientPort: ctx.clientPort, method };
@@ -44,7 +41,7 @@ export function auditRefusal(logger: Logger, ctx: ConnectionContext, method: str
       audit(logger, 'warn', 'request-denied', {
         ...fields,
         user: refusal.user,
-        target: targetString(refusal.target),
+        target: formatAuthority(refusal.target),
         decision: 'deny',
         reason: refusal.decision.reason,
         entry: refusal.decision.entry,
@@ -114,7 +111,7 @@ export function auditUpstreamError(
   audit(logger, 'warn', 'upstream-error', {
     ...baseFields(ctx, method),
     user,
-    target: targetString(target),
+    target: formatAuthority(target),
     reason: code,
     status: PROXY_ERRORS[code].status,
     ...extra,

@@ -2,7 +2,7 @@
 // dial, then send the request over the socket that was dialled (exchange.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { audit } from '../observability/logger.js';
-import { parseAbsoluteUrl, parseAuthority } from '../policy/target.js';
+import { formatAuthority, parseAbsoluteUrl, parseAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import { admit } from './admit.js';
 import { auditEarlyRefusal } from './audit-records.js';
@@ -81,7 +81,7 @@ async function forward(deps: HandlerDeps, req: IncomingMessage, res: ServerRespo
   // The client may have left while the target was dialled: the request is recorded as ended, unsent.
   if (res.destroyed) return completed();
   res.once('close', completed);
-  exchange(req, res, socket, { host: authority(target), path }, () => {
+  exchange(req, res, socket, { host: formatAuthority(target, 80), path }, () => {
     deps.metrics.upstreamError('upstream-error');
     refuseResponse(res, 'upstream-error');
   });
@@ -95,7 +95,3 @@ function hostHeaderMatches(req: IncomingMessage, target: Target): boolean {
   return parsed.ok && parsed.target.host === target.host && parsed.target.port === target.port;
 }
 
-function authority(target: Target): string {
-  const host = target.kind === 'ipv6' ? `[${target.host}]` : target.host;
-  return target.port === 80 ? host : `${host}:${target.port}`;
-}

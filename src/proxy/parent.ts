@@ -6,6 +6,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates } from 'node:tls';
 import type { RelayProxyConfig } from '../config/types.js';
 import { PatternMap } from '../policy/patterns.js';
+import { formatAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import { ProxyError, type ProxyErrorCode } from './errors.js';
 
@@ -63,9 +64,6 @@ export function relayAuditFields(err: unknown): Record<string, unknown> {
   return err instanceof RelayError ? { relay: err.relay, relayStatus: err.relayStatus, relayError: err.why } : {};
 }
 
-function authority(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 /**
  * Opens a tunnel to `target` through the relay within `timeoutMs` (TCP, TLS for an https:// relay, and
@@ -92,7 +90,7 @@ export function dialViaParent(target: Target, relay: CompiledRelay, timeoutMs: n
     };
     const sendConnect = (): void => {
       const credentials = relay.authorization === undefined ? '' : `Proxy-Authorization: ${relay.authorization}\r\n`;
-      socket.write(`CONNECT ${authority(target)} HTTP/1.1\r\nHost: ${authority(target)}\r\n${credentials}\r\n`);
+      socket.write(`CONNECT ${formatAuthority(target)} HTTP/1.1\r\nHost: ${formatAuthority(target)}\r\n${credentials}\r\n`);
       readAnswer(socket, (answer) => {
         if (answer.kind === 'closed') {
           fail(new RelayError('relay-unreachable', config.url, 'closed the connection without answering'));

@@ -3,8 +3,9 @@
 // and counts its own outcome; the caller only answers, in its own form (raw socket or ServerResponse).
 import type { Socket } from 'node:net';
 import type { SessionKind } from '../observability/metrics.js';
+import { formatAuthority } from '../policy/target.js';
 import type { Admission, Refusal } from './admit.js';
-import { auditAdmitted, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import { auditAdmitted, auditRefusal, auditUpstreamError, baseFields } from './audit-records.js';
 import type { ConnectionContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { ProxyError, type ProxyErrorCode } from './errors.js';
@@ -37,7 +38,7 @@ export function recordRefusal(deps: HandlerDeps, session: Session, refusal: Refu
 
 /** The audit fields every record of an admitted session carries. */
 export function sessionFields(session: Session, admitted: Admitted): Record<string, unknown> {
-  return { ...baseFields(session.ctx, session.method), user: admitted.user, target: targetString(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
+  return { ...baseFields(session.ctx, session.method), user: admitted.user, target: formatAuthority(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
 }
 
 /**

@@ -9,8 +9,8 @@
 import type { Socket } from 'node:net';
 import { audit, type Logger } from '../observability/logger.js';
 import { decide } from '../policy/decide.js';
+import { formatAuthority } from '../policy/target.js';
 import type { DenyReason, Target } from '../policy/types.js';
-import { targetString } from './audit-records.js';
 import type { Tunnel } from './relay.js';
 import { sourceRule, type Runtime } from './runtime.js';
 
@@ -125,7 +125,7 @@ export function closeDeniedTunnels(tunnels: ReadonlySet<AdmittedTunnel>, runtime
     if (reason === undefined) continue;
     revoked += 1;
     if (!tunnel.relaying) continue;
-    audit(logger, 'info', 'tunnel-revoked', { client: tunnel.client, user: tunnel.user, target: targetString(tunnel.target), reason, stage: 'relaying' });
+    audit(logger, 'info', 'tunnel-revoked', { client: tunnel.client, user: tunnel.user, target: formatAuthority(tunnel.target), reason, stage: 'relaying' });
     tunnel.close();
   }
   return revoked;

@@ -8,7 +8,7 @@ import { loadConfig, resolveConfigPath } from '../../config/load.js';
 import type { GatewayConfig } from '../../config/types.js';
 import { checkResolvedAddress } from '../../policy/decide.js';
 import { addressHint, type DenyHint } from '../../policy/hints.js';
-import { parseAbsoluteUrl, parseAuthority } from '../../policy/target.js';
+import { formatAuthority, parseAbsoluteUrl, parseAuthority } from '../../policy/target.js';
 import type { Decision, Target } from '../../policy/types.js';
 import { verdictFor } from '../../policy/verdict.js';
 import { bypassesRelay } from '../../proxy/parent.js';
@@ -112,9 +112,6 @@ export function answer(runtime: Runtime, method: Method, target: Target, user: s
   };
 }
 
-function hostPort(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 const HEADLINES: Readonly<Record<Outcome, string>> = {
   allowed: 'allowed',
@@ -124,7 +121,7 @@ const HEADLINES: Readonly<Record<Outcome, string>> = {
 };
 
 function describe(a: PolicyAnswer): string {
-  const lines = [`${a.method} ${hostPort(a.target)}: ${HEADLINES[a.outcome]}`];
+  const lines = [`${a.method} ${formatAuthority(a.target)}: ${HEADLINES[a.outcome]}`];
   if (a.reason !== undefined) lines.push(`  reason:  ${a.reason}`);
   if (a.entry !== undefined) lines.push(`  entry:   ${a.entry}${a.sources.length > 0 ? ` (${a.sources.join(', ')})` : ''}`);
   if (a.hint !== undefined) lines.push(`  hint:    ${a.hint.text}`);
