@@ -151,7 +151,7 @@ export interface MetricsConfig {
 }
 
 /** The parent proxy outbound tunnels go through (see proxy/parent.ts). */
-export interface RelayProxyConfig {
+export interface ParentProxyConfig {
   readonly protocol: 'http' | 'https';
   /** Lower-case name or IP literal; IPv6 without brackets. */
   readonly host: string;
@@ -161,9 +161,9 @@ export interface RelayProxyConfig {
   readonly username: string | undefined;
   /** Sent to the parent in clear (inside its Basic credentials); never logged or printed. */
   readonly password: string | undefined;
-  /** Host patterns reached directly rather than through the relay. */
+  /** Host patterns reached directly rather than through the parent. */
   readonly bypass: readonly string[];
-  /** Extra CA certificates (PEM) trusted for an https:// relay, and the file they came from. */
+  /** Extra CA certificates (PEM) trusted for an https:// parent, and the file they came from. */
   readonly caFile: string | undefined;
   readonly ca: string | undefined;
 }
@@ -207,7 +207,7 @@ export interface GatewayConfig {
   /** Reload when the configuration file changes. */
   readonly watch: boolean;
   readonly reload: ReloadConfig;
-  readonly relayProxy: RelayProxyConfig | undefined;
+  readonly relayProxy: ParentProxyConfig | undefined;
   readonly upstreamProbe: UpstreamProbeConfig;
   /** Client-certificate subjects agents may present inside their tunnels (enforced by the TLS inspection). */
   readonly allowedClientCertificates: readonly string[];

@@ -9,7 +9,7 @@ import { auditAdmitted, auditRefusal, auditUpstreamError, baseFields } from './a
 import type { ConnectionContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { ProxyError, type ProxyErrorCode } from './errors.js';
-import { relayAuditFields } from './parent.js';
+import { parentAuditFields } from './parent.js';
 import type { Runtime } from './runtime.js';
 import { dial, findRoute } from './upstream.js';
 
@@ -60,14 +60,14 @@ export async function reachTarget(
       recordRefusal(deps, session, { ok: false, code: 'denied', decision: found.decision, target, user, clientRule: admitted.clientRule });
       return { ok: false, code: 'denied' };
     }
-    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
+    auditAdmitted(logger, { ...fields, mapped: found.route.mapped, relay: found.route.parent?.proxy.config.url }, wouldDeny);
     if (user !== undefined) metrics.authenticated(session.ctx.client);
     if (wouldDeny !== undefined) metrics.wouldDeny(session.kind, wouldDeny.decision.reason);
     const upstream = await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
     return { ok: true, upstream };
   } catch (err) {
     const code = err instanceof ProxyError ? err.code : 'network-error';
-    auditUpstreamError(logger, session.ctx, session.method, user, target, code, relayAuditFields(err));
+    auditUpstreamError(logger, session.ctx, session.method, user, target, code, parentAuditFields(err));
     metrics.upstreamFailed(session.kind, code);
     return { ok: false, code };
   }

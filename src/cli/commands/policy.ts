@@ -11,7 +11,7 @@ import { addressHint, type DenyHint } from '../../policy/hints.js';
 import { formatAuthority, parseAbsoluteUrl, parseAuthority } from '../../policy/target.js';
 import type { Decision, Target } from '../../policy/types.js';
 import { verdictFor } from '../../policy/verdict.js';
-import { bypassesRelay } from '../../proxy/parent.js';
+import { parentFor } from '../../proxy/parent.js';
 import { buildRuntime, sourceRule, type Runtime, type SourceRule } from '../../proxy/runtime.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -69,9 +69,9 @@ function notesFor(runtime: Runtime, target: Target, decision: Decision, source: 
   if (!decision.allow && !decision.reportOnly) return notes;
   // The route as proxy/upstream.ts takes it: a host mapping first, then the relay proxy, then DNS.
   const mapping = target.kind === 'name' ? runtime.mappings.match(target.host)[0] : undefined;
-  const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
+  const parent = parentFor(runtime.parent, target);
   if (mapping !== undefined) notes.push(`connects to ${mapping.address}${mapping.port === undefined ? '' : `:${mapping.port}`} (resolve: ${mapping.pattern})`);
-  else if (relay !== undefined) notes.push(`goes through the relay proxy ${relay.config.url}${target.kind === 'name' ? ', which resolves the name' : ''}`);
+  else if (parent !== undefined) notes.push(`goes through the relay proxy ${parent.config.url}${target.kind === 'name' ? ', which resolves the name' : ''}`);
   else if (target.kind === 'name' && config.policy.deniedAddresses.length > 0) {
     notes.push('the addresses the name resolves to are checked against deniedAddresses when the gateway connects (not resolved here)');
   }
