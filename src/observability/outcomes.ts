@@ -2,7 +2,7 @@
 // (proxy/, tls/) reports what happened in these words; declared here, with no import, so observability
 // names what it counts without depending on the code it observes.
 
-/** Why the gateway refused or failed a request: the codes of proxy/errors.ts, whose table gives each its HTTP status. */
+/** Why the gateway refused or failed a request; proxy/errors.ts gives each code its HTTP status and reason. */
 export type ProxyErrorCode =
   | 'bad-request'
   | 'bad-target'
@@ -43,8 +43,9 @@ export type ProxyErrorCode =
   | 'out-of-resources';
 
 /**
- * 'idle-timeout', 'half-closed-timeout' and 'max-lifetime': the gateway ended it under
- * timeouts.tunnelIdleSeconds, tunnelHalfClosedSeconds and tunnelMaxSeconds.
+ * Which side ended a relayed tunnel, or why the gateway did. 'idle-timeout', 'half-closed-timeout' and
+ * 'max-lifetime': the gateway ended it under timeouts.tunnelIdleSeconds, tunnelHalfClosedSeconds and
+ * tunnelMaxSeconds.
  */
 export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway' | 'idle-timeout' | 'half-closed-timeout' | 'max-lifetime';
 

@@ -60,7 +60,7 @@ export class ParentError extends ProxyError {
   }
 }
 
-/** Audit fields of a failure that happened at the parent proxy (their names, relay*, are published); none for other failures. */
+/** Audit fields of a failure at the parent proxy (named relay*, as published); none for other failures. */
 export function parentAuditFields(err: unknown): Record<string, unknown> {
   return err instanceof ParentError ? { relay: err.parentUrl, relayStatus: err.parentStatus, relayError: err.why } : {};
 }
