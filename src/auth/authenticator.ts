@@ -5,7 +5,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHmac, randomBytes } from 'node:crypto';
 import basicAuth from 'basic-auth';
 import { LRUCache } from 'lru-cache';
-import type { AuthConfig, AuthMode } from '../config/types.js';
+import type { AuthConfig, AuthMode } from './config-types.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './password.js';
 
 /**

@@ -7,7 +7,7 @@
 import type { BlockList } from 'node:net';
 import { isIPv4 } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import type { AuthThrottleConfig } from '../config/types.js';
+import type { AuthThrottleConfig } from './config-types.js';
 import { compileAddressRules } from '../policy/addresses.js';
 import { formatIPv6, ipv6Groups } from '../policy/ip.js';
 

@@ -11,7 +11,7 @@
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
-import type { AuthThrottleConfig, GatewayConfig } from '../config/types.js';
+import type { AuthThrottleConfig } from './config-types.js';
 import { embeddedIPv4 } from '../policy/addresses.js';
 import { formatIPv6, ipv6Groups } from '../policy/ip.js';
 import { claimedUser, type AuthFailure, type AuthResult, type Authenticator } from './authenticator.js';
@@ -37,7 +37,10 @@ export interface SlowPathLimits {
 }
 
 /** The bounds on password checks from the configuration, for the proxy's throttle and the metrics listener's alike. */
-export function slowPathLimits(config: Pick<GatewayConfig, 'timeouts' | 'limits'>): SlowPathLimits {
+export function slowPathLimits(config: {
+  readonly timeouts: { readonly authSeconds: number };
+  readonly limits: { readonly maxPendingAuthentications: number };
+}): SlowPathLimits {
   return { timeoutMs: config.timeouts.authSeconds * 1000, maxPending: config.limits.maxPendingAuthentications };
 }
 

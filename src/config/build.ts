@@ -7,7 +7,8 @@ import { metricsCollisions } from './collisions.js';
 import type { FlagValues } from './overrides.js';
 import { PROXY_PROTOCOL_DEFAULTS, type ConfigFile } from './schema.js';
 import { tlsFileIssues, withFlagTls } from './tls-files.js';
-import type { Agent, AllowEntryConfig, ClientRuleConfig, Cloud, GatewayConfig, HostMappingConfig, ListenerConfig, PresetData, RelayProxyConfig, UpstreamProbeConfig } from './types.js';
+import type { ClientRuleConfig, GatewayConfig, HostMappingConfig, ListenerConfig, ParentProxyConfig, UpstreamProbeConfig } from './types.js';
+import type { Agent, AllowEntryConfig, Cloud, PresetData } from '../policy/config-types.js';
 
 export type BuildResult =
   | { readonly ok: true; readonly config: GatewayConfig }
@@ -93,16 +94,16 @@ function upstreamProbe(file: ConfigFile, clouds: readonly Cloud[]): UpstreamProb
   };
 }
 
-function relayProxy(file: ConfigFile): RelayProxyConfig | undefined {
-  const relay = file.relayProxy;
-  if (relay === undefined) return undefined;
+function parentProxy(file: ConfigFile): ParentProxyConfig | undefined {
+  const parent = file.relayProxy;
+  if (parent === undefined) return undefined;
   return {
-    ...relay.url,
-    username: relay.username,
-    password: relay.password,
-    bypass: [...relay.bypass],
-    caFile: relay.caFile?.path,
-    ca: relay.caFile?.pem,
+    ...parent.url,
+    username: parent.username,
+    password: parent.password,
+    bypass: [...parent.bypass],
+    caFile: parent.caFile?.path,
+    ca: parent.caFile?.pem,
   };
 }
 
@@ -180,7 +181,7 @@ export function buildConfig(
     pidFile: flags.pidFile ?? file.pidFile,
     watch: file.watch,
     reload: { ...file.reload },
-    relayProxy: relayProxy(file),
+    relayProxy: parentProxy(file),
     upstreamProbe: upstreamProbe(file, clouds),
     allowedClientCertificates: [...file.allowedClientCertificates],
     inspection: { ...file.inspection },

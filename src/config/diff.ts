@@ -1,9 +1,10 @@
 // What a reload changed, for its audit record: one entry per changed setting of the effective
 // configuration, lists as items added and removed, everything compared in redacted form. Secrets that
-// redaction hides (password hashes, the relay's password) are compared in clear and reported by name only.
+// redaction hides (password hashes, the parent proxy's password) are compared in clear and reported by name only.
 
 import { redactConfig } from './redact.js';
-import type { GatewayConfig, UserConfig } from './types.js';
+import type { GatewayConfig } from './types.js';
+import type { UserConfig } from '../auth/config-types.js';
 
 export interface ConfigChange {
   /** Dotted path in the effective configuration, e.g. `policy.allowlist` or `timeouts.connectSeconds`. */
@@ -55,9 +56,9 @@ export function diffConfigs(before: GatewayConfig, after: GatewayConfig): Config
   walk(redactConfig(before), redactConfig(after), '', changes);
   passwordChanges('auth.users', before.auth.users, after.auth.users, changes);
   passwordChanges('metrics.users', before.metrics.users, after.metrics.users, changes);
-  const relayBefore = before.relayProxy?.password;
-  const relayAfter = after.relayProxy?.password;
-  if (relayBefore !== undefined && relayAfter !== undefined && relayBefore !== relayAfter) {
+  const parentBefore = before.relayProxy?.password;
+  const parentAfter = after.relayProxy?.password;
+  if (parentBefore !== undefined && parentAfter !== undefined && parentBefore !== parentAfter) {
     changes.push({ key: 'relayProxy.password', from: '[redacted]', to: '[redacted]' });
   }
   return changes;

@@ -5,7 +5,9 @@
 
 import { formatListenAddress } from './forms.js';
 import { REDACTED } from './settings.js';
-import type { AllowEntryConfig, GatewayConfig, HostMappingConfig, ListenerConfig, UserConfig } from './types.js';
+import type { GatewayConfig, HostMappingConfig, ListenerConfig } from './types.js';
+import type { AllowEntryConfig } from '../policy/config-types.js';
+import type { UserConfig } from '../auth/config-types.js';
 
 function listener(config: ListenerConfig): unknown {
   const address = formatListenAddress(config);

@@ -3,6 +3,7 @@
 // accepted or refused the same way wherever it is written. Messages say what was expected, never echo input.
 
 import { isIPv6 } from 'node:net';
+import { workspaceId } from '../policy/defaults.js';
 import { canonicalIPv6 } from '../policy/ip.js';
 import { parsePattern } from '../policy/patterns.js';
 import { parseHost, parsePort } from '../policy/target.js';
@@ -15,7 +16,6 @@ export const MAPPING_EXPECTED = 'expected PATTERN=ADDRESS[:PORT], e.g. *.ods.opi
 
 /** Port 0 is allowed for listeners only: the OS picks a free port, which is what tests bind. */
 const LISTEN_PORT = /^(?:0|[1-9][0-9]{0,4})$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function fail<T>(message: string): Parsed<T> {
   return { ok: false, message };
@@ -66,9 +66,9 @@ export function parseHostMapping(text: string): Parsed<HostMappingConfig> {
   return { ok: true, value: { pattern: pattern.pattern, address: address.host, port } };
 }
 
-/** A Log Analytics workspace ID: a GUID, compared in lower case because the service treats it so. */
+/** A Log Analytics workspace ID (policy/defaults.ts), with the message a configuration or flag error needs. */
 export function parseWorkspaceId(text: string): Parsed<string> {
-  const id = text.toLowerCase();
-  if (!GUID.test(id)) return fail('expected a workspace ID (GUID), e.g. 0d4f5e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a');
+  const id = workspaceId(text);
+  if (id === undefined) return fail('expected a workspace ID (GUID), e.g. 0d4f5e6a-1b2c-4d3e-8f9a-0b1c2d3e4f5a');
   return { ok: true, value: id };
 }

@@ -4,7 +4,9 @@
 import type { z } from 'zod';
 import type { ConfigIssue } from './issues.js';
 import { agentsEntry, allowEntry, cidrEntry, authModeSchema, duplicates, listenEntry, listenerKey, logFormatSchema, logLevelSchema, mappingEntry, policyModeSchema, tlsFileEntry, workersFlagSchema } from './schema.js';
-import type { Agent, AllowEntryConfig, AuthMode, HostMappingConfig, ListenerConfig, LogFormat, LogLevel, PolicyMode, WorkersSetting } from './types.js';
+import type { HostMappingConfig, ListenerConfig, LogFormat, LogLevel, WorkersSetting } from './types.js';
+import type { Agent, AllowEntryConfig, PolicyMode } from '../policy/config-types.js';
+import type { AuthMode } from '../auth/config-types.js';
 
 export interface ConfigOverrides {
   /** `--listen HOST:PORT`, repeatable: replaces the file's listeners. Absent or empty keeps them. */

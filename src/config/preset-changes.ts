@@ -5,7 +5,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { AllowEntryConfig, GatewayConfig } from './types.js';
+import type { GatewayConfig } from './types.js';
+import type { AllowEntryConfig } from '../policy/config-types.js';
 import { writeFileAtomic } from './write.js';
 
 /** The preset entries (source `preset:…`) of a configuration, and the version of the data they came from. */

@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parsePattern } from '../policy/patterns.js';
-import { AGENTS } from '../policy/presets.js';
 import { deepFreeze } from './freeze.js';
 import { ConfigError, type ConfigIssue } from './issues.js';
-import { CLOUDS } from './schema.js';
-import type { PresetData, PresetDataFile } from './types.js';
+import { AGENTS, CLOUDS, type PresetData, type PresetDataFile } from '../policy/config-types.js';
 
 /**
  * Overrides the directory of the installed data, for tests that edit a copy of it (test/e2e/presets.test.ts)

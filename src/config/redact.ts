@@ -1,23 +1,24 @@
 // What `config check` prints: the effective configuration as JSON, with password hashes replaced. A hash is
 // not a password, but it allows an offline guessing attack, so it never leaves the file it was written to.
 
-import type { GatewayConfig, UserConfig } from './types.js';
+import type { GatewayConfig } from './types.js';
+import type { UserConfig } from '../auth/config-types.js';
 
 const REDACTED = '[redacted]';
 
-/** The relay's password is replaced; the CA's PEM text is left out (its file is shown). */
-function redactRelay(relay: GatewayConfig['relayProxy']): unknown {
-  if (relay === undefined) return null;
-  const { ca: _pem, ...shown } = relay;
+/** The parent proxy's password is replaced; the CA's PEM text is left out (its file is shown). */
+function redactParent(parent: GatewayConfig['relayProxy']): unknown {
+  if (parent === undefined) return null;
+  const { ca: _pem, ...shown } = parent;
   return {
     ...shown,
-    username: relay.username ?? null,
-    password: relay.password === undefined ? null : REDACTED,
-    caFile: relay.caFile ?? null,
+    username: parent.username ?? null,
+    password: parent.password === undefined ? null : REDACTED,
+    caFile: parent.caFile ?? null,
   };
 }
 
-/** The probe's CA PEM text is left out like the relay's (its file is shown). */
+/** The probe's CA PEM text is left out like the parent proxy's (its file is shown). */
 function withoutPem(probe: GatewayConfig['upstreamProbe']): unknown {
   const { ca: _pem, ...shown } = probe;
   return { ...shown, caFile: probe.caFile ?? null };
@@ -44,7 +45,7 @@ export function redactConfig(config: GatewayConfig): unknown {
     },
     sourcePath: config.sourcePath ?? null,
     pidFile: config.pidFile ?? null,
-    relayProxy: redactRelay(config.relayProxy),
+    relayProxy: redactParent(config.relayProxy),
     upstreamProbe: withoutPem(config.upstreamProbe),
   };
 }

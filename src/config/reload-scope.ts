@@ -49,7 +49,7 @@ export const APPLIED_AT_RELOAD: Readonly<Record<string, string>> = {
   pidFile: 'the pid file and its state file move (service/operations.ts)',
   watch: 'the file watch starts or stops (service/operations.ts)',
   reload: 'read by the reload itself; debounceSeconds restarts the watch',
-  relayProxy: 'the runtime\'s relay (proxy/parent.ts)',
+  relayProxy: 'the runtime\'s parent proxy (proxy/parent.ts)',
   allowedClientCertificates: 'the tunnel inspection (tls/tunnel.ts)',
   inspection: 'the tunnel inspection (tls/tunnel.ts)',
   workers: 'a supervisor starts or retires workers (start-only without one)',

@@ -10,18 +10,18 @@ import { parseCidr } from '../policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../policy/defaults.js';
 import { parseAllowEntry, parsePattern } from '../policy/patterns.js';
 import { didYouMean } from './suggest.js';
-import { AGENTS, ARC_GATEWAY_SUFFIX, coversArcGateways, DEFAULT_AGENTS, parseArcGateway } from '../policy/presets.js';
+import { ARC_GATEWAY_SUFFIX, coversArcGateways, DEFAULT_AGENTS, parseArcGateway } from '../policy/presets.js';
 import { parseRegionName } from '../policy/regions.js';
 import { LISTEN_EXPECTED, parseHostMapping, parseListenAddress, parseWorkspaceId, type Parsed } from './forms.js';
 import { readCertificateFile } from './pem-file.js';
 import { readUsersFile } from './users-file.js';
-import { parseRelayUrl } from './relay-url.js';
+import { parseParentUrl } from './parent-url.js';
 import { TLS_VERSIONS } from '../tls/clienthello.js';
 import { DEFAULT_CIPHERS, isCipherList } from '../tls/material.js';
 import { parseSubjectPattern } from '../tls/subjects.js';
-import type { AllowEntryConfig, Cloud, ListenerConfig, WorkersSetting, LogFormat, PolicyMode } from './types.js';
+import type { ListenerConfig, WorkersSetting, LogFormat } from './types.js';
+import { AGENTS, CLOUDS, type AllowEntryConfig, type PolicyMode } from '../policy/config-types.js';
 
-export const CLOUDS = ['public', 'usgov', 'china'] as const satisfies readonly Cloud[];
 export const AUTH_MODES = ['anonymous', 'basic'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const satisfies readonly LogFormat[];
@@ -310,19 +310,19 @@ const limits = strictObject({
   maxHeaderBytes: integer(1_024, 1_048_576).default(16_384),
 });
 
-/** The relay's password is sent to it, so it is stored as given (in a file of mode 0600), never hashed. */
-const RELAY_PASSWORD_MAX = 1024;
+/** The parent proxy's password is sent to it, so it is stored as given (in a file of mode 0600), never hashed. */
+const PARENT_PASSWORD_MAX = 1024;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-const relayProxy = strictObject({
-  url: parsedString(parseRelayUrl, 'http://HOST:PORT'),
+const parentProxy = strictObject({
+  url: parsedString(parseParentUrl, 'http://HOST:PORT'),
   username: textOf(
     (name) => [...name].length >= 1 && [...name].length <= USER_NAME_MAX && !USER_NAME_FORBIDDEN.test(name),
     `expected a user name of 1-${USER_NAME_MAX} characters without ':' or control characters`,
   ).optional(),
   password: textOf(
-    (password) => password.length >= 1 && password.length <= RELAY_PASSWORD_MAX && !CONTROL.test(password),
-    `expected a password of 1-${RELAY_PASSWORD_MAX} characters without control characters; set it with \`oms-gateway relay-proxy set URL --username NAME --password-stdin\``,
+    (password) => password.length >= 1 && password.length <= PARENT_PASSWORD_MAX && !CONTROL.test(password),
+    `expected a password of 1-${PARENT_PASSWORD_MAX} characters without control characters; set it with \`oms-gateway relay-proxy set URL --username NAME --password-stdin\``,
   ).optional(),
   bypass: list(patternEntry, 'host patterns reached directly, not through the relay').default([]),
   caFile: parsedString(readCertificateFile, 'a file path').optional(),
@@ -413,7 +413,7 @@ const fileShape = strictObject({
   pidFile: textOf(isAbsolute, 'expected an absolute path, e.g. /run/oms-gateway/oms-gateway.pid').optional(),
   watch: z.boolean({ error: 'expected true or false' }).default(false),
   reload: reload.prefault({}),
-  relayProxy: relayProxy.optional(),
+  relayProxy: parentProxy.optional(),
   upstreamProbe: upstreamProbe.prefault({}),
   allowedClientCertificates: list(subjectEntry, 'certificate subjects').default([]),
   inspection: inspection.prefault({}),
@@ -476,9 +476,9 @@ export const configFileSchema = fileShape.superRefine((file, ctx) => {
   for (const [index, earlier] of duplicates(file.metrics.users, (u) => u.name)) {
     add(['metrics', 'users', index, 'name'], `same name as metrics.users[${earlier}]; user names must be unique`);
   }
-  const relay = file.relayProxy;
-  if (relay !== undefined && (relay.username === undefined) !== (relay.password === undefined)) {
-    const missing = relay.username === undefined ? 'username' : 'password';
+  const parent = file.relayProxy;
+  if (parent !== undefined && (parent.username === undefined) !== (parent.password === undefined)) {
+    const missing = parent.username === undefined ? 'username' : 'password';
     add(['relayProxy', missing], 'username and password go together; set both with `oms-gateway relay-proxy set URL --username NAME --password-stdin`');
   }
 });

@@ -1,13 +1,13 @@
 // The validated, deep-frozen configuration every other module receives. Produced only by config/load.ts;
 // nothing downstream reads YAML, flags or process.env.
 
-export type Cloud = 'public' | 'usgov' | 'china';
-export type AuthMode = 'anonymous' | 'basic';
+// The parts each layer reads are declared by that layer (policy/, auth/, tls/) and composed here.
+
+import type { AuthConfig, AuthMode, UserConfig } from '../auth/config-types.js';
+import type { Agent, AllowEntryConfig, PolicyConfig } from '../policy/config-types.js';
+import type { InspectionConfig, ListenerTlsConfig } from '../tls/config-types.js';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-/** Agent families with an endpoint preset (names in policy/presets.ts, entries in config/presets/). */
-export type Agent = 'legacy' | 'ama' | 'arc' | 'hybrid-worker' | 'arc-gateway' | 'kubernetes' | 'azure-local';
-/** enforce: refuse what the policy denies; report: relay allowlist denials and record them as would-deny. */
-export type PolicyMode = 'enforce' | 'report';
 
 /** One listening socket. `host` is an IP literal ('0.0.0.0', '::', '127.0.0.1'); IPv6 without brackets. */
 export interface ListenerConfig {
@@ -21,48 +21,8 @@ export interface ListenerConfig {
   readonly tls?: ListenerTlsConfig | undefined;
 }
 
-/** `listen: [{address, tls: {...}}]` or `start --tls-cert FILE --tls-key FILE` (tls/listener.ts). */
-export interface ListenerTlsConfig {
-  /** Absolute paths of the PEM certificate (leaf first, then intermediates) and its private key. */
-  readonly cert: string;
-  readonly key: string;
-  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
-  /** OpenSSL cipher list, TLS 1.2 suites and TLS 1.3 (TLS_...) suites together. */
-  readonly ciphers: string;
-  /** Refuse plain-HTTP clients (400) instead of serving them on the same port. */
-  readonly requireTls: boolean;
-  /** Proxy-Authorization on a plain connection: allow, or refuse with 403. */
-  readonly plainBasicAuth: 'allow' | 'refuse';
-  readonly clientAuth?: ClientAuthConfig | undefined;
-  /** How often the files are checked for a new certificate and key. */
-  readonly reloadCheckSeconds: number;
-}
 
-/** Client certificates for authentication to the proxy itself. */
-export interface ClientAuthConfig {
-  /** Absolute path of the CA certificate(s), PEM, that client certificates must chain to. */
-  readonly ca: string;
-  /** Subjects allowed (tls/subjects.ts rule); empty: any certificate the CA issued. */
-  readonly subjects: readonly string[];
-  /** alternative: a certificate replaces Basic credentials; required: every TLS client needs one. */
-  readonly mode: 'alternative' | 'required';
-}
 
-/** The look into CONNECT tunnels at the agent's TLS handshake (tls/inspect.ts). */
-export interface InspectionConfig {
-  readonly enabled: boolean;
-  /** Lowest TLS version a ClientHello must offer. */
-  readonly minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-  /** A ClientHello without server_name: allow, or close the tunnel. */
-  readonly missingSni: 'allow' | 'refuse';
-  readonly timeoutSeconds: number;
-  /** Bytes read from each side, and the longest handshake message, before the tunnel is closed. */
-  readonly maxHandshakeBytes: number;
-  /** TLS records read from each side before the tunnel is closed (issue 16: a ClientHello dripped in tiny records). */
-  readonly maxHandshakeRecords: number;
-  /** With allowedClientCertificates set, TLS 1.3 sessions (certificate encrypted): allow, or close. */
-  readonly hiddenClientCertificates: 'allow' | 'refuse';
-}
 
 /** `listen: [{address, proxyProtocol: {...}}]` or `start --proxy-protocol-from CIDR` (proxy/proxy-header.ts). */
 export interface ProxyProtocolConfig {
@@ -76,14 +36,6 @@ export interface ProxyProtocolConfig {
   readonly maxHeaderBytes: number;
 }
 
-/** An allowlist entry as written by an operator or a built-in preset, already syntax-checked. */
-export interface AllowEntryConfig {
-  /** Lower-case pattern: 'exact.name', '*.suffix.name' or an IP literal (IPv6 without brackets). */
-  readonly pattern: string;
-  readonly ports: readonly number[];
-  /** Where the entry came from, for `config check` and deny hints: 'preset:ama:public', 'arcGateways', 'operator', 'flag'. */
-  readonly source: string;
-}
 
 /** `--resolve PATTERN=ADDRESS[:PORT]`: where to connect for names matching pattern, after policy allowed them. */
 export interface HostMappingConfig {
@@ -94,11 +46,6 @@ export interface HostMappingConfig {
   readonly port: number | undefined;
 }
 
-export interface UserConfig {
-  readonly name: string;
-  /** `scrypt$N$r$p$saltB64$hashB64`, see auth/password.ts. */
-  readonly passwordHash: string;
-}
 
 /** A per-source rule (`clients:`): authentication and reachable presets for clients in some address ranges. */
 export interface ClientRuleConfig {
@@ -113,40 +60,7 @@ export interface ClientRuleConfig {
   readonly allowlist: readonly AllowEntryConfig[] | undefined;
 }
 
-export interface AuthConfig {
-  readonly mode: AuthMode;
-  readonly realm: string;
-  /** auth.users and the users of auth.usersFile, in that order. */
-  readonly users: readonly UserConfig[];
-  /** The separate users file (config/users-file.ts), if any. */
-  readonly usersFile?: string | undefined;
-  readonly cacheMaxEntries: number;
-  readonly cacheTtlSeconds: number;
-  readonly throttle: AuthThrottleConfig;
-}
 
-/** Failed password checks slow down, then lock out, a client address or a user name (auth/throttle.ts). */
-export interface AuthThrottleConfig {
-  /** Failures answered at full speed; each further one waits twice as long as the one before. */
-  readonly failuresBeforeDelay: number;
-  readonly delaySeconds: number;
-  readonly maxDelaySeconds: number;
-  /** Failures that lock the address or name out for lockoutSeconds; 0 never locks out. */
-  readonly lockoutFailures: number;
-  readonly lockoutSeconds: number;
-  /** An address or name with no failure for this long starts again from zero. */
-  readonly windowSeconds: number;
-  /** Addresses tracked, and names tracked, at most (least recently failed ones are forgotten first). */
-  readonly maxTracked: number;
-  /** Password checks under way (delay included) at once for one client address or /64; 0: no cap. */
-  readonly maxConcurrentPerClient: number;
-  /** Password checks under way (delay included) at once for one claimed user name; 0: no cap. */
-  readonly maxConcurrentPerUser: number;
-  /** Normalised CIDRs whose clients a lockout of a user name does not refuse. */
-  readonly trustedSources: readonly string[];
-  /** How long an address that logged in as a user stays exempt from that name's lockout; 0: never exempt. */
-  readonly knownSourceSeconds: number;
-}
 
 /** Bounds on what clients can make the gateway hold (proxy/limits.ts, proxy/request-head.ts). */
 export interface LimitsConfig {
@@ -165,55 +79,9 @@ export interface LimitsConfig {
   readonly maxHeaderBytes: number;
 }
 
-/** One entry of the installed preset data, with the Microsoft page it follows and when it was compared with it. */
-export interface PresetDataEntry {
-  /** Normalised host pattern (policy/patterns.ts). */
-  readonly pattern: string;
-  readonly ports: readonly number[];
-  /** URL of the Microsoft page that lists the endpoint. */
-  readonly source: string;
-  /** Date (YYYY-MM-DD) the entry was last compared with that page. */
-  readonly checked: string;
-  /** What the page writes when the pattern stands for it (`<region>.his.arc.azure.com`), or a caveat. */
-  readonly note?: string | undefined;
-}
 
-/** `config/presets/<preset>.<cloud>.json`: one preset in one cloud. A missing file: not documented there. */
-export interface PresetDataFile {
-  readonly preset: Agent;
-  readonly cloud: Cloud;
-  readonly entries: readonly PresetDataEntry[];
-}
 
-/** The preset data the configuration was built with (config/preset-data.ts), every preset of every cloud. */
-export interface PresetData {
-  /** `config/presets/version.json`: changes whenever any entry does. */
-  readonly version: string;
-  readonly files: readonly PresetDataFile[];
-}
 
-export interface PolicyConfig {
-  readonly mode: PolicyMode;
-  readonly clouds: readonly Cloud[];
-  /** Agent presets whose endpoints are in the allowlist (for every selected cloud). */
-  readonly agents: readonly Agent[];
-  /** Whether the preset endpoints are in the allowlist at all (`defaultHosts`). */
-  readonly includeDefaults: boolean;
-  /** Preset patterns the operator removed. */
-  readonly disabledDefaults: readonly string[];
-  /** The tenant's own Arc gateway addresses (`<prefix>.gw.arc.azure.com`), allowed with the arc-gateway preset. */
-  readonly arcGateways: readonly string[];
-  /** The preset data in effect: enabled or not, for deny hints and `presets diff`; `config check` shows its version. */
-  readonly presets: PresetData;
-  /** Final allowlist: enabled presets (minus disabled) plus operator entries, computed once by the loader. */
-  readonly allowlist: readonly AllowEntryConfig[];
-  /** Workspace IDs (lower-case); empty means any workspace. */
-  readonly workspaces: readonly string[];
-  /** Azure region names (lower-case); empty means any region. */
-  readonly regions: readonly string[];
-  /** CIDRs refused after resolution unless a host mapping points there. */
-  readonly deniedAddresses: readonly string[];
-}
 
 export interface TimeoutsConfig {
   readonly connectSeconds: number;
@@ -283,7 +151,7 @@ export interface MetricsConfig {
 }
 
 /** The parent proxy outbound tunnels go through (see proxy/parent.ts). */
-export interface RelayProxyConfig {
+export interface ParentProxyConfig {
   readonly protocol: 'http' | 'https';
   /** Lower-case name or IP literal; IPv6 without brackets. */
   readonly host: string;
@@ -293,9 +161,9 @@ export interface RelayProxyConfig {
   readonly username: string | undefined;
   /** Sent to the parent in clear (inside its Basic credentials); never logged or printed. */
   readonly password: string | undefined;
-  /** Host patterns reached directly rather than through the relay. */
+  /** Host patterns reached directly rather than through the parent. */
   readonly bypass: readonly string[];
-  /** Extra CA certificates (PEM) trusted for an https:// relay, and the file they came from. */
+  /** Extra CA certificates (PEM) trusted for an https:// parent, and the file they came from. */
   readonly caFile: string | undefined;
   readonly ca: string | undefined;
 }
@@ -339,7 +207,7 @@ export interface GatewayConfig {
   /** Reload when the configuration file changes. */
   readonly watch: boolean;
   readonly reload: ReloadConfig;
-  readonly relayProxy: RelayProxyConfig | undefined;
+  readonly relayProxy: ParentProxyConfig | undefined;
   readonly upstreamProbe: UpstreamProbeConfig;
   /** Client-certificate subjects agents may present inside their tunnels (enforced by the TLS inspection). */
   readonly allowedClientCertificates: readonly string[];

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { readYaml } from './document.js';
 import type { Parsed } from './forms.js';
 import { fromZodIssues, type ConfigIssue } from './issues.js';
-import type { UserConfig } from './types.js';
+import type { UserConfig } from '../auth/config-types.js';
 
 export interface UsersFile {
   readonly path: string;

@@ -4,7 +4,8 @@
 // for per-region names when a region is configured, or a fixed, well-known host (the agents' management
 // pack store on blob storage). Anything else is listed as not testable, with the way to make it testable.
 
-import type { AllowEntryConfig, GatewayConfig } from '../config/types.js';
+import type { GatewayConfig } from '../config/types.js';
+import type { AllowEntryConfig } from '../policy/config-types.js';
 import { workspaceSuffixes } from '../policy/defaults.js';
 
 export interface Endpoint {

@@ -9,7 +9,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { isAddressDenied } from '../policy/addresses.js';
 import type { Target } from '../policy/types.js';
-import { bypassesRelay } from '../proxy/parent.js';
+import { parentFor } from '../proxy/parent.js';
 import type { Runtime } from '../proxy/runtime.js';
 import { dial, type Route } from '../proxy/upstream.js';
 import type { Endpoint } from './endpoints.js';
@@ -74,10 +74,10 @@ async function route(endpoint: Endpoint, target: Target, options: ProbeOptions):
     const port = mapping.port ?? endpoint.port;
     return { line: line(endpoint, 'dns', 'ok', `mapped to ${mapping.address}:${port} (resolve ${mapping.pattern})`), route: { addresses, port, mapped: true } };
   }
-  const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
-  if (relay !== undefined) {
-    const viaRelay: Route = { addresses: [], port: endpoint.port, mapped: false, relay: { parent: relay, target } };
-    return { line: line(endpoint, 'dns', 'skip', `resolved by the relay proxy ${relay.config.url}`), route: viaRelay };
+  const parent = parentFor(runtime.parent, target);
+  if (parent !== undefined) {
+    const viaParent: Route = { addresses: [], port: endpoint.port, mapped: false, parent: { proxy: parent, target } };
+    return { line: line(endpoint, 'dns', 'skip', `resolved by the relay proxy ${parent.config.url}`), route: viaParent };
   }
   if (target.kind !== 'name') {
     return { line: line(endpoint, 'dns', 'skip', 'an IP address'), route: { addresses: [target.host], port: endpoint.port, mapped: false } };
@@ -160,11 +160,11 @@ export async function probeEndpoint(endpoint: Endpoint, options: ProbeOptions): 
   try {
     socket = await dial(found.route, options.timeoutMs);
   } catch (err) {
-    const relay = found.route.relay === undefined ? '' : ' (through the relay proxy)';
-    lines.push(line(endpoint, 'tcp', 'fail', err instanceof Error ? err.message : String(err), `no TCP connection${relay}: check the firewall between this host and Azure, and the relay proxy if one is set`));
+    const through = found.route.parent === undefined ? '' : ' (through the relay proxy)';
+    lines.push(line(endpoint, 'tcp', 'fail', err instanceof Error ? err.message : String(err), `no TCP connection${through}: check the firewall between this host and Azure, and the relay proxy if one is set`));
     return lines;
   }
-  const via = found.route.relay === undefined ? `connected to port ${found.route.port}` : `tunnel through ${found.route.relay.parent.config.url}`;
+  const via = found.route.parent === undefined ? `connected to port ${found.route.port}` : `tunnel through ${found.route.parent.proxy.config.url}`;
   lines.push(line(endpoint, 'tcp', 'ok', `${via} in ${Math.round(performance.now() - startedTcp)} ms`));
 
   let tls: TLSSocket;

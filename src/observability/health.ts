@@ -2,7 +2,7 @@
 // (a stalled loop relays nothing even though the process is up). Readiness: the proxy listeners are bound
 // and the gateway is not draining, so a load balancer stops sending new agents before the listeners close.
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { PolicyMode } from '../config/types.js';
+import type { PolicyMode } from '../policy/config-types.js';
 
 /** The parts of the running gateway readiness depends on (proxy/gateway.ts implements it). */
 export interface GatewayState {

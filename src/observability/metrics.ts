@@ -6,12 +6,11 @@ import type { Socket } from 'node:net';
 import { UnansweredChallenges } from './challenges.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Aggregator } from 'prom-client';
 import type { AuthFailure } from '../auth/authenticator.js';
-import type { MetricsConfig, PolicyMode } from '../config/types.js';
+import type { MetricsConfig } from '../config/types.js';
+import type { PolicyMode } from '../policy/config-types.js';
 import type { DenyReason } from '../policy/types.js';
-import type { ProxyErrorCode } from '../proxy/errors.js';
-import type { ClosedBy, RelayStats } from '../proxy/relay.js';
-import type { InspectionFailure } from '../tls/inspect.js';
 import { packageVersion } from './build-info.js';
+import type { ClosedBy, InspectionFailure, ProxyErrorCode, RelayStats } from './outcomes.js';
 import { socketBytes, TrafficLedger, type ByteCounts, type TrafficSession, type TrafficTotals } from './traffic.js';
 import { WorkspaceLabels } from './workspace-label.js';
 

@@ -1,7 +1,7 @@
 // The allowlist decision: one pure function over a parsed Target and a policy compiled once at start-up
 // (and on reload). The hot path only looks things up.
 
-import type { AllowEntryConfig, PolicyConfig, PolicyMode } from '../config/types.js';
+import type { AllowEntryConfig, PolicyConfig, PolicyMode } from './config-types.js';
 import { type AddressRules, compileAddressRules, isAddressDenied } from './addresses.js';
 import { workspaceSuffixes } from './defaults.js';
 import { PatternMap } from './patterns.js';

@@ -1,7 +1,7 @@
 // Built-in policy data besides the agent presets (presets.ts): which names carry a workspace ID, and the
 // addresses no Azure endpoint resolves to.
 
-import type { Cloud } from '../config/types.js';
+import type { Cloud } from './config-types.js';
 
 /** Names whose first label is a workspace ID, per cloud (Log Analytics ingestion and the agent service). */
 const WORKSPACE_SUFFIXES: Readonly<Record<Cloud, readonly string[]>> = {
@@ -13,6 +13,14 @@ const WORKSPACE_SUFFIXES: Readonly<Record<Cloud, readonly string[]>> = {
 /** Names whose first label is a workspace ID (`<id>.ods.opinsights.azure.com`), scoped by `workspaces:`. */
 export function workspaceSuffixes(cloud: Cloud): string[] {
   return [...WORKSPACE_SUFFIXES[cloud]];
+}
+
+const WORKSPACE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A Log Analytics workspace ID (a GUID) in lower case, as the service compares it; undefined when `text` is none. */
+export function workspaceId(text: string): string | undefined {
+  const id = text.toLowerCase();
+  return WORKSPACE_ID.test(id) ? id : undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import { isAddressDenied } from './addresses.js';
 import { workspaceOf, type CompiledPolicy } from './decide.js';
 import { isArcGatewayName, type CatalogEntry } from './presets.js';
 import { AUTOMATION_CODES, regionOf } from './regions.js';
+import { formatAuthority } from './target.js';
 import type { DenyDecision, Target } from './types.js';
 
 /** Closed set, so dashboards and scripts can branch on it. */
@@ -28,12 +29,9 @@ function listOf(items: readonly string[]): string {
   return items.length > MAX_LISTED ? `[${shown}, … ${items.length - MAX_LISTED} more]` : `[${shown}]`;
 }
 
-function hostPort(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 function addCommand(target: Target): string {
-  const entry = hostPort(target);
+  const entry = formatAuthority(target);
   return `oms-gateway allowed-host add ${SHELL_SAFE.test(entry) ? entry : `'${entry}'`}`;
 }
 
@@ -79,7 +77,7 @@ function notInAllowlist(policy: CompiledPolicy, target: Target): DenyHint {
       text: `${target.host}: enable agents: [${agent}] (preset ${agent}, cloud ${cloud}, entry ${pattern}): ${best.changes.join('; ')}`,
     };
   }
-  return { kind: 'add-host', text: `${hostPort(target)} is in no allowlist entry or preset`, command: addCommand(target) };
+  return { kind: 'add-host', text: `${formatAuthority(target)} is in no allowlist entry or preset`, command: addCommand(target) };
 }
 
 function ipLiteral(policy: CompiledPolicy, target: Target): DenyHint {

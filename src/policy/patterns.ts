@@ -6,7 +6,7 @@
 // label only (Azure Arc's `azgn*.servicebus.windows.net`); IP literals (IPv6 stored without brackets).
 
 import { isIPv6 } from 'node:net';
-import type { AllowEntryConfig } from '../config/types.js';
+import type { AllowEntryConfig } from './config-types.js';
 import { parseHost, parsePort } from './target.js';
 
 export type PatternResult =

@@ -1,13 +1,12 @@
-// Agent presets: the endpoints each agent family needs, per cloud. The names are code (a closed set the
-// configuration is checked against); the entries are data, `config/presets/<preset>.<cloud>.json`, read and
-// validated by config/preset-data.ts and handed in here. Each entry names the Microsoft page it follows and
-// the date it was compared with it (config/presets.md). The allowlist an operator gets is the union of the
-// enabled presets for the selected clouds (config/build.ts).
+// Agent presets: the endpoints each agent family needs, per cloud. The names are code (AGENTS in
+// config-types.ts, a closed set the configuration is checked against); the entries are data,
+// `config/presets/<preset>.<cloud>.json`, read and validated by config/preset-data.ts and handed in here.
+// Each entry names the Microsoft page it follows and the date it was compared with it (config/presets.md).
+// The allowlist an operator gets is the union of the enabled presets for the selected clouds (config/build.ts).
 
-import type { Agent, AllowEntryConfig, Cloud, PresetData, PresetDataFile } from '../config/types.js';
+import type { Agent, AllowEntryConfig, Cloud, PresetData, PresetDataFile } from './config-types.js';
 import { PatternMap } from './patterns.js';
 
-export const AGENTS = ['legacy', 'ama', 'arc', 'hybrid-worker', 'arc-gateway', 'kubernetes', 'azure-local'] as const satisfies readonly Agent[];
 /** Most machines behind a gateway run the Azure Monitor Agent today; legacy keeps older agents working. */
 export const DEFAULT_AGENTS: readonly Agent[] = Object.freeze(['legacy', 'ama']);
 

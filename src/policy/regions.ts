@@ -12,7 +12,7 @@
 // below a regional host, `x.eus-jobruntimedata-prod-su1.azure-automation.net`, must not pass as regionless);
 // other Automation names (`<workspace>.agentsvc.azure-automation.net`) carry none.
 
-import type { Cloud } from '../config/types.js';
+import type { Cloud } from './config-types.js';
 
 type SuffixKind = 'handler' | 'ingest' | 'automation';
 

@@ -133,6 +133,16 @@ export function parseAuthority(authority: string, defaultPort?: number): TargetR
 }
 
 /**
+ * A target back as text, the inverse of parseAuthority: `host:port`, an IPv6 literal in brackets (RFC 3986
+ * §3.2.2), as a CONNECT request line, the audit records and the deny hints carry it. With `defaultPort`, a
+ * target on that port is written without it (a Host field for http:// on port 80, RFC 9110 §7.2).
+ */
+export function formatAuthority(target: Target, defaultPort?: number): string {
+  const host = target.kind === 'ipv6' ? `[${target.host}]` : target.host;
+  return target.port === defaultPort ? host : `${host}:${target.port}`;
+}
+
+/**
  * An absolute-form request target (RFC 9112 §3.2.2) of a plain-HTTP proxy request:
  * `http://authority[/path][?query]`. `path` is the raw path and query to send upstream, starting with '/'.
  */

@@ -3,18 +3,14 @@ import type { Lockout } from '../auth/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
 import { clientText } from '../observability/log-text.js';
-import type { PolicyConfig } from '../config/types.js';
+import type { PolicyConfig } from '../policy/config-types.js';
 import { addressHint } from '../policy/hints.js';
-import type { Target } from '../policy/types.js';
+import { formatAuthority } from '../policy/target.js';
 import type { ConnectionContext } from './context.js';
 import type { Refusal, WouldDeny } from './admit.js';
-import type { InspectionFailure } from '../tls/inspect.js';
+import type { InspectionFailure } from '../observability/outcomes.js';
 import type { TunnelCheck } from '../tls/tunnel.js';
 import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
-
-export function targetString(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 export function baseFields(ctx: ConnectionContext, method: string | undefined): Record<string, unknown> {
   return { client: ctx.client, clientPort: ctx.clientPort, method };
@@ -47,7 +43,7 @@ export function auditRefusal(logger: Logger, exchange: Readonly<Record<string, u
       audit(logger, 'warn', 'request-denied', {
         ...fields,
         user: refusal.user,
-        target: targetString(refusal.target),
+        target: formatAuthority(refusal.target),
         decision: 'deny',
         reason: refusal.decision.reason,
         entry: refusal.decision.entry,

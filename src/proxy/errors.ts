@@ -1,5 +1,10 @@
 // One table of every way the gateway refuses or fails a request: a code, the HTTP status that carries it
-// and the one-line reason sent to the client. Reasons never echo request data.
+// and the one-line reason sent to the client. Reasons never echo request data. The codes themselves are
+// declared with the other outcome names in observability/outcomes.ts; the table must cover exactly them.
+
+import type { ProxyErrorCode } from '../observability/outcomes.js';
+
+export type { ProxyErrorCode };
 
 export const PROXY_ERRORS = {
   'bad-request': { status: 400, reason: 'Bad Request' },
@@ -41,9 +46,7 @@ export const PROXY_ERRORS = {
   'auth-concurrent': { status: 429, reason: 'Too Many Requests: too many authentication attempts under way', retryAfterSeconds: 5 },
   'auth-busy': { status: 503, reason: 'Service Unavailable: credentials could not be checked in time', retryAfterSeconds: 5 },
   'out-of-resources': { status: 503, reason: 'Service Unavailable: the gateway is out of file descriptors', retryAfterSeconds: 5 },
-} as const satisfies Record<string, { status: number; reason: string; retryAfterSeconds?: number }>;
-
-export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+} as const satisfies Record<ProxyErrorCode, { status: number; reason: string; retryAfterSeconds?: number }>;
 
 /** Seconds a client should wait before trying again (the Retry-After field), for refusals that pass. */
 export function retryAfterSeconds(code: ProxyErrorCode): number | undefined {

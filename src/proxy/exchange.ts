@@ -9,12 +9,13 @@ import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
 import type { GatewayMetrics, SessionKind, SessionMeter } from '../observability/metrics.js';
 import type { Admission, Refusal } from './admit.js';
-import { auditAdmitted, auditEarlyRefusal, auditInspection, auditRefusal, auditUpstreamError, baseFields, targetString } from './audit-records.js';
+import { auditAdmitted, auditEarlyRefusal, auditInspection, auditRefusal, auditUpstreamError, baseFields } from './audit-records.js';
+import { formatAuthority } from '../policy/target.js';
 import type { ConnectionContext } from './context.js';
 import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.js';
 import type { LimitRefusal } from './limits.js';
-import { relayAuditFields } from './parent.js';
-import type { ClosedBy } from './relay.js';
+import { parentAuditFields } from './parent.js';
+import type { ClosedBy } from '../observability/outcomes.js';
 import type { RevokeReason } from './revoke.js';
 import type { Runtime } from './runtime.js';
 import { dial, findRoute } from './upstream.js';
@@ -107,7 +108,7 @@ export class Exchange {
   /** Admission passed: from now on every record names the user, target, entry and per-source rule. */
   admit(admitted: Admitted): void {
     this.#admitted = admitted;
-    this.#fields = { ...this.#fields, user: admitted.user, target: targetString(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
+    this.#fields = { ...this.#fields, user: admitted.user, target: formatAuthority(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
   }
 
   /** A limit (limits.ts) refused the admitted exchange. */
@@ -133,13 +134,13 @@ export class Exchange {
         this.refuse({ ok: false, code: 'denied', decision: found.decision, target, user, clientRule: admitted.clientRule });
         return undefined;
       }
-      auditAdmitted(logger, { ...this.#fields, mapped: found.route.mapped, relay: found.route.relay?.parent.config.url }, wouldDeny);
+      auditAdmitted(logger, { ...this.#fields, mapped: found.route.mapped, relay: found.route.parent?.proxy.config.url }, wouldDeny);
       if (user !== undefined) metrics.authenticated(this.ctx.client);
       if (wouldDeny !== undefined) metrics.wouldDeny(this.kind, wouldDeny.decision.reason);
       return await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
     } catch (err) {
       const code = err instanceof ProxyError ? err.code : 'network-error';
-      auditUpstreamError(logger, this.#fields, code, relayAuditFields(err));
+      auditUpstreamError(logger, this.#fields, code, parentAuditFields(err));
       metrics.upstreamFailed(this.kind, code);
       this.#answer(code);
       return undefined;

@@ -1,7 +1,7 @@
 // client → gateway (GET http://host/path) → target: refuse what the head alone rules out, admit, route,
 // dial (exchange.ts), then send the request over the socket that was dialled (origin-request.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseAbsoluteUrl, parseAuthority } from '../policy/target.js';
+import { formatAuthority, parseAbsoluteUrl, parseAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import { admit } from './admit.js';
 import { getContext } from './context.js';
@@ -62,7 +62,7 @@ async function forward(deps: HandlerDeps, req: IncomingMessage, res: ServerRespo
   // The client may have left while the target was dialled: the request is recorded as ended, unsent.
   if (res.destroyed) return completed();
   res.once('close', completed);
-  sendToOrigin(req, res, socket, { host: authority(target), path }, () => exchange.failedUpstream());
+  sendToOrigin(req, res, socket, { host: formatAuthority(target, 80), path }, () => exchange.failedUpstream());
 }
 
 /** RFC 9112 §3.2.2: the absolute URI wins; a Host that names something else is refused, not ignored. */
@@ -73,7 +73,3 @@ function hostHeaderMatches(req: IncomingMessage, target: Target): boolean {
   return parsed.ok && parsed.target.host === target.host && parsed.target.port === target.port;
 }
 
-function authority(target: Target): string {
-  const host = target.kind === 'ipv6' ? `[${target.host}]` : target.host;
-  return target.port === 80 ? host : `${host}:${target.port}`;
-}

@@ -1,28 +1,30 @@
-// gateway → relay (parent) proxy (CONNECT host:port, the relay's own Basic credentials) → target.
+// gateway → parent proxy (CONNECT host:port, the parent's own Basic credentials) → target. Its settings are
+// `relayProxy:` and the `relay-proxy` command, names kept as they were published.
 // The outbound leg of a tunnel, and of a plain-HTTP request too: that one is also a CONNECT to host:port
 // (one code path, and a parent that only speaks CONNECT still works). The policy has already allowed the
-// target; the relay resolves the name, so the address rules cannot be applied to names sent there.
+// target; the parent resolves the name, so the address rules cannot be applied to names sent there.
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates } from 'node:tls';
-import type { RelayProxyConfig } from '../config/types.js';
+import type { ParentProxyConfig } from '../config/types.js';
 import { PatternMap } from '../policy/patterns.js';
+import { formatAuthority } from '../policy/target.js';
 import type { Target } from '../policy/types.js';
 import { ProxyError, type ProxyErrorCode } from './errors.js';
 
-export interface CompiledRelay {
-  readonly config: RelayProxyConfig;
-  /** The `Proxy-Authorization` value sent to the relay, or undefined without credentials. */
+export interface CompiledParent {
+  readonly config: ParentProxyConfig;
+  /** The `Proxy-Authorization` value sent to the parent, or undefined without credentials. */
   readonly authorization: string | undefined;
   readonly bypass: PatternMap<true>;
-  /** Trusted CAs for an https:// relay: the system's plus the configured file's. */
+  /** Trusted CAs for an https:// parent: the system's plus the configured file's. */
   readonly ca: readonly string[] | undefined;
 }
 
-/** The relay's answer head is small; more than this without the blank line is not a proxy talking. */
+/** The parent's answer head is small; more than this without the blank line is not a proxy talking. */
 const MAX_HEAD_BYTES = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-export function compileRelay(config: RelayProxyConfig): CompiledRelay {
+export function compileParent(config: ParentProxyConfig): CompiledParent {
   const bypass = new PatternMap<true>();
   for (const pattern of config.bypass) bypass.add(pattern, true);
   const { username, password } = config;
@@ -34,51 +36,48 @@ export function compileRelay(config: RelayProxyConfig): CompiledRelay {
   return { config, authorization, bypass, ca };
 }
 
-/** Whether `target` is reached directly although a relay is configured. */
-export function bypassesRelay(relay: CompiledRelay, target: Target): boolean {
-  return relay.bypass.match(target.host).length > 0;
+/** The parent proxy `target` is reached through: none when none is configured or its bypass list names the target. */
+export function parentFor(parent: CompiledParent | undefined, target: Target): CompiledParent | undefined {
+  return parent !== undefined && parent.bypass.match(target.host).length === 0 ? parent : undefined;
 }
 
 /**
- * A failure at the relay: its URL (never its credentials), what went wrong and, when it answered, its
- * status code. For the audit log only: the client's answer names neither the relay nor what it said.
+ * A failure at the parent proxy: its URL (never its credentials), what went wrong and, when it answered, its
+ * status code. For the audit log only: the client's answer names neither the parent nor what it said.
  */
-export class RelayError extends ProxyError {
-  readonly relay: string;
-  readonly relayStatus: number | undefined;
+export class ParentError extends ProxyError {
+  readonly parentUrl: string;
+  readonly parentStatus: number | undefined;
   /** What went wrong, for the operator: "answered 407 (check relayProxy.username and password)". */
   readonly why: string;
 
-  constructor(code: ProxyErrorCode, relay: string, why: string, relayStatus?: number, cause?: unknown) {
-    super(code, { cause, detail: `relay proxy ${relay} ${why}` });
-    this.name = 'RelayError';
-    this.relay = relay;
-    this.relayStatus = relayStatus;
+  constructor(code: ProxyErrorCode, parentUrl: string, why: string, parentStatus?: number, cause?: unknown) {
+    super(code, { cause, detail: `relay proxy ${parentUrl} ${why}` });
+    this.name = 'ParentError';
+    this.parentUrl = parentUrl;
+    this.parentStatus = parentStatus;
     this.why = why;
   }
 }
 
-/** Audit fields of a failure that happened at the relay; none for other failures. */
-export function relayAuditFields(err: unknown): Record<string, unknown> {
-  return err instanceof RelayError ? { relay: err.relay, relayStatus: err.relayStatus, relayError: err.why } : {};
+/** Audit fields of a failure at the parent proxy (named relay*, as published); none for other failures. */
+export function parentAuditFields(err: unknown): Record<string, unknown> {
+  return err instanceof ParentError ? { relay: err.parentUrl, relayStatus: err.parentStatus, relayError: err.why } : {};
 }
 
-function authority(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 /**
- * Opens a tunnel to `target` through the relay within `timeoutMs` (TCP, TLS for an https:// relay, and
- * the relay's answer). Resolves with a socket whose next bytes come from the target; throws RelayError
+ * Opens a tunnel to `target` through the parent proxy within `timeoutMs` (TCP, TLS for an https:// parent,
+ * and the parent's answer). Resolves with a socket whose next bytes come from the target; throws ParentError
  * 'relay-refused' (any answer but 2xx), 'relay-unreachable' or 'relay-timeout'.
  */
-export function dialViaParent(target: Target, relay: CompiledRelay, timeoutMs: number): Promise<Socket> {
-  const { config } = relay;
+export function dialViaParent(target: Target, parent: CompiledParent, timeoutMs: number): Promise<Socket> {
+  const { config } = parent;
   return new Promise((resolve, reject) => {
     let settled = false;
     const tcp = connect({ host: config.host, port: config.port, allowHalfOpen: true, noDelay: true });
     let socket: Socket = tcp;
-    const fail = (err: RelayError): void => {
+    const fail = (err: ParentError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -86,21 +85,21 @@ export function dialViaParent(target: Target, relay: CompiledRelay, timeoutMs: n
       tcp.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new RelayError('relay-timeout', config.url, `did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new ParentError('relay-timeout', config.url, `did not answer within ${timeoutMs} ms`)), timeoutMs);
     const onError = (err: NodeJS.ErrnoException): void => {
-      fail(new RelayError('relay-unreachable', config.url, `could not be reached (${err.code ?? err.message})`, undefined, err));
+      fail(new ParentError('relay-unreachable', config.url, `could not be reached (${err.code ?? err.message})`, undefined, err));
     };
     const sendConnect = (): void => {
-      const credentials = relay.authorization === undefined ? '' : `Proxy-Authorization: ${relay.authorization}\r\n`;
-      socket.write(`CONNECT ${authority(target)} HTTP/1.1\r\nHost: ${authority(target)}\r\n${credentials}\r\n`);
+      const credentials = parent.authorization === undefined ? '' : `Proxy-Authorization: ${parent.authorization}\r\n`;
+      socket.write(`CONNECT ${formatAuthority(target)} HTTP/1.1\r\nHost: ${formatAuthority(target)}\r\n${credentials}\r\n`);
       readAnswer(socket, (answer) => {
         if (answer.kind === 'closed') {
-          fail(new RelayError('relay-unreachable', config.url, 'closed the connection without answering'));
+          fail(new ParentError('relay-unreachable', config.url, 'closed the connection without answering'));
         } else if (answer.kind === 'garbled') {
-          fail(new RelayError('relay-unreachable', config.url, 'did not answer like an HTTP proxy'));
+          fail(new ParentError('relay-unreachable', config.url, 'did not answer like an HTTP proxy'));
         } else if (answer.status < 200 || answer.status > 299) {
           const hint = answer.status === 407 ? ' (check relayProxy.username and password)' : '';
-          fail(new RelayError('relay-refused', config.url, `answered ${answer.status}${hint}`, answer.status));
+          fail(new ParentError('relay-refused', config.url, `answered ${answer.status}${hint}`, answer.status));
         } else if (!settled) {
           settled = true;
           clearTimeout(timer);
@@ -121,7 +120,7 @@ export function dialViaParent(target: Target, relay: CompiledRelay, timeoutMs: n
         socket: tcp,
         // SNI carries names only (RFC 6066 §3).
         servername: isIP(config.host) === 0 ? config.host : undefined,
-        ...(relay.ca === undefined ? {} : { ca: [...relay.ca] }),
+        ...(parent.ca === undefined ? {} : { ca: [...parent.ca] }),
       });
       socket = tls;
       tls.once('error', onError);
@@ -135,7 +134,7 @@ type Answer =
   | { readonly kind: 'closed' }
   | { readonly kind: 'garbled' };
 
-/** Reads the relay's response head without consuming a byte past it (those belong to the tunnel). */
+/** Reads the parent's response head without consuming a byte past it (those belong to the tunnel). */
 function readAnswer(socket: Socket, done: (answer: Answer) => void): void {
   let received = Buffer.alloc(0);
   const finish = (answer: Answer): void => {

@@ -2,19 +2,7 @@
 // on (a FIN from one side ends the other side's writes, the other direction keeps flowing), and both
 // sockets torn down together as soon as either errs or closes.
 import type { Socket } from 'node:net';
-
-/**
- * 'idle-timeout', 'half-closed-timeout' and 'max-lifetime': the gateway ended it under
- * timeouts.tunnelIdleSeconds, tunnelHalfClosedSeconds and tunnelMaxSeconds.
- */
-export type ClosedBy = 'client' | 'upstream' | 'error' | 'gateway' | 'idle-timeout' | 'half-closed-timeout' | 'max-lifetime';
-
-export interface RelayStats {
-  readonly bytesFromClient: number;
-  readonly bytesToClient: number;
-  readonly durationMs: number;
-  readonly closedBy: ClosedBy;
-}
+import type { ClosedBy, RelayStats } from '../observability/outcomes.js';
 
 export interface Tunnel {
   /** Ends the tunnel from the gateway's side (shutdown, policy change). */

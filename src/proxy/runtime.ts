@@ -7,7 +7,7 @@ import { ClientRuleTable } from '../policy/clients.js';
 import { createAuthenticator, proxyAuthenticateHeader, type Authenticator } from '../auth/authenticator.js';
 import { AuthThrottle, slowPathLimits } from '../auth/throttle.js';
 import { DnsCache } from '../net/dns-cache.js';
-import { compileRelay, type CompiledRelay } from './parent.js';
+import { compileParent, type CompiledParent } from './parent.js';
 import { compileInspection, type CompiledInspection } from '../tls/tunnel.js';
 
 /** What applies to one client address: its per-source rule (`clients:`), or the gateway's own settings. */
@@ -27,8 +27,8 @@ export interface Runtime {
   /** Full `Proxy-Authenticate` value for 407 answers. */
   readonly proxyAuthenticate: string;
   readonly mappings: PatternMap<HostMappingConfig>;
-  /** The relay (parent) proxy, when one is configured. */
-  readonly relay: CompiledRelay | undefined;
+  /** The parent proxy (`relayProxy:`), when one is configured. */
+  readonly parent: CompiledParent | undefined;
   /** Name resolutions; kept across reloads that leave the dns settings alone. */
   readonly dns: DnsCache;
   /** The look at the TLS handshake inside tunnels; undefined when switched off. */
@@ -69,7 +69,7 @@ export function buildRuntime(config: GatewayConfig, previous?: Runtime): Runtime
     authThrottle: new AuthThrottle(config.auth.throttle, slowPathLimits(config), previous?.authThrottle),
     proxyAuthenticate: proxyAuthenticateHeader(config.auth.realm),
     mappings,
-    relay: config.relayProxy === undefined ? undefined : compileRelay(config.relayProxy),
+    parent: config.relayProxy === undefined ? undefined : compileParent(config.relayProxy),
     dns: previous !== undefined && sameDnsSettings(previous.config.dns, config.dns) ? previous.dns : dnsCache(config.dns),
     inspection: compileInspection(config),
   });

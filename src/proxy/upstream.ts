@@ -2,7 +2,7 @@
 // net/dns-cache.ts), then the address rules, then a TCP connect to exactly the addresses that were checked
 // (no second lookup, so DNS rebinding cannot slip between them), Happy Eyeballs style when there are several
 // (net/happy-eyeballs.ts).
-// With a relay proxy, unmapped targets not in its bypass list go through the relay (parent.ts) instead.
+// With a parent proxy, unmapped targets not in its bypass list go through it (parent.ts) instead.
 import { isIP, type Socket } from 'node:net';
 import { DnsError, type DnsObserver } from '../net/dns-cache.js';
 import { ConnectError, connectStaggered } from '../net/happy-eyeballs.js';
@@ -10,7 +10,7 @@ import type { Target, Decision } from '../policy/types.js';
 import { checkResolvedAddress } from '../policy/decide.js';
 import { ProxyError } from './errors.js';
 import { isOutOfDescriptors } from './fd-budget.js';
-import { bypassesRelay, dialViaParent, type CompiledRelay } from './parent.js';
+import { dialViaParent, parentFor, type CompiledParent } from './parent.js';
 import type { Runtime } from './runtime.js';
 
 export interface Route {
@@ -22,8 +22,8 @@ export interface Route {
    * names; the addresses of a name it names passed them.
    */
   readonly mapped: boolean;
-  /** Set when the tunnel goes through the relay (parent) proxy; `addresses` is then empty. */
-  readonly relay?: { readonly parent: CompiledRelay; readonly target: Target };
+  /** Set when the tunnel goes through the parent proxy; `addresses` is then empty. */
+  readonly parent?: { readonly proxy: CompiledParent; readonly target: Target };
   /** RFC 8305 Connection Attempt Delay between addresses (timeouts.connectAttemptDelaySeconds). */
   readonly attemptDelayMs?: number;
 }
@@ -75,22 +75,22 @@ export async function findRoute(
     if (denied !== undefined) return { ok: false, decision: denied };
     return { ok: true, route: { addresses: allowed, port, mapped: true, attemptDelayMs } };
   }
-  const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
-  // The relay resolves names itself, so only an IP literal can be held to the address rules here.
-  const viaRelay: Route | undefined = relay && { addresses: [], port: target.port, mapped: false, relay: { parent: relay, target } };
-  if (viaRelay !== undefined && target.kind === 'name') return { ok: true, route: viaRelay };
+  const parent = parentFor(runtime.parent, target);
+  // The parent resolves names itself, so only an IP literal can be held to the address rules here.
+  const viaParent: Route | undefined = parent && { addresses: [], port: target.port, mapped: false, parent: { proxy: parent, target } };
+  if (viaParent !== undefined && target.kind === 'name') return { ok: true, route: viaParent };
   const { allowed, denied } = checked(target.kind === 'name' ? await resolve(target.host) : [target.host]);
   if (denied !== undefined) return { ok: false, decision: denied };
-  return { ok: true, route: viaRelay ?? { addresses: allowed, port: target.port, mapped: false, attemptDelayMs } };
+  return { ok: true, route: viaParent ?? { addresses: allowed, port: target.port, mapped: false, attemptDelayMs } };
 }
 
 /**
- * Connects to the route's addresses in turn within one deadline, or through the relay. Resolves with a
+ * Connects to the route's addresses in turn within one deadline, or through the parent proxy. Resolves with a
  * connected socket; throws ProxyError 'connect-timeout', 'connect-refused' or 'network-error', or a
- * RelayError (parent.ts).
+ * ParentError (parent.ts).
  */
 export async function dial(route: Route, timeoutMs: number): Promise<Socket> {
-  if (route.relay !== undefined) return dialViaParent(route.relay.target, route.relay.parent, timeoutMs);
+  if (route.parent !== undefined) return dialViaParent(route.parent.target, route.parent.proxy, timeoutMs);
   try {
     return await connectStaggered(route.addresses, { port: route.port, timeoutMs, attemptDelayMs: route.attemptDelayMs ?? ATTEMPT_DELAY_MS });
   } catch (err) {

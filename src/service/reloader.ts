@@ -22,7 +22,7 @@ export interface ReloadCounter {
   configLoaded(ok: boolean, reload: boolean): void;
 }
 
-/** What a reload acts on: the gateway in this process, or the supervisor of its workers (cluster/service.ts). */
+/** What a reload acts on: the gateway in this process, or the supervisor of its workers (cluster/gateway-process.ts). */
 export interface Reloadable {
   readonly draining: boolean;
   /** Runs worker processes under a supervisor, which can start and retire workers at reload. */

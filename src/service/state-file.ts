@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ConfigChange } from '../config/diff.js';
 import type { PinnedChange } from '../config/reload-scope.js';
-import type { AuthMode, PolicyMode } from '../config/types.js';
+import type { AuthMode } from '../auth/config-types.js';
+import type { PolicyMode } from '../policy/config-types.js';
 import { writeFileAtomic } from '../config/write.js';
 
 export type ReloadTrigger = 'SIGHUP' | 'file-change';

@@ -1,5 +1,5 @@
 // Optionally, whether the gateway itself reaches the AMA control service (`/ping` answers `Healthy`), by the
-// route its tunnels take: host mappings, DNS cache, address rules and the relay (parent) proxy. An upstream
+// route its tunnels take: host mappings, DNS cache, address rules and the parent proxy. An upstream
 // outage (a firewall change, a broken parent proxy) then shows on /readyz and in a gauge before agents pile
 // up behind it. One request at a time, at a fixed interval: the probe never adds load to a struggling upstream.
 

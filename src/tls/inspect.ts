@@ -15,6 +15,7 @@
 // but not yet passed on come back as `head` for the relay to send first.
 
 import type { Duplex } from 'node:stream';
+import type { InspectionFailure } from '../observability/outcomes.js';
 import { TLS_VERSIONS, versionName } from './clienthello.js';
 import { judgeCertificate, judgeClientHello, judgeHello, PASS, refuse, serverChoice, streamFailure, type Verdict } from './judge.js';
 import { CONTENT_TYPE, HANDSHAKE_TYPE, HandshakeReader } from './records.js';
@@ -36,28 +37,6 @@ export interface InspectionOptions {
   /** TLS 1.3 sessions when allowedClientCertificates is not empty: their certificate cannot be seen. */
   readonly hiddenClientCertificates: Allowance;
 }
-
-/** Why a tunnel was closed: a closed set, used as the audit reason. */
-export type InspectionFailure =
-  /** Parse errors (Windows event 402). */
-  | 'not-tls'
-  | 'not-client-hello'
-  | 'malformed-handshake'
-  | 'bad-certificate'
-  | 'handshake-too-large'
-  | 'too-many-records'
-  | 'handshake-timeout'
-  /** Version refusals (Windows event 106). */
-  | 'version-too-low'
-  | 'client-certificate-hidden'
-  /** Policy refusals (Windows event 105). */
-  | 'sni-mismatch'
-  | 'sni-missing'
-  | 'client-certificate-refused'
-  /** A side closed before the look was done: not a refusal. */
-  | 'closed-early'
-  /** The caller's gate held the tunnel back after its ClientHello (a reload revoked it): not a TLS refusal. */
-  | 'held-back';
 
 /** What the look saw; every field is optional because a refusal can come at any step. */
 export interface TlsFacts {

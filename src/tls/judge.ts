@@ -3,7 +3,8 @@
 
 import { X509Certificate } from 'node:crypto';
 import { firstCertificate, highestVersion, parseClientHello, serverHelloVersion, versionName } from './clienthello.js';
-import type { InspectionFailure, InspectionOptions, TlsFacts } from './inspect.js';
+import type { InspectionFailure } from '../observability/outcomes.js';
+import type { InspectionOptions, TlsFacts } from './inspect.js';
 import { HANDSHAKE_TYPE, type HandshakeMessage, type HandshakeStream } from './records.js';
 import { findMatch, subjectOf } from './subjects.js';
 

@@ -9,7 +9,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import type { ListenerTlsConfig } from '../config/types.js';
+import type { ListenerTlsConfig } from './config-types.js';
 import { audit, type Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { getContext, setContext, type ConnectionContext } from '../proxy/context.js';

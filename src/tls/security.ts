@@ -2,7 +2,7 @@
 // for proxy authentication: Basic credentials sent in clear can be refused (tls.plainBasicAuth: refuse), and
 // a verified client certificate can stand in for them (tls.clientAuth).
 
-import type { AuthMode } from '../config/types.js';
+import type { AuthMode } from '../auth/config-types.js';
 
 export type ClientAuthMode = 'alternative' | 'required';
 

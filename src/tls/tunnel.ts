@@ -3,15 +3,16 @@
 // tunnels; the exchange (proxy/exchange.ts) records the outcome.
 
 import type { Socket } from 'node:net';
-import type { GatewayConfig } from '../config/types.js';
+import type { InspectionFailure } from '../observability/outcomes.js';
 import { TLS_VERSIONS } from './clienthello.js';
-import { inspectTunnel, type InspectionFailure, type InspectionOptions, type TlsFacts } from './inspect.js';
+import type { InspectionConfig } from './config-types.js';
+import { inspectTunnel, type InspectionOptions, type TlsFacts } from './inspect.js';
 import { compileSubjects } from './subjects.js';
 
 /** Undefined when inspection is switched off. */
 export type CompiledInspection = InspectionOptions | undefined;
 
-export function compileInspection(config: GatewayConfig): CompiledInspection {
+export function compileInspection(config: { readonly inspection: InspectionConfig; readonly allowedClientCertificates: readonly string[] }): CompiledInspection {
   const { inspection } = config;
   if (!inspection.enabled) return undefined;
   return {

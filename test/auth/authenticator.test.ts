@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { createAuthenticator, proxyAuthenticateHeader, type AuthResult } from '../../src/auth/authenticator.js';
 import { hashPassword } from '../../src/auth/password.js';
-import type { AuthConfig, UserConfig } from '../../src/config/types.js';
+import type { AuthConfig, UserConfig } from '../../src/auth/config-types.js';
 
 const ACCOUNTS = [
   { name: 'agent', password: 'correct horse' },

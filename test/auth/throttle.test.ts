@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.js';
 import { hashPassword } from '../../src/auth/password.js';
 import { AuthThrottle, clientKey, type SlowPathLimits, type ThrottledResult } from '../../src/auth/throttle.js';
-import type { AuthThrottleConfig } from '../../src/config/types.js';
+import type { AuthThrottleConfig } from '../../src/auth/config-types.js';
 import { basicCredentials } from '../fixtures/users.js';
 
 const AGENT = { name: 'agent', password: 'right-Horse-7' };

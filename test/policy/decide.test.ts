@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { AllowEntryConfig, Cloud, PolicyConfig, PolicyMode } from '../../src/config/types.js';
+import type { AllowEntryConfig, Cloud, PolicyConfig, PolicyMode } from '../../src/policy/config-types.js';
 import { checkResolvedAddress, compilePolicy, decide, type CompiledPolicy } from '../../src/policy/decide.js';
 import { DEFAULT_DENIED_ADDRESSES, workspaceSuffixes } from '../../src/policy/defaults.js';
 import { parseAllowEntry } from '../../src/policy/patterns.js';

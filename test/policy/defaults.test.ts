@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Cloud } from '../../src/config/types.js';
+import { CLOUDS } from '../../src/policy/config-types.js';
 import { parseCidr } from '../../src/policy/addresses.js';
 import { DEFAULT_DENIED_ADDRESSES, workspaceSuffixes } from '../../src/policy/defaults.js';
 import { PatternMap } from '../../src/policy/patterns.js';
 import { presetEntries } from '../../src/policy/presets.js';
 import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
-const CLOUDS: readonly Cloud[] = ['public', 'usgov', 'china'];
 
 describe('workspaceSuffixes', () => {
   for (const cloud of CLOUDS) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Agent, AllowEntryConfig, Cloud, PolicyConfig } from '../../src/config/types.js';
+import type { Agent, AllowEntryConfig, Cloud, PolicyConfig } from '../../src/policy/config-types.js';
 import { compilePolicy, decide, type CompiledPolicy } from '../../src/policy/decide.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { addressHint, hintFor, type DenyHint } from '../../src/policy/hints.js';

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Agent, Cloud, PolicyConfig } from '../../src/config/types.js';
+import { AGENTS, CLOUDS, type Agent, type Cloud, type PolicyConfig } from '../../src/policy/config-types.js';
 import { compilePolicy, decide, type CompiledPolicy } from '../../src/policy/decide.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { parsePattern } from '../../src/policy/patterns.js';
-import { AGENTS, arcGatewayEntries, DEFAULT_AGENTS, enabledPresetEntries, presetEntries, presetPatterns } from '../../src/policy/presets.js';
+import { arcGatewayEntries, DEFAULT_AGENTS, enabledPresetEntries, presetEntries, presetPatterns } from '../../src/policy/presets.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import { INSTALLED_PRESETS } from '../fixtures/presets.js';
 
 const WS = '0b5e1d2c-1111-4a4a-8b8b-123456789abc';
-const CLOUDS: readonly Cloud[] = ['public', 'usgov', 'china'];
 
 // Registrable domains each cloud's endpoints live under (Microsoft's per-cloud endpoint lists).
 const CLOUD_DOMAINS: Record<Cloud, readonly string[]> = {

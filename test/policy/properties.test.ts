@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseConfigText } from '../../src/config/load.js';
-import type { AllowEntryConfig } from '../../src/config/types.js';
+import type { AllowEntryConfig } from '../../src/policy/config-types.js';
 import { compilePolicy, decide } from '../../src/policy/decide.js';
 import { parseAuthority } from '../../src/policy/target.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Cloud, PolicyConfig } from '../../src/config/types.js';
+import type { Cloud, PolicyConfig } from '../../src/policy/config-types.js';
 import { compilePolicy, decide } from '../../src/policy/decide.js';
 import { DEFAULT_DENIED_ADDRESSES } from '../../src/policy/defaults.js';
 import { enabledPresetEntries } from '../../src/policy/presets.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseAbsoluteUrl, parseAuthority, parseHost, parsePort } from '../../src/policy/target.js';
+import { formatAuthority, parseAbsoluteUrl, parseAuthority, parseHost, parsePort } from '../../src/policy/target.js';
 import type { Target, TargetErrorCode } from '../../src/policy/types.js';
 
 const name = (host: string, port = 443): Target => ({ host, port, kind: 'name' });
@@ -240,5 +240,31 @@ describe('properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('formatAuthority writes a target back as text', () => {
+  const cases: [string, Target, number | undefined, string][] = [
+    ['name', name('ws1.ods.opinsights.azure.com'), undefined, 'ws1.ods.opinsights.azure.com:443'],
+    ['IPv4', { host: '10.0.0.1', port: 8080, kind: 'ipv4' }, undefined, '10.0.0.1:8080'],
+    ['IPv6 in brackets', { host: '2001:db8::1', port: 443, kind: 'ipv6' }, undefined, '[2001:db8::1]:443'],
+    ['IPv4-mapped IPv6 in brackets', { host: '::ffff:a00:1', port: 443, kind: 'ipv6' }, undefined, '[::ffff:a00:1]:443'],
+    ['default port left out', name('origin.example', 80), 80, 'origin.example'],
+    ['default port left out of IPv6, brackets kept', { host: '::1', port: 80, kind: 'ipv6' }, 80, '[::1]'],
+    ['other port kept', name('origin.example', 8080), 80, 'origin.example:8080'],
+    ['other port kept on IPv6', { host: '::1', port: 8080, kind: 'ipv6' }, 80, '[::1]:8080'],
+  ];
+  for (const [label, target, defaultPort, expected] of cases) {
+    test(label, () => {
+      assert.equal(formatAuthority(target, defaultPort), expected);
+    });
+  }
+
+  test('parseAuthority reads back what it wrote', () => {
+    for (const text of ['a.example:443', '127.0.0.1:8080', '[2001:db8::1]:443', '[::1]:1']) {
+      const parsed = parseAuthority(text);
+      assert.ok(parsed.ok, text);
+      assert.equal(formatAuthority(parsed.target), text);
+    }
   });
 });

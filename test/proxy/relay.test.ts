@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { relay, type RelayOptions, type RelayStats } from '../../src/proxy/relay.js';
+import type { RelayStats } from '../../src/observability/outcomes.js';
+import { relay, type RelayOptions } from '../../src/proxy/relay.js';
 
 /** Two connected socket pairs on loopback: the relay's client/upstream ends and the far ends a test drives. */
 async function socketPair(): Promise<{ near: Socket; far: Socket; server: Server }> {

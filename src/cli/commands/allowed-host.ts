@@ -5,7 +5,8 @@
 import { isIPv6 } from 'node:net';
 import { isScalar, type Document } from 'yaml';
 import { loadConfig, resolveConfigPath } from '../../config/load.js';
-import type { AllowEntryConfig, GatewayConfig } from '../../config/types.js';
+import type { GatewayConfig } from '../../config/types.js';
+import type { AllowEntryConfig } from '../../policy/config-types.js';
 import { describeAllowlist } from '../../config/effective-allowlist.js';
 import { itemText, listAt } from '../../config/yaml-lists.js';
 import { compilePolicy } from '../../policy/decide.js';

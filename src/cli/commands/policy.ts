@@ -8,10 +8,10 @@ import { loadConfig, resolveConfigPath } from '../../config/load.js';
 import type { GatewayConfig } from '../../config/types.js';
 import { checkResolvedAddress } from '../../policy/decide.js';
 import { addressHint, type DenyHint } from '../../policy/hints.js';
-import { parseAbsoluteUrl, parseAuthority } from '../../policy/target.js';
+import { formatAuthority, parseAbsoluteUrl, parseAuthority } from '../../policy/target.js';
 import type { Decision, Target } from '../../policy/types.js';
 import { verdictFor } from '../../policy/verdict.js';
-import { bypassesRelay } from '../../proxy/parent.js';
+import { parentFor } from '../../proxy/parent.js';
 import { buildRuntime, sourceRule, type Runtime, type SourceRule } from '../../proxy/runtime.js';
 import { parse } from '../args.js';
 import { UsageError } from '../errors.js';
@@ -69,9 +69,9 @@ function notesFor(runtime: Runtime, target: Target, decision: Decision, source: 
   if (!decision.allow && !decision.reportOnly) return notes;
   // The route as proxy/upstream.ts takes it: a host mapping first, then the relay proxy, then DNS.
   const mapping = target.kind === 'name' ? runtime.mappings.match(target.host)[0] : undefined;
-  const relay = runtime.relay !== undefined && !bypassesRelay(runtime.relay, target) ? runtime.relay : undefined;
+  const parent = parentFor(runtime.parent, target);
   if (mapping !== undefined) notes.push(`connects to ${mapping.address}${mapping.port === undefined ? '' : `:${mapping.port}`} (resolve: ${mapping.pattern})`);
-  else if (relay !== undefined) notes.push(`goes through the relay proxy ${relay.config.url}${target.kind === 'name' ? ', which resolves the name' : ''}`);
+  else if (parent !== undefined) notes.push(`goes through the relay proxy ${parent.config.url}${target.kind === 'name' ? ', which resolves the name' : ''}`);
   else if (target.kind === 'name' && config.policy.deniedAddresses.length > 0) {
     notes.push('the addresses the name resolves to are checked against deniedAddresses when the gateway connects (not resolved here)');
   }
@@ -112,9 +112,6 @@ export function answer(runtime: Runtime, method: Method, target: Target, user: s
   };
 }
 
-function hostPort(target: Target): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-}
 
 const HEADLINES: Readonly<Record<Outcome, string>> = {
   allowed: 'allowed',
@@ -124,7 +121,7 @@ const HEADLINES: Readonly<Record<Outcome, string>> = {
 };
 
 function describe(a: PolicyAnswer): string {
-  const lines = [`${a.method} ${hostPort(a.target)}: ${HEADLINES[a.outcome]}`];
+  const lines = [`${a.method} ${formatAuthority(a.target)}: ${HEADLINES[a.outcome]}`];
   if (a.reason !== undefined) lines.push(`  reason:  ${a.reason}`);
   if (a.entry !== undefined) lines.push(`  entry:   ${a.entry}${a.sources.length > 0 ? ` (${a.sources.join(', ')})` : ''}`);
   if (a.hint !== undefined) lines.push(`  hint:    ${a.hint.text}`);

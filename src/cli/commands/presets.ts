@@ -7,9 +7,8 @@ import {
   describePresetEntries, presetChanges, presetSnapshot, presetSnapshotPath, readPresetSnapshot, type PresetChanges,
 } from '../../config/preset-changes.js';
 import { loadPresetData, presetsDir } from '../../config/preset-data.js';
-import { CLOUDS } from '../../config/schema.js';
-import type { Agent, Cloud, PresetData } from '../../config/types.js';
-import { AGENTS, documentedClouds, presetFile } from '../../policy/presets.js';
+import { AGENTS, CLOUDS, type Agent, type Cloud, type PresetData } from '../../policy/config-types.js';
+import { documentedClouds, presetFile } from '../../policy/presets.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
 import { printTable } from '../io.js';

@@ -3,9 +3,9 @@
 // parent, so it is stored as given, in the configuration file (which is then written with mode 0600); it is
 // read from standard input or a prompt, never from the command line, and never printed.
 import { resolve } from 'node:path';
-import { parseRelayUrl } from '../../config/relay-url.js';
+import { parseParentUrl } from '../../config/parent-url.js';
 import { loadConfig, resolveConfigPath } from '../../config/load.js';
-import type { RelayProxyConfig } from '../../config/types.js';
+import type { ParentProxyConfig } from '../../config/types.js';
 import { setValue } from '../../config/yaml-lists.js';
 import { parse } from '../args.js';
 import { CommandFailed, UsageError } from '../errors.js';
@@ -24,15 +24,15 @@ const SET_OPTIONS = {
 } as const;
 
 /** What `get` shows: everything but the password, which is only said to be there. */
-export function describeRelay(relay: RelayProxyConfig | undefined): Record<string, unknown> {
-  if (relay === undefined) return { configured: false };
+export function describeParent(parent: ParentProxyConfig | undefined): Record<string, unknown> {
+  if (parent === undefined) return { configured: false };
   return {
     configured: true,
-    url: relay.url,
-    username: relay.username ?? null,
-    password: relay.password === undefined ? 'none' : 'stored',
-    bypass: relay.bypass,
-    caFile: relay.caFile ?? null,
+    url: parent.url,
+    username: parent.username ?? null,
+    password: parent.password === undefined ? 'none' : 'stored',
+    bypass: parent.bypass,
+    caFile: parent.caFile ?? null,
   };
 }
 
@@ -52,7 +52,7 @@ async function password(username: string | undefined, fromStdin: boolean): Promi
 async function set(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse('relay-proxy set', args, SET_OPTIONS);
   if (positionals.length !== 1) throw new UsageError('relay-proxy set: give exactly one URL, e.g. http://proxy.corp.example:3128');
-  const url = parseRelayUrl(positionals[0] ?? '');
+  const url = parseParentUrl(positionals[0] ?? '');
   if (!url.ok) throw new UsageError(`relay-proxy set: ${url.message}`);
   if (values.bypass !== undefined && values['no-bypass'] === true) throw new UsageError('relay-proxy set: give --bypass or --no-bypass, not both');
   const path = configPathFor('relay-proxy set', values.config);
@@ -72,14 +72,14 @@ async function set(args: readonly string[]): Promise<number> {
     if (values['ca-file'] !== undefined) setValue(doc, [KEY, 'caFile'], resolve(values['ca-file']));
   }, { create: true, pidFile: values['pid-file'] });
   const credentials = values.username === undefined ? 'without credentials' : `as user "${values.username}" (password stored in the file, mode 0600)`;
-  printOutcome(values.json === true, `relay proxy set to ${url.value.url} ${credentials} in ${path}`, { action: 'set', relayProxy: describeRelay(committed.config.relayProxy) }, path, committed);
+  printOutcome(values.json === true, `relay proxy set to ${url.value.url} ${credentials} in ${path}`, { action: 'set', relayProxy: describeParent(committed.config.relayProxy) }, path, committed);
   return 0;
 }
 
 function get(args: readonly string[]): number {
   const { values, positionals } = parse('relay-proxy get', args, { config: { type: 'string' }, json: { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError('relay-proxy get: takes no arguments');
-  const shown = describeRelay(loadConfig({ path: resolveConfigPath(values.config, process.env) }).relayProxy);
+  const shown = describeParent(loadConfig({ path: resolveConfigPath(values.config, process.env) }).relayProxy);
   if (values.json === true) {
     process.stdout.write(`${JSON.stringify(shown)}\n`);
   } else if (shown.configured === false) {

@@ -6,7 +6,7 @@ import { pinnedKeys } from '../../config/reload-scope.js';
 import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { slowPathLimits } from '../../auth/throttle.js';
-import { createService } from '../../cluster/service.js';
+import { createGatewayProcess } from '../../cluster/gateway-process.js';
 import { startOperations } from '../../service/operations.js';
 import { UpstreamProbe } from '../../service/upstream-probe.js';
 import { parse } from '../args.js';
@@ -78,7 +78,7 @@ export async function start(args: readonly string[]): Promise<number> {
   const warnExposed = (found: ExposedSecrets): void => audit(logger, 'warn', 'secrets-exposed', { ...found }, exposedSecretsMessage(found));
   exposed.forEach(warnExposed);
   reopenLogOnSignals(log);
-  const gateway = createService(config, log);
+  const gateway = createGatewayProcess(config, log);
   // Run by the process that answers /readyz and the scrape (the supervisor, with workers), with the configuration in force.
   const upstreamProbe = new UpstreamProbe(() => gateway.runtime.config, gateway.metrics);
   // Bound before the proxy listeners, so /readyz can say "starting"; a port that cannot bind stops the start.

@@ -10,7 +10,8 @@ import { Gateway, type ReloadReport, type StopReport } from '../proxy/gateway.js
 import { workerCount } from './share.js';
 import { Supervisor } from './supervisor.js';
 
-export interface Service extends GatewayState {
+/** The gateway as `start` holds it, whichever of the two it is. */
+export interface GatewayProcess extends GatewayState {
   readonly metrics: GatewayMetrics;
   readonly clustered: boolean;
   readonly listeners: readonly { readonly address: string; readonly port: number }[];
@@ -20,7 +21,7 @@ export interface Service extends GatewayState {
   reload(config: GatewayConfig): Promise<ReloadReport>;
 }
 
-export function createService(config: GatewayConfig, log: LogHandle): Service {
+export function createGatewayProcess(config: GatewayConfig, log: LogHandle): GatewayProcess {
   const workers = workerCount(config.workers);
   if (workers <= 1) return new Gateway(config, log.logger, metricsFor(config.metrics));
   return new Supervisor({ config, workers, logger: log.logger, writeLog: log.write });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRelayUrl } from '../../src/config/relay-url.js';
+import { parseParentUrl } from '../../src/config/parent-url.js';
 
 const accepted: readonly [string, { protocol: string; host: string; port: number; url: string }][] = [
   ['http://proxy.corp.example:3128', { protocol: 'http', host: 'proxy.corp.example', port: 3128, url: 'http://proxy.corp.example:3128' }],
@@ -10,7 +10,7 @@ const accepted: readonly [string, { protocol: string; host: string; port: number
 ];
 for (const [text, value] of accepted) {
   test(`accepts ${text}`, () => {
-    assert.deepEqual(parseRelayUrl(text), { ok: true, value });
+    assert.deepEqual(parseParentUrl(text), { ok: true, value });
   });
 }
 
@@ -26,7 +26,7 @@ const refused: readonly [string, RegExp][] = [
 ];
 for (const [text, message] of refused) {
   test(`refuses ${text}`, () => {
-    const result = parseRelayUrl(text);
+    const result = parseParentUrl(text);
     assert.equal(result.ok, false);
     if (!result.ok) {
       assert.match(result.message, message);

@@ -1,11 +1,11 @@
-// The relay (parent) proxy's address, `http://HOST:PORT` or `https://HOST:PORT`. Credentials are separate
+// The parent proxy's address (`relayProxy.url`), `http://HOST:PORT` or `https://HOST:PORT`. Credentials are separate
 // settings (relayProxy.username / password) so they are never part of a URL that gets printed or logged.
 // The port is required: proxies have no common default (Squid 3128, curl assumes 1080, Ruby 80).
 
-import { parseHost, parsePort } from '../policy/target.js';
+import { formatAuthority, parseHost, parsePort } from '../policy/target.js';
 import type { Parsed } from './forms.js';
 
-export interface RelayAddress {
+export interface ParentAddress {
   readonly protocol: 'http' | 'https';
   /** Lower-case name or IP literal; IPv6 without brackets. */
   readonly host: string;
@@ -14,15 +14,15 @@ export interface RelayAddress {
   readonly url: string;
 }
 
-export const RELAY_URL_EXPECTED = 'expected http://HOST:PORT or https://HOST:PORT, e.g. http://proxy.corp.example:3128';
+export const PARENT_URL_EXPECTED = 'expected http://HOST:PORT or https://HOST:PORT, e.g. http://proxy.corp.example:3128';
 
 const SCHEME = /^(https?):\/\//i;
 
-function fail(problem: string): Parsed<RelayAddress> {
-  return { ok: false, message: `${problem}; ${RELAY_URL_EXPECTED}` };
+function fail(problem: string): Parsed<ParentAddress> {
+  return { ok: false, message: `${problem}; ${PARENT_URL_EXPECTED}` };
 }
 
-export function parseRelayUrl(text: string): Parsed<RelayAddress> {
+export function parseParentUrl(text: string): Parsed<ParentAddress> {
   const scheme = SCHEME.exec(text);
   if (scheme?.[1] === undefined) return fail('the scheme must be http:// or https://');
   const protocol = scheme[1].toLowerCase() === 'https' ? 'https' : 'http';
@@ -38,6 +38,5 @@ export function parseRelayUrl(text: string): Parsed<RelayAddress> {
   if (!host.ok) return fail(`HOST: ${host.message.replace(/^target /, '')}`);
   const port = parsePort(rest.slice(colon + 1));
   if (port === undefined) return fail('PORT must be a whole number 1-65535');
-  const shown = host.kind === 'ipv6' ? `[${host.host}]` : host.host;
-  return { ok: true, value: { protocol, host: host.host, port, url: `${protocol}://${shown}:${port}` } };
+  return { ok: true, value: { protocol, host: host.host, port, url: `${protocol}://${formatAuthority({ host: host.host, port, kind: host.kind })}` } };
 }
