@@ -182,7 +182,7 @@ export async function runAgents(path: Path, originPort: number, load: AgentLoad)
         firstError ??= (err as Error).message;
         return;
       }
-      await sleepMs(due - performance.now());
+      if (round < load.rounds - 1) await sleepMs(due - performance.now());
     }
   };
   await Promise.all(sessions.map(agent));

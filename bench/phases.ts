@@ -23,6 +23,8 @@ export interface Sizes {
   readonly idleTunnels: readonly number[];
   /** Wait before reading resident memory, so the servers finish what the last step started. */
   readonly settleMs: number;
+  /** Wait after a measurement's processes stopped, so their sockets have closed before the next one's open. */
+  readonly pauseMs: number;
   /** Agent counts tried in turn; the first is the one whose p99 the target compares. */
   readonly agentSteps: readonly number[];
   readonly agentPeriodMs: number;

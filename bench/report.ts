@@ -21,7 +21,8 @@ export interface Machine {
 
 export function formatNumber(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '–';
-  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  // Whole numbers from 10 up (agent counts among them) print without decimals.
+  if (Math.abs(value) >= 100 || (Number.isInteger(value) && Math.abs(value) >= 10)) return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return value.toFixed(2);
 }

@@ -33,6 +33,7 @@ const FULL: Sizes = {
   downloads: 8,
   idleTunnels: [1_000, 10_000],
   settleMs: 2_000,
+  pauseMs: 500,
   agentSteps: [5_000, 8_000],
   agentPeriodMs: 6_000,
   agentRounds: 2,
@@ -48,6 +49,7 @@ const QUICK: Sizes = {
   downloads: 2,
   idleTunnels: [20, 100],
   settleMs: 200,
+  pauseMs: 100,
   agentSteps: [20, 40],
   agentPeriodMs: 500,
   agentRounds: 2,
@@ -168,7 +170,7 @@ async function measure<T>(context: Context, run: number, what: string, path: Pat
   } finally {
     for (const server of servers.reverse()) await server.stop();
     // Let the stopped processes' sockets close before the next measurement opens its own.
-    await sleep(context.sizes.settleMs);
+    await sleep(context.sizes.pauseMs);
   }
 }
 

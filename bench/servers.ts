@@ -181,7 +181,7 @@ export async function startSquid(originPort: number, cpus: string | undefined): 
     'pinger_enable off',
     // As many as the gateway may hold: the limit the benchmark runs under.
     `max_filedescriptors ${(await openFilesLimit()) ?? 16_384}`,
-    'shutdown_lifetime 1 seconds',
+    'shutdown_lifetime 0 seconds',
     `acl allowed_hosts dstdomain ${TARGET_HOST}`,
     `acl allowed_ports port ${originPort}`,
     'acl CONNECT method CONNECT',

@@ -85,7 +85,7 @@ export function issueTargets(idleCounts: readonly number[], agentCount: number):
     { text: 'requests/s over open tunnels ≥ 0.95× direct', figure: 'requests', stat: 'median', against: 'direct', compare: 'atLeast', factor: 0.95, aim: true },
     { text: 'tunnel set-ups/s ≥ 0.95× direct', figure: 'setup', stat: 'median', against: 'direct', compare: 'atLeast', factor: 0.95 },
     ...idleCounts.map((n): TargetSpec => ({ text: `≤ 16 KB per idle tunnel at ${count(n)}`, figure: idleFigure(n), stat: 'median', against: { limit: 16 }, compare: 'atMost', factor: 1 })),
-    { text: `${count(agentCount)} agents carried, every run`, figure: 'agentsCarried', stat: 'min', against: { limit: agentCount }, compare: 'atLeast', factor: 1 },
+    { text: `≥ ${count(agentCount)} agents carried, every run`, figure: 'agentsCarried', stat: 'min', against: { limit: agentCount }, compare: 'atLeast', factor: 1 },
     { text: `p99 upload at ${count(agentCount)} agents ≤ 1.1× Squid's`, figure: 'agentsP99', stat: 'median', against: 'squid', compare: 'atMost', factor: 1.1 },
   ];
 }
