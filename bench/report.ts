@@ -57,7 +57,8 @@ function targetRows(targets: readonly TargetResult[]): string[][] {
 function markdown(rows: readonly string[][], align: readonly ('l' | 'r' | 'c')[]): string {
   const [header = [], ...body] = rows;
   const rule = align.map((a) => (a === 'r' ? '--:' : a === 'c' ? ':-:' : '---'));
-  return [header, rule, ...body].map((row) => `| ${row.join(' | ')} |`).join('\n');
+  const line = (row: readonly string[]): string => `| ${row.join(' | ')} |`;
+  return [line(header), `|${rule.join('|')}|`, ...body.map(line)].join('\n');
 }
 
 /** Fixed-width columns for a terminal: the first left-aligned, the rest right-aligned. */
