@@ -43,14 +43,16 @@ function figureRows(figures: readonly Figure[]): string[][] {
   ];
 }
 
-function targetRows(targets: readonly TargetResult[]): string[][] {
+function judged(target: TargetResult | undefined): [string, string] {
+  if (target === undefined) return ['', ''];
+  return [target.ratio === undefined ? '–' : `${target.ratio.toFixed(2)}×`, target.met === undefined ? 'not measured' : target.met ? 'met' : 'NOT MET'];
+}
+
+/** The plain listener's targets, with the https:// listener's ratios beside them (no targets of their own). */
+function targetRows(plain: readonly TargetResult[], https: readonly TargetResult[]): string[][] {
   return [
-    ['target (gateway, plain listener)', 'ratio', 'met'],
-    ...targets.map((t) => [
-      `${t.text}${t.aim ? ' (aim)' : ''}`,
-      t.ratio === undefined ? '–' : `${t.ratio.toFixed(2)}×`,
-      t.met === undefined ? 'not measured' : t.met ? 'met' : 'NOT MET',
-    ]),
+    ['target', 'gateway', 'met', 'gateway https://', 'would be'],
+    ...plain.map((t, i) => [`${t.text}${t.aim ? ' (aim)' : ''}`, ...judged(t), ...judged(https[i])]),
   ];
 }
 
@@ -75,12 +77,12 @@ export function textFigures(figures: readonly Figure[]): string {
   return text(figureRows(figures));
 }
 
-export function markdownTargets(targets: readonly TargetResult[]): string {
-  return markdown(targetRows(targets), ['l', 'r', 'c']);
+export function markdownTargets(plain: readonly TargetResult[], https: readonly TargetResult[] = []): string {
+  return markdown(targetRows(plain, https), ['l', 'r', 'c', 'r', 'c']);
 }
 
-export function textTargets(targets: readonly TargetResult[]): string {
-  return text(targetRows(targets));
+export function textTargets(plain: readonly TargetResult[], https: readonly TargetResult[] = []): string {
+  return text(targetRows(plain, https));
 }
 
 export function machineLines(machine: Machine): string {

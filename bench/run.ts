@@ -57,7 +57,7 @@ const QUICK: Sizes = {
 };
 
 /** Descriptors a proxy process holds besides its two per tunnel (listeners, log, metrics, its runtime). */
-const DESCRIPTOR_RESERVE = 100;
+const DESCRIPTOR_RESERVE = 200;
 
 const started = Date.now();
 const progress = (line: string): void => {
@@ -186,10 +186,11 @@ async function main(): Promise<void> {
   // Only the targets of the figures this run measured.
   const specs = issueTargets(idleCounts, sizes.agentSteps[0] ?? 0).filter((spec) => figures.some((f) => f.id === spec.figure));
   const targets = evaluateTargets(specs, figures);
+  const httpsTargets = evaluateTargets(specs, figures, 'gatewayTls');
   const frames = values.profile === true ? await topFrames(profileDir).catch(() => []) : [];
   const profileText = frames.map((f) => `${f.selfPercent.toFixed(1).padStart(5)} %  ${f.frame}`).join('\n');
   const heading = `median over ${runs} run${runs === 1 ? '' : 's'} (min–max); the https:// listener is the gateway's (Squid and the pipe relay have none)`;
-  process.stdout.write(`\n${heading}\n\n${textFigures(figures)}\n\n${textTargets(targets)}\n\n${machineLines(finished)}\n`);
+  process.stdout.write(`\n${heading}\n\n${textFigures(figures)}\n\n${textTargets(targets, httpsTargets)}\n\n${machineLines(finished)}\n`);
   if (notes.length > 0) process.stdout.write(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
   if (profileText !== '') process.stdout.write(`\ngateway CPU profile, self time:\n${profileText}\n`);
 
@@ -206,14 +207,14 @@ async function main(): Promise<void> {
     '',
     markdownFigures(figures),
     '',
-    markdownTargets(targets),
+    markdownTargets(targets, httpsTargets),
     ...(patterns.length === 0 ? [] : ['', `Allowlist lookup (bench/patterns.bench.ts): ${patterns.join('; ')}.`]),
     ...(notes.length === 0 ? [] : ['', 'Notes:', '', ...notes.map((n) => `- ${n}`)]),
     ...(profileText === '' ? [] : ['', 'Gateway CPU profile (self time):', '', '```', profileText, '```']),
     '',
   ].join('\n');
   await writeFile(join(outDir, `${name}.md`), markdown);
-  const json = { date, commit: sha, quick, runs, groups, sizes, idleCounts, machine: finished, samples: context.samples, figures, targets, agentRuns: context.agentRuns, notes, patterns, profile: frames };
+  const json = { date, commit: sha, quick, runs, groups, sizes, idleCounts, machine: finished, samples: context.samples, figures, targets, httpsTargets, agentRuns: context.agentRuns, notes, patterns, profile: frames };
   await writeFile(join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   progress(`written ${join(outDir, `${name}.md`)} and .json in ${Math.round((Date.now() - started) / 1000)} s`);
 }

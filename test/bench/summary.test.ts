@@ -117,12 +117,19 @@ test('report: median with its range, n/a where a path cannot have the figure, ta
     { text: 'requests/s ≥ 0.95× direct', aim: true, ratio: 1.02, met: true },
     { text: '≤ 16 KB per idle tunnel at 1,000', aim: false, ratio: undefined, met: undefined },
   ];
-  assert.deepEqual(markdownTargets(targets).split('\n').slice(2), [
-    '| bulk download ≥ 0.95× direct | 0.78× | NOT MET |',
-    '| requests/s ≥ 0.95× direct (aim) | 1.02× | met |',
-    '| ≤ 16 KB per idle tunnel at 1,000 | – | not measured |',
+  const https = [
+    { text: 'bulk download ≥ 0.95× direct', aim: false, ratio: 0.5, met: false },
+    { text: 'requests/s ≥ 0.95× direct', aim: true, ratio: 0.96, met: true },
+    { text: '≤ 16 KB per idle tunnel at 1,000', aim: false, ratio: 1.25, met: false },
+  ];
+  assert.deepEqual(markdownTargets(targets, https).split('\n'), [
+    '| target | gateway | met | gateway https:// | would be |',
+    '|---|--:|:-:|--:|:-:|',
+    '| bulk download ≥ 0.95× direct | 0.78× | NOT MET | 0.50× | NOT MET |',
+    '| requests/s ≥ 0.95× direct (aim) | 1.02× | met | 0.96× | met |',
+    '| ≤ 16 KB per idle tunnel at 1,000 | – | not measured | 1.25× | NOT MET |',
   ]);
-  const text = textTargets(targets).split('\n');
-  assert.match(text[1] ?? '', /^bulk download ≥ 0\.95× direct\s+0\.78×\s+NOT MET$/);
+  const text = textTargets(targets, https).split('\n');
+  assert.match(text[1] ?? '', /^bulk download ≥ 0\.95× direct\s+0\.78×\s+NOT MET\s+0\.50×\s+NOT MET$/);
   assert.equal(new Set(text.map((line) => line.length)).size, 1, 'text columns are not aligned');
 });
