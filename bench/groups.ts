@@ -180,7 +180,7 @@ export function figureDefs(groups: readonly Group[], sizes: Sizes, idleCounts: r
     ],
     agents: [
       { id: 'agentsP99', label: `agents' p99 upload at ${count(sizes.agentSteps[0] ?? 0)} (${sizes.uploadBytes / 1024} KB every ${sizes.agentPeriodMs / 1000} s)`, unit: 'ms' },
-      { id: 'agentsCarried', label: `agents carried (tried: ${sizes.agentSteps.map(count).join(', ')})`, unit: 'agents' },
+      { id: 'agentsCarried', label: `agents carried (tried: ${sizes.agentSteps.map(count).join(', ')})`, unit: 'agents', whole: true },
     ],
   };
   return groups.flatMap((group) => defs[group]);

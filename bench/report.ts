@@ -21,8 +21,7 @@ export interface Machine {
 
 export function formatNumber(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '–';
-  // Whole numbers from 10 up (agent counts among them) print without decimals.
-  if (Math.abs(value) >= 100 || (Number.isInteger(value) && Math.abs(value) >= 10)) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return value.toFixed(2);
 }
@@ -32,8 +31,9 @@ export function formatCell(figure: Figure, path: PathName): string {
   if (figure.notApplicable?.includes(path) === true) return 'n/a';
   const value: Spread | undefined = figure.values[path];
   if (value === undefined) return '–';
-  const median = formatNumber(value.median);
-  return value.runs < 2 ? median : `${median} (${formatNumber(value.min)}–${formatNumber(value.max)})`;
+  const format = figure.whole === true ? (n: number): string => Math.round(n).toLocaleString('en-US') : formatNumber;
+  const median = format(value.median);
+  return value.runs < 2 ? median : `${median} (${format(value.min)}–${format(value.max)})`;
 }
 
 function figureRows(figures: readonly Figure[]): string[][] {

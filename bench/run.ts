@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_GROUPS, figureDefs, GROUPS, RUNNERS, type Context, type Group } from './groups.js';
 import { writeUploadBody, type Sizes } from './phases.js';
-import { topFrames } from './profile.js';
+import { topFrames, type Frame } from './profile.js';
 import { machineLines, markdownFigures, markdownTargets, textFigures, textTargets, type Machine } from './report.js';
 import { makeCertificate, openFilesLimit, squidVersion } from './servers.js';
 import { evaluateTargets, issueTargets, PATHS, summarise } from './summary.js';
@@ -173,10 +173,12 @@ async function main(): Promise<void> {
     ? []
     : (command(process.execPath, [fileURLToPath(new URL('./patterns.bench.js', import.meta.url))]) ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
   if (patterns.length > 0) progress(`allowlist lookup: ${patterns.join('; ')}`);
+  let frames: Frame[] = [];
   try {
     for (let run = 1; run <= runs; run += 1) {
       for (const group of groups) await RUNNERS[group](context, run);
     }
+    if (values.profile === true) frames = await topFrames(profileDir);
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -187,7 +189,6 @@ async function main(): Promise<void> {
   const specs = issueTargets(idleCounts, sizes.agentSteps[0] ?? 0).filter((spec) => figures.some((f) => f.id === spec.figure));
   const targets = evaluateTargets(specs, figures);
   const httpsTargets = evaluateTargets(specs, figures, 'gatewayTls');
-  const frames = values.profile === true ? await topFrames(profileDir).catch(() => []) : [];
   const profileText = frames.map((f) => `${f.selfPercent.toFixed(1).padStart(5)} %  ${f.frame}`).join('\n');
   const heading = `median over ${runs} run${runs === 1 ? '' : 's'} (min–max); the https:// listener is the gateway's (Squid and the pipe relay have none)`;
   process.stdout.write(`\n${heading}\n\n${textFigures(figures)}\n\n${textTargets(targets, httpsTargets)}\n\n${machineLines(finished)}\n`);

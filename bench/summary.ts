@@ -45,6 +45,8 @@ export interface FigureDef {
   readonly unit: string;
   /** Paths that cannot have this figure (the direct path has no proxy to weigh): shown as n/a. */
   readonly notApplicable?: readonly PathName[];
+  /** A count (agents): printed without decimals. */
+  readonly whole?: boolean;
 }
 
 export interface Figure extends FigureDef {

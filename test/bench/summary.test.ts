@@ -105,6 +105,9 @@ test('report: median with its range, n/a where a path cannot have the figure, ta
   assert.equal(formatCell(bulk, 'pipe'), '–');
   assert.equal(formatCell(cpu, 'direct'), 'n/a');
   assert.equal(formatCell(cpu, 'squid'), '1.00 (0.94–1.05)');
+  const carried = summarise([{ id: 'agentsCarried', label: 'agents carried', unit: 'agents', whole: true }], { agentsCarried: { gateway: [8_000, 5_000, 0] } })[0];
+  assert.ok(carried !== undefined);
+  assert.equal(formatCell(carried, 'gateway'), '5,000 (0–8,000)');
 
   const table = markdownFigures([bulk, cpu]).split('\n');
   assert.equal(table[0], '| figure | direct | pipe relay | Squid | gateway | gateway https:// |');
