@@ -2,6 +2,7 @@
 // origin and proxy per measurement, and the figures it adds to the samples.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentRun } from './agents.js';
 import { agents, bulk, memory, requestLatency, requestRate, setupRate, type Sizes, type Target } from './phases.js';
 import { startGateway, startOrigin, startPipeRelay, startSquid, type Certificate, type Server } from './servers.js';
 import { addSample, idleFigure, PATH_TITLES, type FigureDef, type PathName, type Samples } from './summary.js';
@@ -27,7 +28,7 @@ export interface Context {
   /** What went wrong in which measurement: the figure has no value for that run. */
   readonly notes: string[];
   /** Every agent run, for the results file. */
-  readonly agentRuns: Record<string, unknown>[];
+  readonly agentRuns: (AgentRun & { readonly run: number; readonly path: PathName })[];
 }
 
 function startProxy(context: Context, path: PathName, originPort: number): Promise<Server | undefined> {
