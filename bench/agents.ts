@@ -11,12 +11,22 @@ export interface Path {
   readonly name: string;
   /** Proxy port, or undefined for the direct path. */
   readonly proxyPort: number | undefined;
+  /** TLS to the proxy (the gateway's https:// listener), the agent's TLS inside it. */
+  readonly proxyTls?: boolean;
+}
+
+/** The `index`th agent's own source address, in 127.1.0.1 onwards: the proxy sees one client per agent. */
+export function sourceAddress(index: number): string {
+  const n = index + 1;
+  return `127.${1 + Math.floor(n / 65_536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
 }
 
 /** The tunnel's client end: CONNECT through the proxy, answered 200. */
-function tunnel(proxyPort: number, originPort: number, timeoutMs: number): Promise<Socket> {
+function tunnel(path: Path & { proxyPort: number }, originPort: number, timeoutMs: number, localAddress: string | undefined): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: proxyPort, noDelay: true });
+    const to = { host: '127.0.0.1', port: path.proxyPort, localAddress };
+    // The gateway's listener certificate is the benchmark's own, self-signed.
+    const socket = path.proxyTls === true ? tlsConnect({ ...to, rejectUnauthorized: false }) : connect({ ...to, noDelay: true });
     let head = '';
     const timer = setTimeout(() => fail(new Error('CONNECT timed out')), timeoutMs);
     const fail = (err: Error): void => {
@@ -39,12 +49,13 @@ function tunnel(proxyPort: number, originPort: number, timeoutMs: number): Promi
   });
 }
 
-/** One agent session: TLS to the origin with the target's name, through the path. */
-export async function openSession(path: Path, originPort: number, timeoutMs = 30_000): Promise<TLSSocket> {
-  const socket = path.proxyPort === undefined ? undefined : await tunnel(path.proxyPort, originPort, timeoutMs);
+/** One agent session: TLS to the origin with the target's name, through the path, from `localAddress`. */
+export async function openSession(path: Path, originPort: number, timeoutMs = 30_000, localAddress?: string): Promise<TLSSocket> {
+  const { proxyPort } = path;
+  const socket = proxyPort === undefined ? undefined : await tunnel({ ...path, proxyPort }, originPort, timeoutMs, localAddress);
   return new Promise((resolve, reject) => {
     const tls = tlsConnect({
-      ...(socket === undefined ? { host: '127.0.0.1', port: originPort } : { socket }),
+      ...(socket === undefined ? { host: '127.0.0.1', port: originPort, localAddress } : { socket }),
       servername: TARGET_HOST,
       // The benchmark measures transport, not trust: the origin's certificate is self-signed.
       rejectUnauthorized: false,
@@ -66,16 +77,20 @@ export async function openSession(path: Path, originPort: number, timeoutMs = 30
   });
 }
 
-/** Opens `count` sessions, `parallel` handshakes at a time; rejects on the first failure. */
-export async function openSessions(path: Path, originPort: number, count: number, parallel = 128): Promise<TLSSocket[]> {
+/**
+ * Opens `count` sessions, `parallel` handshakes at a time, each from its own source address when
+ * `ownAddresses`; rejects on the first failure.
+ */
+export async function openSessions(path: Path, originPort: number, count: number, ownAddresses = false, parallel = 128): Promise<TLSSocket[]> {
   const sessions: TLSSocket[] = [];
   let next = 0;
   let failure: Error | undefined;
   const lane = async (): Promise<void> => {
     while (next < count && failure === undefined) {
+      const index = next;
       next += 1;
       try {
-        sessions.push(await openSession(path, originPort));
+        sessions.push(await openSession(path, originPort, 30_000, ownAddresses ? sourceAddress(index) : undefined));
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
       }
@@ -139,13 +154,13 @@ export interface AgentLoad {
 }
 
 /**
- * Opens the sessions, then has each agent upload every period, starting at a random point of the first
+ * Opens the sessions, each agent from its own source address, then has each agent upload every period, starting at a random point of the first
  * period so the uploads spread as real agents' do.
  */
 export async function runAgents(path: Path, originPort: number, load: AgentLoad): Promise<AgentRun> {
   let sessions: TLSSocket[];
   try {
-    sessions = await openSessions(path, originPort, load.agents);
+    sessions = await openSessions(path, originPort, load.agents, true);
   } catch (err) {
     return { agents: load.agents, uploads: 0, errors: 1, firstError: (err as Error).message, p50Ms: Number.NaN, p99Ms: Number.NaN };
   }
@@ -167,7 +182,7 @@ export async function runAgents(path: Path, originPort: number, load: AgentLoad)
         firstError ??= (err as Error).message;
         return;
       }
-      await sleepMs(due - performance.now());
+      if (round < load.rounds - 1) await sleepMs(due - performance.now());
     }
   };
   await Promise.all(sessions.map(agent));

@@ -1,18 +1,8 @@
-// The benchmark's results as a table: one row per figure, the three paths side by side, the ratios the
-// targets are stated in (gateway/Squid, gateway/direct), the target and whether this run met it.
+// The benchmark's results as tables: one row per figure with every path's median and spread (min–max) over
+// the runs, then every target with the gateway's ratio and whether it was met; and the machine they were
+// measured on.
 
-export type PathName = 'direct' | 'squid' | 'gateway';
-
-export interface Figure {
-  readonly label: string;
-  readonly unit: string;
-  readonly values: Partial<Record<PathName, number>>;
-  /** What the targets compare: higher (rates) or lower (latency, memory, CPU) is better. */
-  readonly better: 'higher' | 'lower';
-  readonly target?: string;
-  /** Whether the target was met; undefined when this run could not tell (a path missing). */
-  readonly met?: boolean;
-}
+import { PATHS, PATH_TITLES, type Figure, type PathName, type Spread, type TargetResult } from './summary.js';
 
 export interface Machine {
   readonly os: string;
@@ -24,51 +14,75 @@ export interface Machine {
   readonly squid: string | undefined;
   readonly hey: string | undefined;
   readonly openFilesLimit: string;
-  readonly gatewayWorkers: string;
   readonly pinning: string;
   /** 1-minute load average before and after the run: other work on the machine skews every figure. */
   readonly loadAverage: string;
 }
 
-function format(value: number | undefined): string {
+export function formatNumber(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return '–';
   if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return value.toFixed(2);
 }
 
-function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) || b === 0) return '–';
-  return `${(a / b).toFixed(2)}×`;
+/** "median (min–max)", the median alone for one run; n/a where the path cannot have the figure. */
+export function formatCell(figure: Figure, path: PathName): string {
+  if (figure.notApplicable?.includes(path) === true) return 'n/a';
+  const value: Spread | undefined = figure.values[path];
+  if (value === undefined) return '–';
+  const format = figure.whole === true ? (n: number): string => Math.round(n).toLocaleString('en-US') : formatNumber;
+  const median = format(value.median);
+  return value.runs < 2 ? median : `${median} (${format(value.min)}–${format(value.max)})`;
 }
 
-export function markdownTable(figures: readonly Figure[]): string {
-  const header = '| figure | direct | Squid | gateway | gateway/Squid | gateway/direct | target | met |';
-  const rule = '|---|--:|--:|--:|--:|--:|---|:-:|';
-  const rows = figures.map(({ label, unit, values, target, met }) => {
-    const mark = met === undefined ? (target === undefined ? '' : '?') : met ? 'yes' : 'NO';
-    return `| ${label} (${unit}) | ${format(values.direct)} | ${format(values.squid)} | ${format(values.gateway)} | ${ratio(values.gateway, values.squid)} | ${ratio(values.gateway, values.direct)} | ${target ?? ''} | ${mark} |`;
-  });
-  return [header, rule, ...rows].join('\n');
-}
-
-/** The same table for a terminal: fixed-width columns. */
-export function textTable(figures: readonly Figure[]): string {
-  const rows = [
-    ['figure', 'direct', 'Squid', 'gateway', 'gw/Squid', 'gw/direct', 'target', 'met'],
-    ...figures.map(({ label, unit, values, target, met }) => [
-      `${label} (${unit})`,
-      format(values.direct),
-      format(values.squid),
-      format(values.gateway),
-      ratio(values.gateway, values.squid),
-      ratio(values.gateway, values.direct),
-      target ?? '',
-      met === undefined ? (target === undefined ? '' : '?') : met ? 'yes' : 'NO',
-    ]),
+function figureRows(figures: readonly Figure[]): string[][] {
+  return [
+    ['figure', ...PATHS.map((path) => PATH_TITLES[path])],
+    ...figures.map((figure) => [`${figure.label} (${figure.unit})`, ...PATHS.map((path) => formatCell(figure, path))]),
   ];
+}
+
+function judged(target: TargetResult | undefined): [string, string] {
+  if (target === undefined) return ['', ''];
+  return [target.ratio === undefined ? '–' : `${target.ratio.toFixed(2)}×`, target.met === undefined ? 'not measured' : target.met ? 'met' : 'NOT MET'];
+}
+
+/** The plain listener's targets, with the https:// listener's ratios beside them (no targets of their own). */
+function targetRows(plain: readonly TargetResult[], https: readonly TargetResult[]): string[][] {
+  return [
+    ['target', 'gateway', 'met', 'gateway https://', 'would be'],
+    ...plain.map((t, i) => [`${t.text}${t.aim ? ' (aim)' : ''}`, ...judged(t), ...judged(https[i])]),
+  ];
+}
+
+function markdown(rows: readonly string[][], align: readonly ('l' | 'r' | 'c')[]): string {
+  const [header = [], ...body] = rows;
+  const rule = align.map((a) => (a === 'r' ? '--:' : a === 'c' ? ':-:' : '---'));
+  const line = (row: readonly string[]): string => `| ${row.join(' | ')} |`;
+  return [line(header), `|${rule.join('|')}|`, ...body.map(line)].join('\n');
+}
+
+/** Fixed-width columns for a terminal: the first left-aligned, the rest right-aligned. */
+function text(rows: readonly string[][]): string {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => (column === 0 || column >= 6 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ')).join('\n');
+  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ').trimEnd()).join('\n');
+}
+
+export function markdownFigures(figures: readonly Figure[]): string {
+  return markdown(figureRows(figures), ['l', ...PATHS.map(() => 'r' as const)]);
+}
+
+export function textFigures(figures: readonly Figure[]): string {
+  return text(figureRows(figures));
+}
+
+export function markdownTargets(plain: readonly TargetResult[], https: readonly TargetResult[] = []): string {
+  return markdown(targetRows(plain, https), ['l', 'r', 'c', 'r', 'c']);
+}
+
+export function textTargets(plain: readonly TargetResult[], https: readonly TargetResult[] = []): string {
+  return text(targetRows(plain, https));
 }
 
 export function machineLines(machine: Machine): string {
@@ -76,7 +90,7 @@ export function machineLines(machine: Machine): string {
     `- OS: ${machine.os} (kernel ${machine.kernel})`,
     `- CPU: ${machine.cores} × ${machine.cpu}; memory ${machine.memoryGiB} GiB`,
     `- Node.js ${machine.node}; Squid ${machine.squid ?? 'not installed'}; hey ${machine.hey ?? 'not installed'}`,
-    `- open files limit: ${machine.openFilesLimit}; gateway workers: ${machine.gatewayWorkers}`,
+    `- open files limit: ${machine.openFilesLimit}; gateway workers: 1, Squid workers: 1`,
     `- pinning: ${machine.pinning}`,
     `- load average (1 min) before / after the run: ${machine.loadAverage}`,
   ].join('\n');

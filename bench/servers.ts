@@ -1,12 +1,13 @@
-// The processes a benchmark run starts on loopback: the TLS origin, the gateway (the real CLI, as an
-// operator runs it) and Squid (Debian's package) configured to the same allowlist. Each is stopped by the
-// run that started it, by its process ID.
+// The processes a benchmark measurement starts on loopback: the TLS origin, the gateway (the real CLI, as an
+// operator runs it, one process, a plain and an https:// listener), Squid (Debian's package) configured to
+// the same allowlist, and the 20-line pipe relay. Each is stopped by the run that started it, by its process
+// ID. A proxy may be pinned to a set of CPUs (taskset), apart from the origin and the load generator.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,21 @@ export interface Server {
   readonly name: string;
   readonly pid: number;
   readonly port: number;
+  /** The gateway's https:// listener. */
+  readonly tlsPort?: number;
   stop(): Promise<void>;
+}
+
+/** `file args` under taskset on `cpus` (a taskset CPU list), or as it is when undefined. */
+function pinned(cpus: string | undefined, file: string, args: readonly string[]): [string, string[]] {
+  return cpus === undefined ? [file, [...args]] : ['taskset', ['-c', cpus, file, ...args]];
+}
+
+/** The soft open-files limit the benchmark's processes inherit. */
+export async function openFilesLimit(): Promise<number | undefined> {
+  const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const soft = /Max open files\s+(\d+)/.exec(limits)?.[1];
+  return soft === undefined ? undefined : Number(soft);
 }
 
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -39,10 +54,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** An ECDSA P-256 key and self-signed certificate for the target name, made with openssl. */
-export function makeCertificate(dir: string): { keyFile: string; certFile: string } {
-  const keyFile = join(dir, 'origin.key');
-  const certFile = join(dir, 'origin.crt');
+export interface Certificate {
+  readonly keyFile: string;
+  readonly certFile: string;
+}
+
+/** An ECDSA P-256 key and self-signed certificate for the target name, made with openssl, named `name`.*. */
+export function makeCertificate(dir: string, name = 'origin'): Certificate {
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`);
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
     '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${TARGET_HOST}`,
@@ -51,33 +71,51 @@ export function makeCertificate(dir: string): { keyFile: string; certFile: strin
   return { keyFile, certFile };
 }
 
-export async function startOrigin(dir: string): Promise<Server> {
-  const { keyFile, certFile } = makeCertificate(dir);
-  const workers = Math.min(2, availableParallelism());
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/bench/origin-main.js'), keyFile, certFile, String(workers)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** A node script of the benchmark's that prints its port on its first line of output. */
+async function startScript(name: string, script: string, args: readonly string[], cpus: string | undefined): Promise<Server> {
+  const [file, argv] = pinned(cpus, process.execPath, [join(REPO_ROOT, 'dist/bench', script), ...args]);
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { name: 'origin', pid: child.pid ?? -1, port: Number(line.toString().trim()), stop: () => stopChild(child) };
+  return { name, pid: child.pid ?? -1, port: Number(line.toString().trim()), stop: () => stopChild(child) };
+}
+
+/** The TLS origin, one process (it shares its CPUs with the load generator). */
+export function startOrigin(certificate: Certificate): Promise<Server> {
+  return startScript('origin', 'origin-main.js', [certificate.keyFile, certificate.certFile, '1'], undefined);
+}
+
+/** The 20-line pipe() relay (bench/pipe-relay.ts), the target name mapped to the origin's address. */
+export function startPipeRelay(cpus: string | undefined): Promise<Server> {
+  return startScript('pipe', 'pipe-relay.js', [`${TARGET_HOST}=127.0.0.1`], cpus);
 }
 
 export interface GatewayOptions {
   readonly originPort: number;
-  readonly workers: string;
-  /** workerScheduling; the product's default when absent. */
-  readonly scheduling?: 'round-robin' | 'kernel';
-  /** Extra node options for the gateway's processes, e.g. --cpu-prof. */
+  /** The https:// listener's certificate. */
+  readonly certificate: Certificate;
+  readonly cpus: string | undefined;
+  /** Extra node options for the gateway's process, e.g. --cpu-prof. */
   readonly nodeOptions?: readonly string[];
 }
 
-/** The gateway CLI with the benchmark's allowlist entry and mapping; its audit log goes to a file. */
+/**
+ * The gateway CLI (workers: 1) with the benchmark's allowlist entry and mapping, a plain and an https://
+ * listener; its audit log goes to a file.
+ */
 export async function startGateway(dir: string, options: GatewayOptions): Promise<Server> {
   const log = join(dir, 'gateway.log');
   await writeFile(log, '');
   const config = join(dir, 'gateway.yaml');
+  const port = await freePort();
+  const tlsPort = await freePort();
   await writeFile(config, [
-    `workers: ${options.workers}`,
-    ...(options.scheduling === undefined ? [] : [`workerScheduling: ${options.scheduling}`]),
+    'workers: 1',
+    'listen:',
+    `  - 127.0.0.1:${port}`,
+    `  - address: 127.0.0.1:${tlsPort}`,
+    '    tls:',
+    `      cert: ${options.certificate.certFile}`,
+    `      key: ${options.certificate.keyFile}`,
     // The benchmark's idle tunnels all come from 127.0.0.1.
     'limits:',
     '  maxConnections: 100000',
@@ -88,27 +126,23 @@ export async function startGateway(dir: string, options: GatewayOptions): Promis
     '  bufferBytes: 4096',
     '',
   ].join('\n'));
-  const child = spawn(process.execPath, [
+  const [file, args] = pinned(options.cpus, process.execPath, [
     ...(options.nodeOptions ?? []),
-    join(REPO_ROOT, 'dist/src/cli/main.js'), 'start', '--config', config,
-    '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0',
+    join(REPO_ROOT, 'dist/src/cli/main.js'), 'start', '--config', config, '--metrics-listen', '127.0.0.1:0',
     '--allow-host', `${TARGET_HOST}:${options.originPort}`, '--resolve', `${TARGET_HOST}=127.0.0.1`,
-  ], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  const port = await waitForServicePort(log, child);
-  return { name: 'gateway', pid: child.pid ?? -1, port, stop: () => stopChild(child) };
+  ]);
+  // glibc's allocator settings the supervisor gives its workers (docs/performance.md); workers: 1 has none.
+  const env = { MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20), MALLOC_TOP_PAD_: String(16 * 2 ** 20), ...process.env };
+  const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForServiceStarted(log, child);
+  return { name: 'gateway', pid: child.pid ?? -1, port, tlsPort, stop: () => stopChild(child) };
 }
 
-async function waitForServicePort(log: string, child: ChildProcess): Promise<number> {
+async function waitForServiceStarted(log: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with code ${child.exitCode}`);
-    const text = await readFile(log, 'utf8').catch(() => '');
-    for (const line of text.split('\n')) {
-      if (!line.includes('"service-started"')) continue;
-      const record = JSON.parse(line) as { listeners?: { port?: number }[] };
-      const port = record.listeners?.[0]?.port;
-      if (typeof port === 'number') return port;
-    }
+    if ((await readFile(log, 'utf8').catch(() => '')).includes('"service-started"')) return;
     await sleep(100);
   }
   throw new Error('the gateway did not log service-started within 30 s');
@@ -123,10 +157,10 @@ export function squidVersion(): string | undefined {
 }
 
 /**
- * Squid with as many workers as the gateway, no cache, its access log to a file (as the gateway's audit
- * log), the same single allowlist entry, and the target name mapped to the origin through a hosts file.
+ * Squid with one worker (as the gateway), no cache, its access log to a file (as the gateway's audit log),
+ * the same single allowlist entry, and the target name mapped to the origin through a hosts file.
  */
-export async function startSquid(originPort: number, workers: number): Promise<Server> {
+export async function startSquid(originPort: number, cpus: string | undefined): Promise<Server> {
   // A directory of its own: Squid drops to its own user, which must reach and write it.
   const dir = await mkdtemp(join(tmpdir(), 'oms-gateway-bench-squid-'));
   await chmod(dir, 0o777);
@@ -137,7 +171,6 @@ export async function startSquid(originPort: number, workers: number): Promise<S
   const conf = join(dir, 'squid.conf');
   await writeFile(conf, [
     `http_port 127.0.0.1:${port}`,
-    ...(workers > 1 ? [`workers ${workers}`] : []),
     `pid_filename ${join(dir, 'squid.pid')}`,
     `cache_log ${join(dir, 'squid-cache.log')}`,
     `access_log stdio:${join(dir, 'squid-access.log')}`,
@@ -146,8 +179,9 @@ export async function startSquid(originPort: number, workers: number): Promise<S
     'cache deny all',
     'cache_mem 8 MB',
     'pinger_enable off',
-    'max_filedescriptors 16384',
-    'shutdown_lifetime 1 seconds',
+    // As many as the gateway may hold: the limit the benchmark runs under.
+    `max_filedescriptors ${(await openFilesLimit()) ?? 16_384}`,
+    'shutdown_lifetime 0 seconds',
     `acl allowed_hosts dstdomain ${TARGET_HOST}`,
     `acl allowed_ports port ${originPort}`,
     'acl CONNECT method CONNECT',
@@ -156,7 +190,8 @@ export async function startSquid(originPort: number, workers: number): Promise<S
     'http_access deny all',
     '',
   ].join('\n'));
-  const child = spawn('squid', ['--foreground', '-f', conf, '-n', name], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const [file, args] = pinned(cpus, 'squid', ['--foreground', '-f', conf, '-n', name]);
+  const child = spawn(file, args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`squid exited with code ${child.exitCode}; see ${join(dir, 'squid-cache.log')}`);
