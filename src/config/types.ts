@@ -21,7 +21,7 @@ export interface ListenerConfig {
   readonly tls?: ListenerTlsConfig | undefined;
 }
 
-/** `listen: [{address, tls: {...}}]` or `start --tls-cert FILE --tls-key FILE` (tls/listener.ts). */
+/** `listen: [{address, tls: {...}}]` or `start --tls-cert FILE --tls-key FILE` (proxy/tls-accept.ts, tls/endpoint.ts). */
 export interface ListenerTlsConfig {
   /** Absolute paths of the PEM certificate (leaf first, then intermediates) and its private key. */
   readonly cert: string;
