@@ -15,6 +15,7 @@ export const PROXY_ERRORS = {
   'max-forwards-reached': { status: 405, reason: 'Method Not Allowed: Max-Forwards is 0 and the gateway answers no OPTIONS request itself' },
   'http-version-not-supported': { status: 505, reason: 'HTTP Version Not Supported: only HTTP/1.0 and HTTP/1.1 requests are served' },
   'upgrade-not-supported': { status: 501, reason: 'Not Implemented: protocol upgrade is not supported' },
+  'expectation-failed': { status: 417, reason: 'Expectation Failed: only Expect: 100-continue is understood' },
   'denied': { status: 403, reason: 'Forbidden: target not allowed by gateway policy' },
   'plain-http-to-tls-port': { status: 403, reason: 'Forbidden: port 443 takes TLS through CONNECT; plain http:// to it is not forwarded' },
   'auth-required': { status: 407, reason: 'Proxy Authentication Required' },

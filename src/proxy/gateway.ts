@@ -15,7 +15,7 @@ import { Pipelines } from './pipeline.js';
 import { shielded } from './guard.js';
 import { listenerName, type BoundListener, type ListenerServices } from './listener.js';
 import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
-import { refuseSocket, refuseUnparsed } from './respond.js';
+import { refuseResponse, refuseSocket, refuseUnparsed } from './respond.js';
 import { closeDeniedTunnels, type AdmittedTunnel } from './revoke.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { getContext } from './context.js';
@@ -144,13 +144,20 @@ export class Gateway {
     // Registered before the handlers: a head is complete before anything answers it.
     const parsed = (req: IncomingMessage, res: ServerResponse): void => connections.requestParsed(req.socket, res);
     const handedOver = (_req: IncomingMessage, socket: Socket): void => connections.release(socket);
-    this.#http.on('request', parsed).on('checkContinue', parsed).on('connect', handedOver).on('upgrade', handedOver);
+    this.#http.on('request', parsed).on('checkContinue', parsed).on('checkExpectation', parsed).on('connect', handedOver).on('upgrade', handedOver);
     const pipelines = this.#pipelines;
     const forwarder = shielded(sink, 'request', ([req]) => req.socket, pipelines.oneAtATime(limitRequestHead(deps, createForwarder(deps))));
     this.#http.on('request', forwarder);
     // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
     // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
     this.#http.on('checkContinue', forwarder);
+    // Without this listener Node would answer an Expect it does not know with a bare 417 of its own.
+    this.#http.on('checkExpectation', shielded(sink, 'request', ([req]) => req.socket, pipelines.oneAtATime((req: IncomingMessage, res: ServerResponse) => {
+      const { status } = PROXY_ERRORS['expectation-failed'];
+      audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'expectation-failed', status });
+      metrics.refused('request', 'expectation-failed');
+      refuseResponse(res, 'expectation-failed');
+    })));
     this.#http.on('connect', shielded(sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps)))));
     this.#http.on('upgrade', shielded(sink, 'upgrade', ([, socket]) => socket, pipelines.handOverInTurn((req: IncomingMessage, socket: Socket) => {
       const { status } = PROXY_ERRORS['upgrade-not-supported'];

@@ -274,6 +274,14 @@ describe('plain-HTTP forwarding', () => {
     assert.equal(origin.requests.length, before);
   });
 
+  test('refuses an Expect other than 100-continue with 417 from the error table', async () => {
+    const before = origin.requests.length;
+    const raw = `POST http://${HOST}/sha256 HTTP/1.1\r\nHost: ${HOST}\r\nExpect: 200-ok\r\nContent-Length: 2\r\n${authLine()}\r\nhi`;
+    const result = await rawExchange(gateway.port, raw);
+    assertTableAnswer(result.data, 'expectation-failed');
+    assert.equal(origin.requests.length, before);
+  });
+
   test('logs one request-completed record with status and bytes', async () => {
     const from = gateway.records.length;
     await viaProxy(gateway, `http://${HOST}/hello`, { headers: auth() });

@@ -23,6 +23,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   'max-forwards-reached': 405,
   'http-version-not-supported': 505,
   'upgrade-not-supported': 501,
+  'expectation-failed': 417,
   'denied': 403,
   'plain-http-to-tls-port': 403,
   'auth-required': 407,
