@@ -7,7 +7,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { packageVersion } from '../observability/build-info.js';
 import { audit, type Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { auditPolicyMode } from './audit-records.js';
+import { auditEarlyRefusal, auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
 import type { HandlerDeps } from './deps.js';
 import { createForwarder } from './forward.js';
@@ -151,18 +151,19 @@ export class Gateway {
     // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
     // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
     this.#http.on('checkContinue', forwarder);
+    /** Audits and counts a request refused before any handler; the caller answers it. */
+    const refusedEarly = (req: IncomingMessage, code: ProxyErrorCode): void => {
+      auditEarlyRefusal(logger, getContext(req.socket), req.method, code);
+      metrics.refused('request', code);
+    };
     // Without this listener Node would answer an Expect it does not know with a bare 417 of its own.
     this.#http.on('checkExpectation', shielded(sink, 'request', ([req]) => req.socket, pipelines.oneAtATime((req: IncomingMessage, res: ServerResponse) => {
-      const { status } = PROXY_ERRORS['expectation-failed'];
-      audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'expectation-failed', status });
-      metrics.refused('request', 'expectation-failed');
+      refusedEarly(req, 'expectation-failed');
       refuseResponse(res, 'expectation-failed');
     })));
     this.#http.on('connect', shielded(sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(limitConnectHead(deps, createConnectHandler(deps)))));
     this.#http.on('upgrade', shielded(sink, 'upgrade', ([, socket]) => socket, pipelines.handOverInTurn((req: IncomingMessage, socket: Socket) => {
-      const { status } = PROXY_ERRORS['upgrade-not-supported'];
-      audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status });
-      metrics.refused('request', 'upgrade-not-supported');
+      refusedEarly(req, 'upgrade-not-supported');
       refuseSocket(socket, 'upgrade-not-supported');
     })));
     this.#http.on('clientError', shielded(sink, 'client-error', ([, socket]) => socket, (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket)));
