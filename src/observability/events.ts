@@ -49,7 +49,7 @@ export const EVENTS = {
   // 1500-1599: worker processes (workers: auto|N).
   'worker-started': 1500,
   'worker-exited': 1501,
-  // 1600-1699: TLS listeners (tls/listener.ts).
+  // 1600-1699: TLS listeners (proxy/tls-accept.ts, tls/endpoint.ts).
   'tls-handshake-failed': 1600,
   'certificate-reloaded': 1601,
   'certificate-reload-failed': 1602,

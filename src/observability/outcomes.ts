@@ -40,7 +40,10 @@ export type ProxyErrorCode =
   | 'auth-locked'
   | 'auth-concurrent'
   | 'auth-busy'
-  | 'out-of-resources';
+  | 'out-of-resources'
+  | 'request-timeout'
+  | 'header-too-large'
+  | 'expectation-failed';
 
 /**
  * Which side ended a relayed tunnel, or why the gateway did. 'idle-timeout', 'half-closed-timeout' and

@@ -9,7 +9,7 @@ export interface ConnectionContext {
   readonly clientPort: number;
   /** `host:port` of the listener that accepted the connection. */
   readonly listener: string;
-  /** Set by TLS-capable listeners (tls/listener.ts): TLS or plain, and a verified client certificate. */
+  /** Set by TLS-capable listeners (tls-accept.ts): TLS or plain, and a verified client certificate. */
   readonly security?: ConnectionSecurity;
 }
 

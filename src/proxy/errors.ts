@@ -20,10 +20,11 @@ export const PROXY_ERRORS = {
   'max-forwards-reached': { status: 405, reason: 'Method Not Allowed: Max-Forwards is 0 and the gateway answers no OPTIONS request itself' },
   'http-version-not-supported': { status: 505, reason: 'HTTP Version Not Supported: only HTTP/1.0 and HTTP/1.1 requests are served' },
   'upgrade-not-supported': { status: 501, reason: 'Not Implemented: protocol upgrade is not supported' },
+  'expectation-failed': { status: 417, reason: 'Expectation Failed: only Expect: 100-continue is understood' },
   'denied': { status: 403, reason: 'Forbidden: target not allowed by gateway policy' },
   'plain-http-to-tls-port': { status: 403, reason: 'Forbidden: port 443 takes TLS through CONNECT; plain http:// to it is not forwarded' },
   'auth-required': { status: 407, reason: 'Proxy Authentication Required' },
-  // TLS listeners (tls/listener.ts, tls/security.ts).
+  // TLS listeners (proxy/tls-accept.ts, tls/security.ts).
   'tls-required': { status: 400, reason: 'Bad Request: this port accepts TLS only; use an https:// proxy URL' },
   'plain-credentials': { status: 403, reason: 'Forbidden: proxy credentials are refused on a plain connection; use an https:// proxy URL' },
   'dns-failure': { status: 502, reason: 'Bad Gateway: target name could not be resolved' },
@@ -35,10 +36,13 @@ export const PROXY_ERRORS = {
   'relay-unreachable': { status: 502, reason: 'Bad Gateway: the relay proxy could not be reached' },
   'relay-timeout': { status: 504, reason: 'Gateway Timeout: the relay proxy did not answer in time' },
   'shutting-down': { status: 503, reason: 'Service Unavailable: gateway is shutting down' },
-  // Limits (proxy/limits.ts, proxy/request-head.ts, auth/throttle.ts): the client may come back later.
+  // Limits (proxy/limits.ts, proxy/request-head.ts, proxy/client-connections.ts, auth/throttle.ts): the
+  // client may come back later.
   'duplicate-host': { status: 400, reason: 'Bad Request: more than one Host header' },
+  'request-timeout': { status: 408, reason: 'Request Timeout: the request head did not arrive in time' },
   'uri-too-long': { status: 414, reason: 'URI Too Long: the request target exceeds the limit' },
   'too-many-headers': { status: 431, reason: 'Request Header Fields Too Large: too many header fields' },
+  'header-too-large': { status: 431, reason: 'Request Header Fields Too Large: the request head exceeds the size limit' },
   'too-many-connections': { status: 503, reason: 'Service Unavailable: too many open connections', retryAfterSeconds: 5 },
   'client-connection-limit': { status: 429, reason: 'Too Many Requests: too many open connections from this address', retryAfterSeconds: 5 },
   'user-tunnel-limit': { status: 429, reason: 'Too Many Requests: too many open tunnels for this user', retryAfterSeconds: 5 },

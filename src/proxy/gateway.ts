@@ -1,6 +1,6 @@
 // The running gateway: one strict HTTP parser shared by every listener, the CONNECT and absolute-URI
 // handlers behind it, the set of open tunnels, and start/drain/stop.
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
@@ -9,22 +9,25 @@ import { audit, type Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
-import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
 import type { HandlerDeps } from './deps.js';
-import { ExchangeIds } from './exchange.js';
+import { Exchange, ExchangeIds, type Answer } from './exchange.js';
 import { createForwarder } from './forward.js';
 import { Pipelines } from './pipeline.js';
-import { attachFaultSink, shielded, type FaultSink } from './guard.js';
-import { listenerName, type BoundListener } from './listener.js';
+import { shielded } from './guard.js';
+import { listenerName, type BoundListener, type ListenerServices } from './listener.js';
 import { closeListeners, openListeners, planListeners, RebindError, replaceListeners } from './rebind.js';
-import { refuseSocket } from './respond.js';
+import { refuseResponse, refuseSocket, refuseUnparsed } from './respond.js';
 import { closeDeniedTunnels, type AdmittedTunnel } from './revoke.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { getContext } from './context.js';
 import { connectionCeiling } from './fd-budget.js';
-import { attachLimiter, ConnectionLimiter } from './limits.js';
-import { attachTlsServices } from '../tls/listener.js';
-import { enforceHeadTimeouts, headServerOptions } from './request-head.js';
+import { ConnectionLimiter } from './limits.js';
+import { headServerOptions, headTimeoutMs } from './request-head.js';
+import { ClientConnections } from './client-connections.js';
+import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
+
+/** How an unparsed head is answered: the parser refused it, or it did not arrive in time. */
+type UnparsedCode = Extract<ProxyErrorCode, 'bad-request' | 'header-too-large' | 'request-timeout'>;
 
 export interface StopReport {
   /** 'drained': every tunnel ended within the grace period; 'grace-expired': the rest were closed. */
@@ -79,6 +82,8 @@ export class Gateway {
   readonly #tunnels = new Set<AdmittedTunnel>();
   readonly #http: HttpServer;
   readonly #pipelines = new Pipelines();
+  readonly #connections: ClientConnections;
+  readonly #services: ListenerServices;
   #runtime: Runtime;
   #listeners: BoundListener[] = [];
   #draining = false;
@@ -110,36 +115,56 @@ export class Gateway {
       limiter,
       ids: new ExchangeIds(),
     };
+    // It never listens: listeners hand it their sockets, so its head timeout is the gateway's own
+    // (client-connections.ts), and Node's requestTimeout, enforced only on a listening server, never cuts an upload.
     this.#http = createServer({
       ...headServerOptions(config),
-      // Bodies of forwarded requests may be long uploads; the head timeout guards against slowloris.
-      requestTimeout: 0,
-      connectionsCheckingInterval: 1000,
       // The Linux agent's CONNECT carries Host, but HTTP/1.0 clients and some probes do not.
       requireHostHeader: false,
       insecureHTTPParser: false,
     });
+    const headTimeout = (): number => headTimeoutMs(this.#runtime.config);
+    const sink = { logger, metrics };
+    this.#connections = new ClientConnections(headTimeout, shielded(sink, 'client-error', ([socket]) => socket, (socket: Socket) => {
+      socket.pause();
+      this.#refuseUnparsed(socket, 'request-timeout', 'ERR_HTTP_REQUEST_TIMEOUT');
+    }));
+    const connections = this.#connections;
+    this.#services = {
+      http: this.#http,
+      limiter,
+      logger,
+      metrics,
+      handshakeTimeoutMs: headTimeout,
+      proxyHeaderRefused: (refusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }),
+    };
     // Every listener hands its accepted sockets to this server, so this sees every client connection.
-    this.#http.on('connection', (socket: Socket) => metrics.clientConnected(socket, getContext(socket).client));
-    enforceHeadTimeouts(this.#http);
-    attachLimiter(this.#http, limiter);
-    attachTlsServices(this.#http, { logger, metrics, handshakeTimeoutMs: () => this.#runtime.config.timeouts.requestHeadSeconds * 1000 });
-    const sink: FaultSink = { logger, metrics };
-    attachFaultSink(this.#http, sink);
+    this.#http.on('connection', (socket: Socket) => {
+      metrics.clientConnected(socket, getContext(socket).client);
+      connections.add(socket);
+    });
+    // Registered before the handlers: a head is complete before anything answers it.
+    const parsed = (req: IncomingMessage, res: ServerResponse): void => connections.requestParsed(req.socket, res);
+    const handedOver = (_req: IncomingMessage, socket: Socket): void => connections.release(socket);
+    this.#http.on('request', parsed).on('checkContinue', parsed).on('checkExpectation', parsed).on('connect', handedOver).on('upgrade', handedOver);
     const pipelines = this.#pipelines;
-    const forwarder = shielded(() => sink, 'request', ([req]) => req.socket, pipelines.oneAtATime(createForwarder(deps)));
+    const forwarder = shielded(sink, 'request', ([req]) => req.socket, pipelines.oneAtATime(createForwarder(deps)));
     this.#http.on('request', forwarder);
     // With this listener Node no longer answers `Expect: 100-continue` itself: the 100 comes from the target,
     // relayed only for a request that was admitted and sent (exchange.ts), never before a 407 or 403.
     this.#http.on('checkContinue', forwarder);
-    this.#http.on('connect', shielded(() => sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(createConnectHandler(deps))));
-    this.#http.on('upgrade', shielded(() => sink, 'upgrade', ([, socket]) => socket, pipelines.handOverInTurn((req: IncomingMessage, socket: Socket) => {
-      audit(logger, 'warn', 'bad-request', { client: getContext(req.socket).client, method: req.method, reason: 'upgrade-not-supported', status: 501 });
-      metrics.refused('request', 'upgrade-not-supported');
-      refuseSocket(socket, 'upgrade-not-supported');
+    // Requests the gateway serves no way at all: refused through an exchange like any other refusal.
+    const refuseRequest = (req: IncomingMessage, answer: Answer, code: ProxyErrorCode): void =>
+      new Exchange(deps, 'request', getContext(req.socket), req.method, answer).refuseEarly(code);
+    // Without this listener Node would answer an Expect it does not know with a bare 417 of its own.
+    this.#http.on('checkExpectation', shielded(sink, 'request', ([req]) => req.socket, pipelines.oneAtATime((req: IncomingMessage, res: ServerResponse) => {
+      refuseRequest(req, (code) => refuseResponse(res, code), 'expectation-failed');
     })));
-    this.#http.on('clientError', shielded(() => sink, 'client-error', ([, socket]) => socket, (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket)));
-    this.#http.on(PROXY_HEADER_REFUSED, (refusal: ProxyHeaderRefusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }));
+    this.#http.on('connect', shielded(sink, 'connect', ([, socket]) => socket, pipelines.handOverInTurn(createConnectHandler(deps))));
+    this.#http.on('upgrade', shielded(sink, 'upgrade', ([, socket]) => socket, pipelines.handOverInTurn((req: IncomingMessage, socket: Socket) => {
+      refuseRequest(req, (code) => refuseSocket(socket, code), 'upgrade-not-supported');
+    })));
+    this.#http.on('clientError', shielded(sink, 'client-error', ([, socket]) => socket, (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket)));
   }
 
   get runtime(): Runtime {
@@ -165,7 +190,7 @@ export class Gateway {
   }
 
   async start(): Promise<readonly BoundListener[]> {
-    this.#listeners = await openListeners(this.#runtime.config.listen, this.#http, this.#logger);
+    this.#listeners = await openListeners(this.#runtime.config.listen, this.#services);
     if (this.#announce) announceStart(this.#logger, this.#runtime.config, this.#listeners);
     return this.#listeners;
   }
@@ -181,11 +206,11 @@ export class Gateway {
     if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
     this.#draining = true;
     const closing = this.#closeListeners();
-    this.#http.closeIdleConnections();
+    this.#connections.closeIdle();
     const drained = await this.#waitForTunnels(graceMs);
     const closedTunnels = this.#tunnels.size;
     for (const tunnel of [...this.#tunnels]) tunnel.close();
-    this.#http.closeAllConnections();
+    this.#connections.closeAll();
     await closing;
     const report: StopReport = { outcome: drained ? 'drained' : 'grace-expired', closedTunnels };
     if (this.#announce) audit(this.#logger, 'info', 'service-stopped', { ...report });
@@ -201,10 +226,10 @@ export class Gateway {
   async reload(config: GatewayConfig): Promise<ReloadReport> {
     const runtime = buildRuntime(config, this.#runtime);
     const plan = planListeners(this.#listeners, config.listen);
-    const opened = await openListeners(plan.add, this.#http, this.#logger);
+    const opened = await openListeners(plan.add, this.#services);
     let replaced: BoundListener[];
     try {
-      replaced = await replaceListeners(plan.replace, this.#http);
+      replaced = await replaceListeners(plan.replace, this.#services);
     } catch (err) {
       for (const listener of opened) void listener.close();
       if (err instanceof RebindError) this.#listeners = this.#listeners.map((bound) => err.swaps.get(bound) ?? bound);
@@ -213,7 +238,6 @@ export class Gateway {
     this.#runtime = runtime;
     this.metrics.policyMode(config.policy.mode);
     this.#listeners = [...plan.keep, ...replaced, ...opened];
-    this.#http.headersTimeout = config.timeouts.requestHeadSeconds * 1000;
     this.#logger.level = config.log.level;
     // Connections accepted by a dropped listener are served to their end by the shared HTTP server.
     for (const listener of plan.drop) void listener.close();
@@ -247,15 +271,15 @@ export class Gateway {
   }
 
   /**
-   * Parse errors and timeouts from Node's HTTP parser. A probe that connects and closes without a byte
-   * raises nothing; one that resets is logged at debug level only. Bytes after a request that closes the
-   * connection (HTTP/1.0, `Connection: close`) are ignored unanswered (RFC 9112 §9.6); any other error is
-   * answered in its place among the answers (pipeline.ts), and the connection closed.
+   * Parse errors from Node's HTTP parser. A probe that connects and closes without a byte raises nothing;
+   * one that resets is logged at debug level only. Bytes after a request that closes the connection
+   * (HTTP/1.0, `Connection: close`) are ignored unanswered (RFC 9112 §9.6); any other error is answered
+   * from the error table.
    */
   #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    const client = getContext(socket).client;
+    this.#connections.release(socket);
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
-      audit(this.#logger, 'debug', 'client-reset', { client, code: err.code }, 'client connection reset');
+      audit(this.#logger, 'debug', 'client-reset', { client: getContext(socket).client, code: err.code }, 'client connection reset');
       socket.destroy();
       return;
     }
@@ -265,14 +289,13 @@ export class Gateway {
       this.#pipelines.parseFailed(socket, () => socket.end());
       return;
     }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    audit(this.#logger, 'warn', 'bad-request', { client, reason: err.code ?? 'parse-error', status });
-    this.metrics.refused('request', 'bad-request');
-    const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    this.#pipelines.parseFailed(socket, () => {
-      // The last answer may have closed the connection already.
-      if (!socket.writable) return;
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
-    });
+    this.#refuseUnparsed(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 'header-too-large' : 'bad-request', err.code ?? 'parse-error');
+  }
+
+  /** Audits, counts and answers a head that never reached a handler, in its place among the answers (pipeline.ts). */
+  #refuseUnparsed(socket: Socket, code: UnparsedCode, reason: string): void {
+    audit(this.#logger, 'warn', 'bad-request', { client: getContext(socket).client, reason, status: PROXY_ERRORS[code].status });
+    this.metrics.refused('request', code);
+    this.#pipelines.parseFailed(socket, () => refuseUnparsed(socket, code));
   }
 }

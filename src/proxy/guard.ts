@@ -4,7 +4,6 @@
 // parsers behind them answer typed refusals and never throw; for a fault they still miss, the handler's
 // connection alone is closed, the fault logged (event 400) and counted, and the gateway serves on.
 
-import type { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 
@@ -23,13 +22,13 @@ interface Destroyable {
 /**
  * `handler`, made safe to register on an event: a synchronous throw or a rejection of the promise it returns
  * destroys what `victim` names for the same arguments (the connection the event is about) and is reported
- * to `sink`, which is looked up only then.
+ * to `sink`.
  */
-export function shielded<A extends unknown[]>(sink: () => FaultSink, surface: Surface, victim: (args: NoInfer<A>) => Destroyable | undefined, handler: (...args: A) => unknown): (...args: A) => void {
+export function shielded<A extends unknown[]>(sink: FaultSink, surface: Surface, victim: (args: NoInfer<A>) => Destroyable | undefined, handler: (...args: A) => unknown): (...args: A) => void {
   return (...args: A): void => {
     const fault = (err: unknown): void => {
       victim(args)?.destroy();
-      const { logger, metrics } = sink();
+      const { logger, metrics } = sink;
       logger.error({ event: 'error', eventId: 400, surface, err }, `unexpected error in ${surface}; that connection was closed`);
       metrics.internalError();
     };
@@ -40,18 +39,4 @@ export function shielded<A extends unknown[]>(sink: () => FaultSink, surface: Su
       fault(err);
     }
   };
-}
-
-const sinks = new WeakMap<EventEmitter, FaultSink>();
-
-/** Registers the gateway's logger and metrics with the shared HTTP server, which every listener receives. */
-export function attachFaultSink(http: EventEmitter, sink: FaultSink): void {
-  sinks.set(http, sink);
-}
-
-/** The sink attached to `http`; a listener cannot run without its gateway. */
-export function faultSink(http: EventEmitter): FaultSink {
-  const sink = sinks.get(http);
-  if (sink === undefined) throw new Error('attachFaultSink() must be called for the HTTP server before a listener opens');
-  return sink;
 }

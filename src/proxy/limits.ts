@@ -2,10 +2,9 @@
 // per client address (an IPv6 client by its /64, as auth/throttle.ts clientKey groups it), and how many
 // tunnels each user holds. Over a limit the client is answered at once (503 or 429 with Retry-After) and the
 // refusal is logged with its reason; nothing waits in a queue.
-// Listeners receive only the shared HTTP server, so the limiter travels with it (attachLimiter) and a listener
-// calls admitConnection() once it knows the client's address, after any PROXY header, so that the
+// Every listener is opened with the limiter (listener.ts ListenerServices: it cannot be opened without one)
+// and calls admitConnection() once it knows the client's address, after any PROXY header, so that the
 // per-client count uses the address the audit log shows.
-import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { clientKey } from '../auth/throttle.js';
 import type { LimitsConfig } from '../config/types.js';
@@ -151,34 +150,4 @@ function release(counts: Map<string, number>, key: string): void {
   const left = (counts.get(key) ?? 1) - 1;
   if (left > 0) counts.set(key, left);
   else counts.delete(key);
-}
-
-const limiters = new WeakMap<HttpServer, ConnectionLimiter>();
-
-/** Makes `limiter` the one every listener that hands sockets to `http` consults. */
-export function attachLimiter(http: HttpServer, limiter: ConnectionLimiter): void {
-  limiters.set(http, limiter);
-}
-
-/** For listeners: counts or refuses an accepted socket (see ConnectionLimiter.admitConnection). */
-export function admitConnection(http: HttpServer, socket: Socket, ctx: ConnectionContext): boolean {
-  const limiter = limiters.get(http);
-  // A wiring mistake must close the door, not open it: without a limiter no connection is admitted.
-  if (limiter === undefined) throw new LimiterMissingError();
-  return limiter.admitConnection(socket, ctx);
-}
-
-/** A listener handed sockets to an HTTP server no limiter was attached to (attachLimiter): a programming error. */
-export class LimiterMissingError extends Error {
-  readonly code = 'LIMITER_MISSING';
-
-  constructor() {
-    super('no connection limiter is attached to this HTTP server (attachLimiter): connections are refused');
-    this.name = 'LimiterMissingError';
-  }
-}
-
-/** For listeners: the listening socket's 'error' handler, so a failed accept() never kills the process. */
-export function acceptFailed(http: HttpServer, err: NodeJS.ErrnoException, listener: string): void {
-  limiters.get(http)?.acceptFailed(err, listener);
 }

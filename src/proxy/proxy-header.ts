@@ -3,7 +3,6 @@
 // a header; with `required`, every connection must come from one and carry one. The read is bounded in size
 // and time, and the bytes after the header are put back on the socket for whatever reads next.
 
-import type { EventEmitter } from 'node:events';
 import { BlockList, type Socket } from 'node:net';
 import type { ProxyProtocolConfig } from '../config/types.js';
 import { isCanonicalIPv4, ipv6Groups } from '../policy/ip.js';
@@ -118,9 +117,7 @@ export function readProxyHeader(socket: Socket, reader: ProxyHeaderReader): Prom
   });
 }
 
-/** Event the listener emits on the shared HTTP server when it closes a connection over its PROXY header. */
-export const PROXY_HEADER_REFUSED = 'oms-gateway:proxy-header-refused';
-
+/** A connection closed over its PROXY header, for the gateway to record (listener.ts ListenerServices). */
 export interface ProxyHeaderRefusal {
   /** The connection's own peer: the header, if any, was not believed. */
   readonly client: string;
@@ -131,24 +128,18 @@ export interface ProxyHeaderRefusal {
 
 /**
  * The client of a connection on a PROXY-protocol listener, or undefined when the connection was refused (it
- * is destroyed, and the refusal is emitted on `http` unless the peer just closed).
+ * is destroyed, and the refusal handed to `refused` unless the peer just closed).
  */
 export async function proxiedClient(
   socket: Socket,
   reader: ProxyHeaderReader,
-  http: EventEmitter,
+  refused: (refusal: ProxyHeaderRefusal) => void,
   listener: string,
 ): Promise<{ readonly client: string; readonly clientPort: number } | undefined> {
   const outcome = await readProxyHeader(socket, reader);
   if (outcome.ok) return { client: outcome.client, clientPort: outcome.clientPort };
   if (outcome.reason !== 'closed') {
-    const refusal: ProxyHeaderRefusal = {
-      client: socket.remoteAddress ?? 'unknown',
-      clientPort: socket.remotePort ?? 0,
-      listener,
-      reason: outcome.reason,
-    };
-    http.emit(PROXY_HEADER_REFUSED, refusal);
+    refused({ client: socket.remoteAddress ?? 'unknown', clientPort: socket.remotePort ?? 0, listener, reason: outcome.reason });
   }
   socket.destroy();
   return undefined;

@@ -3,17 +3,13 @@
 // the dropped ones only once all new ones are bound, so there is no moment without a listener. A listener
 // whose options changed on the same address (PROXY protocol, say) cannot be bound twice: it is closed and
 // bound again at once, so that one address refuses connections for a moment.
-import type { Server as HttpServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListenerConfig } from '../config/types.js';
-import { audit, type Logger } from '../observability/logger.js';
-import { listenerName, openListener, type BoundListener } from './listener.js';
+import { audit } from '../observability/logger.js';
+import { listenerName, openListener, type BoundListener, type ListenerServices } from './listener.js';
 
 /** Errors an absent address family raises; the embedded default's IPv6 listener is skipped on them. */
 const FAMILY_ABSENT = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
-
-/** The configuration each bound listener was opened from (a port-0 listener's bound port differs from it). */
-const configured = new WeakMap<BoundListener, ListenerConfig>();
 
 /** How long a rebind waits for the closed listener's port to be released. */
 const REBIND_WAIT_MS = 2000;
@@ -38,10 +34,7 @@ export interface ListenerPlan {
 export function planListeners(current: readonly BoundListener[], wanted: readonly ListenerConfig[]): ListenerPlan {
   const free = [...current];
   const take = (fits: (was: ListenerConfig, config: ListenerConfig) => boolean, config: ListenerConfig): BoundListener | undefined => {
-    const index = free.findIndex((bound) => {
-      const was = configured.get(bound);
-      return was !== undefined && fits(was, config);
-    });
+    const index = free.findIndex((bound) => fits(bound.config, config));
     return index === -1 ? undefined : free.splice(index, 1)[0];
   };
   const sameAddress = (was: ListenerConfig, config: ListenerConfig): boolean => was.host === config.host && was.port === config.port;
@@ -79,28 +72,25 @@ export class RebindError extends Error {
  * Closes each replaced listener and binds its new settings on the same address, waiting briefly for the
  * port to be released. On failure the old settings are bound again and a RebindError is thrown.
  */
-export async function replaceListeners(replacements: readonly Replacement[], http: HttpServer): Promise<BoundListener[]> {
+export async function replaceListeners(replacements: readonly Replacement[], services: ListenerServices): Promise<BoundListener[]> {
   const swaps = new Map<BoundListener, BoundListener>();
   for (const { old, config } of replacements) {
     void old.close();
     try {
-      swaps.set(old, await bindWhenFree(config, http));
+      swaps.set(old, await bindWhenFree(config, services));
     } catch (err) {
-      const was = configured.get(old);
-      if (was !== undefined) swaps.set(old, await bindWhenFree(was, http));
+      swaps.set(old, await bindWhenFree(old.config, services));
       throw new RebindError(err, swaps);
     }
   }
   return [...swaps.values()];
 }
 
-async function bindWhenFree(config: ListenerConfig, http: HttpServer): Promise<BoundListener> {
+async function bindWhenFree(config: ListenerConfig, services: ListenerServices): Promise<BoundListener> {
   const deadline = Date.now() + REBIND_WAIT_MS;
   for (;;) {
     try {
-      const bound = await openListener(config, http);
-      configured.set(bound, config);
-      return bound;
+      return await openListener(config, services);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() >= deadline) throw err;
       await sleep(REBIND_POLL_MS);
@@ -112,20 +102,18 @@ async function bindWhenFree(config: ListenerConfig, http: HttpServer): Promise<B
  * Binds every listener in `configs`. An optional listener (the default IPv6 one) whose address family is
  * absent is skipped with a warning; any other failure closes what this call bound and throws.
  */
-export async function openListeners(configs: readonly ListenerConfig[], http: HttpServer, logger: Logger): Promise<BoundListener[]> {
+export async function openListeners(configs: readonly ListenerConfig[], services: ListenerServices): Promise<BoundListener[]> {
   const opened: BoundListener[] = [];
   for (const config of configs) {
     try {
-      const bound = await openListener(config, http);
-      configured.set(bound, config);
-      opened.push(bound);
+      opened.push(await openListener(config, services));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (!(config.optional && FAMILY_ABSENT.has(code))) {
         await closeListeners(opened);
         throw err;
       }
-      audit(logger, 'warn', 'listener-skipped', { listener: listenerName(config), reason: code });
+      audit(services.logger, 'warn', 'listener-skipped', { listener: listenerName(config), reason: code });
     }
   }
   return opened;

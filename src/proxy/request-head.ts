@@ -1,26 +1,21 @@
-// Bounds on the request head, and its HTTP version (HTTP/1.x only, 505). Node's parser enforces the total size itself (maxHeaderSize: request line
-// and header fields together, 431 through clientError) and the time to send it (headersTimeout, 408); the
-// length of the request target (414), the number of header fields (431) and a repeated Host (400, RFC 9112
+// Bounds on the request head, and its HTTP version (HTTP/1.x only, 505). Node's parser enforces the total
+// size itself (maxHeaderSize: request line and header fields together, 431 through clientError), the gateway
+// the time to send it (client-connections.ts, 408); the length of the request target (414), the number of header fields (431) and a repeated Host (400, RFC 9112
 // §3.2: Node keeps the first and drops the rest, so two readers could pick different ones) are checked here,
 // first thing in both handlers, so no check depends on which handler a request reaches.
-import type { IncomingMessage, Server as HttpServer, ServerOptions } from 'node:http';
+import type { IncomingMessage, ServerOptions } from 'node:http';
 import type { GatewayConfig, LimitsConfig } from '../config/types.js';
 
 export type HeadRefusalCode = 'http-version-not-supported' | 'uri-too-long' | 'too-many-headers' | 'duplicate-host';
 
-/** Options of the shared HTTP server that bound the head: its size and the time to send it. */
-export function headServerOptions(config: GatewayConfig): Pick<ServerOptions, 'maxHeaderSize' | 'headersTimeout'> {
-  return { maxHeaderSize: config.limits.maxHeaderBytes, headersTimeout: config.timeouts.requestHeadSeconds * 1000 };
+/** Options of the shared HTTP server that bound the head: its size (request line and fields together). */
+export function headServerOptions(config: GatewayConfig): Pick<ServerOptions, 'maxHeaderSize'> {
+  return { maxHeaderSize: config.limits.maxHeaderBytes };
 }
 
-/**
- * Starts Node's connection checks on the shared server, which never listens itself (listeners hand it their
- * sockets). Node starts them on 'listening'; without them headersTimeout is never enforced (a head sent a
- * byte at a time, or no byte at all, holds its connection for ever) and closeIdleConnections() and
- * closeAllConnections() find no connection to close. Call before the first connection is handed over.
- */
-export function enforceHeadTimeouts(http: HttpServer): void {
-  http.emit('listening');
+/** The time a request head may take (client-connections.ts enforces it). */
+export function headTimeoutMs(config: GatewayConfig): number {
+  return config.timeouts.requestHeadSeconds * 1000;
 }
 
 /** Why a parsed head is refused, if it is. */

@@ -26,6 +26,17 @@ function bodyOf(code: ProxyErrorCode): string {
   return `${PROXY_ERRORS[code].reason}\n`;
 }
 
+/** The whole answer, status line to body, as refuseSocket and refuseUnparsed write it. */
+function answerOf(code: ProxyErrorCode, proxyAuthenticate: string | undefined): string {
+  const { status } = PROXY_ERRORS[code];
+  const body = bodyOf(code);
+  const headers = headersFor(code, proxyAuthenticate);
+  headers['Content-Length'] = String(Buffer.byteLength(body));
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n${body}`;
+}
+
 /**
  * Answers on a raw socket (CONNECT path) and closes it. Bytes the client pipelined after the refused
  * head (optimistic TLS, a second request) are drained unparsed, so they can never be acted upon.
@@ -33,20 +44,25 @@ function bodyOf(code: ProxyErrorCode): string {
  */
 export function refuseSocket(socket: Duplex, code: ProxyErrorCode, proxyAuthenticate?: string): void {
   if (socket.destroyed) return;
-  const { status } = PROXY_ERRORS[code];
-  const body = bodyOf(code);
-  const headers = headersFor(code, proxyAuthenticate);
-  headers['Content-Length'] = String(Buffer.byteLength(body));
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
-  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
   // Node's HTTP server stops watching a socket it hands over (CONNECT, Upgrade) or that failed to parse:
   // a reset while the answer lingers must not become an uncaught 'error' that ends the process.
   socket.on('error', () => socket.destroy());
-  socket.end(`${head}\r\n${body}`);
+  socket.end(answerOf(code, proxyAuthenticate));
   socket.resume();
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * Answers on a connection still attached to Node's HTTP parser whose head it refused or did not receive in
+ * time, and destroys it once the answer is written. Unlike refuseSocket nothing more is read: the parser
+ * has failed, and what follows would only fail it again (the caller has paused the socket).
+ */
+export function refuseUnparsed(socket: Duplex, code: ProxyErrorCode): void {
+  // The last answer may have closed the connection already.
+  if (!socket.writable) return;
+  socket.end(answerOf(code, undefined), () => socket.destroy());
 }
 
 /** Answers an absolute-URI request with the error; Node closes the connection because of `Connection: close`. */

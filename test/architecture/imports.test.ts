@@ -12,13 +12,6 @@ const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
 /** The folders that must not import each other both ways. */
 const LAYERS = ['proxy', 'tls', 'policy', 'config', 'observability', 'auth'];
 
-/**
- * Imports the rule forbids that are known and being removed, as `from -> to: file`. The TLS accept stage
- * (tls/listener.ts) moves to the listener side in issue 15; empty this list when it has. An entry that no
- * longer matches an import fails the test, so the list cannot outlive its reason.
- */
-const KNOWN_BOTH_WAYS_ALLOWANCE: readonly string[] = ['tls -> proxy: src/tls/listener.ts'];
-
 /** What observability/ may not import: the data path, and any of config/ but the configuration's types. */
 const OBSERVABILITY_FORBIDDEN = (target: string): boolean =>
   target.startsWith('proxy/') || target.startsWith('tls/') || (target.startsWith('config/') && target !== 'config/types.ts');
@@ -63,13 +56,9 @@ function crossFolderEdges(): Edge[] {
   return edges;
 }
 
-function allowanceKey(edge: Edge): string {
-  return `${edge.from} -> ${edge.to}: ${edge.file}`;
-}
-
 /** Folder pairs among `layers` that import each other both ways, each named with the files on both sides. */
-export function bothWays(edges: readonly Edge[], layers: readonly string[], allowance: readonly string[]): string[] {
-  const counted = edges.filter((edge) => layers.includes(edge.from) && layers.includes(edge.to) && !allowance.includes(allowanceKey(edge)));
+export function bothWays(edges: readonly Edge[], layers: readonly string[]): string[] {
+  const counted = edges.filter((edge) => layers.includes(edge.from) && layers.includes(edge.to));
   const files = (from: string, to: string): string[] => [...new Set(counted.filter((e) => e.from === from && e.to === to).map((e) => e.file))].sort();
   const pairs: string[] = [];
   for (const [i, a] of layers.entries()) {
@@ -90,12 +79,7 @@ describe('imports between folders of src/', () => {
   });
 
   test('no two of proxy, tls, policy, config, observability and auth import each other both ways', () => {
-    assert.deepEqual(bothWays(edges, LAYERS, KNOWN_BOTH_WAYS_ALLOWANCE), []);
-  });
-
-  test('every allowance still matches an import (remove those that do not)', () => {
-    const present = new Set(edges.map(allowanceKey));
-    assert.deepEqual(KNOWN_BOTH_WAYS_ALLOWANCE.filter((entry) => !present.has(entry)), []);
+    assert.deepEqual(bothWays(edges, LAYERS), []);
   });
 
   test('observability/ imports neither proxy/, tls/ nor the configuration loader (only config/types.ts)', () => {
@@ -103,7 +87,7 @@ describe('imports between folders of src/', () => {
     assert.deepEqual(bad.map((edge) => `${edge.file} imports ${edge.target}`), []);
   });
 
-  test('the check names a pair that imports both ways, with its files, and honours the allowance', () => {
+  test('the check names a pair that imports both ways, with its files, and nothing else', () => {
     const sample: Edge[] = [
       { from: 'tls', to: 'config', file: 'src/tls/a.ts', target: 'config/types.ts' },
       { from: 'config', to: 'tls', file: 'src/config/b.ts', target: 'tls/material.ts' },
@@ -111,8 +95,7 @@ describe('imports between folders of src/', () => {
       { from: 'cli', to: 'proxy', file: 'src/cli/d.ts', target: 'proxy/gateway.ts' },
       { from: 'proxy', to: 'cli', file: 'src/proxy/e.ts', target: 'cli/io.ts' },
     ];
-    assert.deepEqual(bothWays(sample, LAYERS, []), ['tls <-> config (tls -> config: src/tls/a.ts; config -> tls: src/config/b.ts)']);
-    assert.deepEqual(bothWays(sample, LAYERS, ['tls -> config: src/tls/a.ts']), []);
+    assert.deepEqual(bothWays(sample, LAYERS), ['tls <-> config (tls -> config: src/tls/a.ts; config -> tls: src/config/b.ts)']);
   });
 
   test('imports are found in every form they take', () => {

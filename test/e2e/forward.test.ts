@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordMatching, startGateway, type Gateway } from '../fixtures/gateway.js';
 import { HELLO_BODY, startHttpOrigin, type HttpOrigin } from '../fixtures/origin.js';
 import { parseHead, rawExchange, statusCodes } from '../fixtures/raw-client.js';
+import { assertTableAnswer } from '../fixtures/refusal.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
 import { requireCommand, runCommand } from '../fixtures/tools.js';
 
@@ -269,6 +270,15 @@ describe('plain-HTTP forwarding', () => {
     const raw = `GET http://${HOST}/ws HTTP/1.1\r\nHost: ${HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nProxy-Authorization: ${auth()['Proxy-Authorization']}\r\n\r\n`;
     const result = await rawExchange(gateway.port, raw);
     assert.deepEqual(statusCodes(result.data), [501]);
+    assertTableAnswer(result.data, 'upgrade-not-supported');
+    assert.equal(origin.requests.length, before);
+  });
+
+  test('refuses an Expect other than 100-continue with 417 from the error table', async () => {
+    const before = origin.requests.length;
+    const raw = `POST http://${HOST}/sha256 HTTP/1.1\r\nHost: ${HOST}\r\nExpect: 200-ok\r\nContent-Length: 2\r\n${authLine()}\r\nhi`;
+    const result = await rawExchange(gateway.port, raw);
+    assertTableAnswer(result.data, 'expectation-failed');
     assert.equal(origin.requests.length, before);
   });
 

@@ -32,7 +32,7 @@ function connection(): { destroy(): void; destroyed: boolean } {
 test('a synchronous throw destroys that connection only, and is logged and counted', async () => {
   const { sink: s, lines, counted } = sink();
   const [bad, good] = [connection(), connection()];
-  const handler = shielded(() => s, 'tls-handshake', ([c]) => c, (c: ReturnType<typeof connection>) => {
+  const handler = shielded(s, 'tls-handshake', ([c]) => c, (c: ReturnType<typeof connection>) => {
     if (c === bad) throw new TypeError("Cannot read properties of undefined (reading 'split')");
   });
   handler(bad);
@@ -49,7 +49,7 @@ test('a synchronous throw destroys that connection only, and is logged and count
 test('a rejected promise is handled the same way', async () => {
   const { sink: s, lines, counted } = sink();
   const c = connection();
-  shielded(() => s, 'accept', ([socket]) => socket, async (_socket: ReturnType<typeof connection>) => {
+  shielded(s, 'accept', ([socket]) => socket, async (_socket: ReturnType<typeof connection>) => {
     await Promise.resolve();
     throw new Error('late');
   })(c);

@@ -10,8 +10,9 @@ import { pino } from 'pino';
 import type { LimitsConfig } from '../../src/config/types.js';
 import type { ConnectionContext } from '../../src/proxy/context.js';
 import { GatewayMetrics } from '../../src/observability/metrics.js';
-import { admitConnection, acceptFailed, attachLimiter, ConnectionLimiter, LimiterMissingError } from '../../src/proxy/limits.js';
-import { createServer as createHttpServer } from 'node:http';
+import { ConnectionLimiter } from '../../src/proxy/limits.js';
+import { openListener, type ListenerServices } from '../../src/proxy/listener.js';
+import { listenerServices } from '../fixtures/listener-services.js';
 import { parseHead } from '../fixtures/raw-client.js';
 import { Exchange, ExchangeIds } from '../../src/proxy/exchange.js';
 import { refuseSocket } from '../../src/proxy/respond.js';
@@ -98,7 +99,7 @@ async function harness(limits: Partial<LimitsConfig> = {}, ceiling?: number) {
     if (refusal !== undefined) exchange.refuseLimit(refusal);
     return refusal === undefined;
   };
-  return { limiter, records, metrics, connectAs, close, setLimits, admitTunnel };
+  return { limiter, logger, records, metrics, connectAs, close, setLimits, admitTunnel };
 }
 
 /** Closes a connection on both ends, as the HTTP server does once the client has gone. */
@@ -265,24 +266,42 @@ describe('accept failures', () => {
   });
 });
 
-describe('the limiter attached to the shared HTTP server', () => {
-  test('is what listeners consult; a server without one refuses every connection (a wiring mistake closes the door)', async () => {
+describe('the limiter a listener is opened with', () => {
+  test('counts every connection the listener accepts: over the limit it is refused and never reaches the HTTP server', async () => {
     const h = await harness({ maxConnections: 1 });
-    const http = createHttpServer();
-    const bare = createHttpServer();
+    const services = listenerServices({ limiter: h.limiter, logger: h.logger, metrics: h.metrics });
+    const reached: Socket[] = [];
+    services.http.on('connection', (socket: Socket) => reached.push(socket));
+    const listener = await openListener({ host: '127.0.0.1', port: 0, optional: false }, services);
+    const dial = (): { socket: Socket; answer: Promise<string> } => {
+      const socket = connect({ host: '127.0.0.1', port: listener.port });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk)).on('error', () => undefined);
+      return { socket, answer: once(socket, 'close').then(() => Buffer.concat(chunks).toString('latin1')) };
+    };
+    const first = dial();
     try {
-      attachLimiter(http, h.limiter);
-      const viaHttp = (socket: Socket, ctx: ConnectionContext): boolean => admitConnection(http, socket, ctx);
-      assert.equal((await h.connectAs('10.3.0.1', viaHttp)).admitted, true);
-      const refused = await h.connectAs('10.3.0.2', viaHttp);
-      assert.equal(refused.admitted, false);
+      for (let i = 0; i < 100 && reached.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(reached.length, 1, 'the first connection reached the HTTP server');
+      assert.equal(h.limiter.openConnections, 1);
+      const refused = dial();
       assert.equal(parseHead(Buffer.from(await refused.answer, 'latin1')).status, 503);
-      const ctx = { client: '10.3.0.3', clientPort: 40000, listener: 'test' } as unknown as ConnectionContext;
-      assert.throws(() => admitConnection(bare, new Socket(), ctx), LimiterMissingError);
-      acceptFailed(http, Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }), 'x');
+      assert.equal(reached.length, 1, 'the refused connection reached the HTTP server');
+      assert.equal(h.records.filter((r) => r.event === 'limit-refused').length, 1);
+      listener.server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
       assert.equal(h.records.filter((r) => r.event === 'accept-failed').length, 1);
     } finally {
+      first.socket.destroy();
+      for (const socket of reached) socket.destroy();
+      await listener.close();
       await h.close();
     }
+  });
+
+  test('is required: a listener cannot be opened without one (a wiring mistake does not compile)', () => {
+    const { limiter: _limiter, ...withoutLimiter } = listenerServices();
+    // @ts-expect-error the limiter is a required collaborator of every listener
+    const services: ListenerServices = withoutLimiter;
+    assert.equal('limiter' in services, false);
   });
 });

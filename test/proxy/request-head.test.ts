@@ -4,7 +4,7 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
-import { headRefusal, headServerOptions } from '../../src/proxy/request-head.js';
+import { headRefusal, headServerOptions, headTimeoutMs } from '../../src/proxy/request-head.js';
 
 const config = parseConfigText('limits:\n  maxRequestTargetBytes: 100\n  maxHeaderCount: 10\n  maxHeaderBytes: 4096\ntimeouts:\n  requestHeadSeconds: 7\n', 'test.yaml');
 
@@ -40,6 +40,6 @@ for (const [name, url, headers, expected] of cases) {
   });
 }
 
-test('the server options carry the head size and the head timeout', () => {
-  assert.deepEqual(headServerOptions(config), { maxHeaderSize: 4096, headersTimeout: 7000 });
+test('the server options carry the head size, and the head timeout is requestHeadSeconds', () => {
+  assert.deepEqual({ ...headServerOptions(config), headTimeoutMs: headTimeoutMs(config) }, { maxHeaderSize: 4096, headTimeoutMs: 7000 });
 });

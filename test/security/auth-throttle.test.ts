@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type Gateway } from '../fixtures/gateway.js';
 import { startTcpSink, type TcpSink } from '../fixtures/origin.js';
 import { connectStatus, rawExchange, type ResponseHead } from '../fixtures/raw-client.js';
+import { assertTableAnswer } from '../fixtures/refusal.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
 
 const TARGET = 'tunnel.example:443';
@@ -67,6 +68,7 @@ describe('failed logins slow down, then lock out', () => {
     assert.equal(locked.head.status, 429);
     assert.ok(locked.head.headers['retry-after'] !== undefined);
     assert.equal(locked.head.headers['proxy-authenticate'], undefined);
+    assertTableAnswer(locked.head, 'auth-locked');
     const record = await gateway.waitForRecord((r) => r.event === 'auth-failed' && r.reason === 'locked-out', 5000, since);
     assert.equal(record.status, 429);
   });
@@ -149,20 +151,23 @@ describe('concurrent guesses are counted before they are checked (issue 16, item
    * Sends `count` wrong passwords at once; returns the statuses and the auth-failed records. A record with
    * reason bad-credentials is a password check (scrypt) made; the throttle's refusals make none.
    */
-  async function flood(count: number, from: (i: number) => string): Promise<{ statuses: number[]; checked: number; records: Record<string, unknown>[] }> {
+  async function flood(count: number, from: (i: number) => string): Promise<{ statuses: number[]; heads: ResponseHead[]; checked: number; records: Record<string, unknown>[] }> {
     const since = gateway.records.length;
     const heads = await Promise.all(Array.from({ length: count }, (_, i) => attempt(gateway, from(i), AGENT.name, `Guess-${i}-x`)));
     const statuses = heads.map((h) => h.head.status);
     await gateway.waitForRecord(() => gateway.records.slice(since).filter((r) => r.event === 'auth-failed').length >= count, 10_000, since);
     const records = gateway.records.slice(since).filter((r) => r.event === 'auth-failed');
-    return { statuses, checked: records.filter((r) => r.reason === 'bad-credentials').length, records };
+    return { statuses, heads: heads.map((h) => h.head), checked: records.filter((r) => r.reason === 'bad-credentials').length, records };
   }
 
   test('100 at once from one address: at most lockoutFailures are checked, the rest get 429', async () => {
-    const { statuses, checked, records } = await flood(100, () => '127.0.0.40');
+    const { statuses, heads, checked, records } = await flood(100, () => '127.0.0.40');
     assert.ok(checked >= 1 && checked <= LOCKOUT_FAILURES, `${checked} passwords checked`);
     assert.equal(statuses.filter((s) => s === 407).length, checked);
     assert.equal(statuses.filter((s) => s === 429).length, 100 - checked);
+    const turnedAway = heads.find((head) => head.status === 429);
+    assert.ok(turnedAway);
+    assertTableAnswer(turnedAway, 'auth-concurrent');
     assert.deepEqual(new Set(records.map((r) => r.reason)), new Set(['bad-credentials', 'too-many-attempts']));
     // Every record names the target and the claimed user, never the password.
     for (const record of records) {

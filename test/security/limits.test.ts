@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway, type Gateway } from '../fixtures/gateway.js';
 import { startTcpSink, type TcpSink } from '../fixtures/origin.js';
 import { connectStatus, openTunnel, parseHead, rawExchange, type ResponseHead } from '../fixtures/raw-client.js';
-import { expectRefusal, expectStillServes } from '../fixtures/refusal.js';
+import { assertTableAnswer, expectRefusal, expectStillServes } from '../fixtures/refusal.js';
 import { basicAuthYaml, basicCredentials } from '../fixtures/users.js';
 
 const TARGET = 'tunnel.example';
@@ -175,15 +175,18 @@ describe('request head limits and the head timeout', () => {
   const headers = (n: number): string => Array.from({ length: n }, (_, i) => `X-Field-${i}: v\r\n`).join('');
   const longName = `${'a'.repeat(60)}.${'b'.repeat(60)}.${TARGET}`;
   const cases = [
-    { name: 'a CONNECT target over maxRequestTargetBytes', raw: `CONNECT ${longName}:443 HTTP/1.1\r\n\r\n`, status: 414, reason: 'uri-too-long' },
-    { name: 'an absolute URI over maxRequestTargetBytes', raw: `GET http://${TARGET}/${'p'.repeat(200)} HTTP/1.1\r\nHost: ${TARGET}\r\n\r\n`, status: 414, reason: 'uri-too-long' },
-    { name: 'a CONNECT with more than maxHeaderCount fields', raw: `CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\n${headers(10)}\r\n`, status: 431, reason: 'too-many-headers' },
-    { name: 'a head over maxHeaderBytes', raw: `CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\nX-Big: ${'v'.repeat(3000)}\r\n\r\n`, status: 431, reason: 'HPE_HEADER_OVERFLOW' },
-  ];
-  for (const { name, raw, status, reason } of cases) {
+    { name: 'a CONNECT target over maxRequestTargetBytes', raw: `CONNECT ${longName}:443 HTTP/1.1\r\n\r\n`, status: 414, reason: 'uri-too-long', code: 'uri-too-long' },
+    { name: 'an absolute URI over maxRequestTargetBytes', raw: `GET http://${TARGET}/${'p'.repeat(200)} HTTP/1.1\r\nHost: ${TARGET}\r\n\r\n`, status: 414, reason: 'uri-too-long', code: 'uri-too-long' },
+    { name: 'a CONNECT with more than maxHeaderCount fields', raw: `CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\n${headers(10)}\r\n`, status: 431, reason: 'too-many-headers', code: 'too-many-headers' },
+    { name: 'a head over maxHeaderBytes', raw: `CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\nX-Big: ${'v'.repeat(3000)}\r\n\r\n`, status: 431, reason: 'HPE_HEADER_OVERFLOW', code: 'header-too-large' },
+    // Node's parser refuses it: answered from the error table like the gateway's own refusals.
+    { name: 'a head the parser refuses (a space in a field name)', raw: `CONNECT ${TARGET}:443 HTTP/1.1\r\nHost: ${TARGET}:443\r\nX A: b\r\n\r\n`, status: 400, reason: 'HPE_INVALID_HEADER_TOKEN', code: 'bad-request' },
+  ] as const;
+  for (const { name, raw, status, reason, code } of cases) {
     test(`${status}: ${name}`, async () => {
       const since = gateway.records.length;
-      await expectRefusal(gateway, raw, { statuses: [status], untouched: [sink] });
+      const result = await expectRefusal(gateway, raw, { statuses: [status], untouched: [sink] });
+      assertTableAnswer(result.data, code);
       const record = await gateway.waitForRecord((r) => r.event === 'bad-request', 5000, since);
       assert.equal(record.reason, reason);
       await expectStillServes(gateway, `${TARGET}:443`, sink);
@@ -207,6 +210,7 @@ describe('request head limits and the head timeout', () => {
     const ms = performance.now() - started;
     assert.ok(ms >= 900 && ms < 3500, `cut after ${ms} ms`);
     assert.equal(parseHead(Buffer.concat(chunks)).status, 408);
+    assertTableAnswer(Buffer.concat(chunks), 'request-timeout');
     await expectStillServes(gateway, `${TARGET}:443`);
   });
 
@@ -271,6 +275,7 @@ describe('the password-check slow path', () => {
     const head = await connectStatus(gateway.port, `${TARGET}:443`, { headers: { 'Proxy-Authorization': basicCredentials(USER.name, USER.password) } });
     assert.equal(head.status, 503);
     assert.equal(head.headers['retry-after'], '5');
+    assertTableAnswer(head, 'auth-busy');
     const record = await gateway.waitForRecord((r) => r.event === 'auth-failed');
     assert.equal(record.reason, 'busy');
     assert.equal(record.status, 503);
