@@ -48,10 +48,16 @@ export interface DnsObserver {
 /** The system's address list for a name, in its preference order; rejects with the resolver's error. */
 export type LookupAll = (host: string) => Promise<string[]>;
 
+/** What entries age by: `performance` unless a test steps time itself. */
+export interface Clock {
+  now(): number;
+}
+
 export interface DnsSources {
   readonly lookupAll: LookupAll;
   /** Asked for TTLs only; its answers never become addresses. */
-  readonly resolver: Resolver;
+  readonly resolver: Pick<Resolver, 'resolve4' | 'resolve6'>;
+  readonly clock?: Clock;
 }
 
 type Answer =
@@ -80,7 +86,9 @@ export class DnsCache {
   constructor(options: DnsCacheOptions, sources: DnsSources = defaultDnsSources()) {
     this.#options = options;
     this.#sources = sources;
-    this.#cache = options.maxEntries > 0 ? new LRUCache<string, Answer>({ max: options.maxEntries }) : undefined;
+    // ttlResolution 0: every read asks the clock, so a stepped clock is seen at once.
+    const clock = sources.clock === undefined ? {} : { perf: sources.clock, ttlResolution: 0 };
+    this.#cache = options.maxEntries > 0 ? new LRUCache<string, Answer>({ max: options.maxEntries, ...clock }) : undefined;
   }
 
   /** Cached entries, answers and failures alike. */

@@ -54,8 +54,37 @@ function observer(): DnsObserver & { readonly results: string[]; hits: number } 
   };
 }
 
-/** Waits for the background TTL query to land. */
-const settle = (): Promise<void> => sleep(60);
+/** A clock the test steps: entries age only when it says so, however slow the machine. */
+function steppedClock(): { now(): number; advance(ms: number): void } {
+  let now = 1_000_000;
+  return {
+    now: () => now,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+/** The resolver the cache asks for TTLs, with a way to wait until every query it was asked has been answered. */
+function watched(resolver: Resolver): { resolver: Pick<Resolver, 'resolve4' | 'resolve6'>; answered(): Promise<void> } {
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(query: Promise<T>): Promise<T> => {
+    pending.add(query);
+    void query.catch(() => undefined).finally(() => pending.delete(query));
+    return query;
+  };
+  return {
+    resolver: {
+      resolve4: ((host: string, options: { ttl: true }) => track(resolver.resolve4(host, options))) as Resolver['resolve4'],
+      resolve6: ((host: string, options: { ttl: true }) => track(resolver.resolve6(host, options))) as Resolver['resolve6'],
+    },
+    // Then one turn of the event loop, for the cache's own continuation of those answers.
+    answered: async () => {
+      await Promise.allSettled([...pending]);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
 
 describe('DNS cache', () => {
   let dns: DnsServer;
@@ -76,15 +105,17 @@ describe('DNS cache', () => {
 
   test('addresses come from the system resolver (the hosts file wins), the time to keep them from DNS', async () => {
     const lookup = counted(systemLookupAll);
-    const cache = new DnsCache(OPTIONS, { lookupAll: lookup.lookupAll, resolver });
+    const clock = steppedClock();
+    const ttls = watched(resolver);
+    const cache = new DnsCache(OPTIONS, { lookupAll: lookup.lookupAll, resolver: ttls.resolver, clock });
     const addresses = await cache.resolve('localhost', 1000);
     assert.ok(addresses.includes('127.0.0.1'), `got ${addresses.join(', ')}`);
     assert.ok(!addresses.includes('10.9.9.9'), 'the DNS answer replaced the hosts file entry');
-    await settle();
-    await sleep(300); // past the 100 ms floor, within the 1 s TTL
+    await ttls.answered();
+    clock.advance(300); // past the 100 ms floor, within the 1 s TTL
     await cache.resolve('localhost', 1000);
     assert.equal(lookup.calls, 1, 'asked again within the TTL');
-    await sleep(900); // past the TTL
+    clock.advance(900); // past the TTL
     await cache.resolve('localhost', 1000);
     assert.equal(lookup.calls, 2, 'not asked again after the TTL');
     assert.ok(dns.queries.includes('localhost A'));
@@ -101,14 +132,16 @@ describe('DNS cache', () => {
     ] as const;
     for (const { name, addresses, options, stillCachedAt, expiredAt } of cases) {
       const lookup = counted(tableLookup({ [name]: addresses }));
-      const cache = new DnsCache({ ...OPTIONS, ...options }, { lookupAll: lookup.lookupAll, resolver });
-      const started = Date.now();
+      const clock = steppedClock();
+      const ttls = watched(resolver);
+      const cache = new DnsCache({ ...OPTIONS, ...options }, { lookupAll: lookup.lookupAll, resolver: ttls.resolver, clock });
       assert.deepEqual(await cache.resolve(name, 1000), addresses);
-      await sleep(stillCachedAt - (Date.now() - started));
+      await ttls.answered();
+      clock.advance(stillCachedAt);
       await cache.resolve(name, 1000);
       assert.equal(lookup.calls, 1, `${name} ${addresses.join(',')}: asked again after ${stillCachedAt} ms`);
       if (expiredAt === undefined) continue;
-      await sleep(expiredAt - (Date.now() - started));
+      clock.advance(expiredAt - stillCachedAt);
       await cache.resolve(name, 1000);
       assert.equal(lookup.calls, 2, `${name} ${addresses.join(',')}: still cached after ${expiredAt} ms`);
     }
@@ -116,12 +149,14 @@ describe('DNS cache', () => {
 
   test('a name only the system knows (DNS says NXDOMAIN) is kept for the floor', async () => {
     const lookup = counted(tableLookup({ 'hosts-only.example': ['192.0.2.7'] }));
-    const cache = new DnsCache({ ...OPTIONS, minTtlMs: 200 }, { lookupAll: lookup.lookupAll, resolver });
+    const clock = steppedClock();
+    const ttls = watched(resolver);
+    const cache = new DnsCache({ ...OPTIONS, minTtlMs: 200 }, { lookupAll: lookup.lookupAll, resolver: ttls.resolver, clock });
     await cache.resolve('hosts-only.example', 1000);
-    await settle();
+    await ttls.answered();
     await cache.resolve('hosts-only.example', 1000);
     assert.equal(lookup.calls, 1);
-    await sleep(250);
+    clock.advance(250);
     await cache.resolve('hosts-only.example', 1000);
     assert.equal(lookup.calls, 2);
   });
@@ -145,9 +180,10 @@ describe('DNS cache', () => {
       assert.equal(seen.hits, cached ? 1 : 0, code);
     }
     const lookup = counted(tableLookup({}));
-    const cache = new DnsCache(OPTIONS, { lookupAll: lookup.lookupAll, resolver });
+    const clock = steppedClock();
+    const cache = new DnsCache(OPTIONS, { lookupAll: lookup.lookupAll, resolver, clock });
     await assert.rejects(cache.resolve('gone.example', 1000));
-    await sleep(350);
+    clock.advance(350);
     await assert.rejects(cache.resolve('gone.example', 1000));
     assert.equal(lookup.calls, 2, 'the negative entry outlived negativeTtlMs');
   });
@@ -174,13 +210,18 @@ describe('DNS cache', () => {
   });
 
   test('a look-up slower than the caller\'s timeout rejects with "timeout" and goes on for the next caller', async () => {
-    const lookup = counted(tableLookup({ 'slow.example': ['192.0.2.9'] }, 200));
+    // The look-up answers only when the test says so: the first caller can only have been ended by its timeout.
+    let answer: (addresses: string[]) => void = () => undefined;
+    const held = new Promise<string[]>((resolve) => {
+      answer = resolve;
+    });
+    const lookup = counted(() => held);
     const seen = observer();
     const cache = new DnsCache(OPTIONS, { lookupAll: lookup.lookupAll, resolver });
-    const started = Date.now();
     await assert.rejects(cache.resolve('slow.example', 50, seen), (err: unknown) => err instanceof DnsError && err.code === 'timeout');
-    assert.ok(Date.now() - started < 180, `timed out after ${Date.now() - started} ms`);
-    assert.deepEqual(await cache.resolve('slow.example', 1000, seen), ['192.0.2.9']);
+    const second = cache.resolve('slow.example', 1000, seen);
+    answer(['192.0.2.9']);
+    assert.deepEqual(await second, ['192.0.2.9']);
     assert.equal(lookup.calls, 1, 'the second caller started a second query');
     assert.deepEqual(seen.results, ['timeout', 'ok']);
   });
