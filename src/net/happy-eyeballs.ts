@@ -5,6 +5,7 @@
 // policy checked, so it cannot be used here.
 
 import { connect, isIPv6, type Socket } from 'node:net';
+import { LandedSocket, type Landing } from './landing.js';
 
 export type ConnectErrorCode = 'timeout' | 'refused' | 'failed';
 
@@ -24,6 +25,8 @@ export interface StaggeredConnectOptions {
   readonly timeoutMs: number;
   /** RFC 8305 §5 "Connection Attempt Delay"; 250 ms recommended. */
   readonly attemptDelayMs: number;
+  /** Where the dialled socket's reads land (landing.ts); without one, Node's own per-read buffers. */
+  readonly landing?: Landing | undefined;
 }
 
 /**
@@ -71,7 +74,10 @@ export function connectStaggered(addresses: readonly string[], options: Staggere
       const address = order[next];
       if (address === undefined) return;
       next += 1;
-      const socket = connect({ host: address, port: options.port, allowHalfOpen: true, noDelay: true });
+      const socket =
+        options.landing === undefined
+          ? connect({ host: address, port: options.port, allowHalfOpen: true, noDelay: true })
+          : new LandedSocket(options.landing, { allowHalfOpen: true }).connect({ host: address, port: options.port, noDelay: true });
       attempts.add(socket);
       const onError = (err: Error): void => {
         attempts.delete(socket);

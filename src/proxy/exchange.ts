@@ -5,6 +5,7 @@
 // exchange can be joined in the audit log; the close is written exactly once.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { Landing } from '../net/landing.js';
 import type { Logger } from '../observability/logger.js';
 import { audit } from '../observability/logger.js';
 import type { GatewayMetrics, SessionKind, SessionMeter } from '../observability/metrics.js';
@@ -43,6 +44,8 @@ export interface ExchangeDeps {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly ids: ExchangeIds;
+  /** Where the reads of the sockets it dials land (net/landing.ts). */
+  readonly landing: Landing;
 }
 
 /**
@@ -137,7 +140,7 @@ export class Exchange {
       auditAdmitted(logger, { ...this.#fields, mapped: found.route.mapped, relay: found.route.parent?.proxy.config.url }, wouldDeny);
       if (user !== undefined) metrics.authenticated(this.ctx.client);
       if (wouldDeny !== undefined) metrics.wouldDeny(this.kind, wouldDeny.decision.reason);
-      return await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000));
+      return await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000, this.#deps.landing));
     } catch (err) {
       const code = err instanceof ProxyError ? err.code : 'network-error';
       auditUpstreamError(logger, this.#fields, code, parentAuditFields(err));

@@ -11,6 +11,7 @@ import { auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
 import type { HandlerDeps } from './deps.js';
 import { Exchange, ExchangeIds, type Answer } from './exchange.js';
+import { Landing } from '../net/landing.js';
 import { createForwarder } from './forward.js';
 import { Pipelines } from './pipeline.js';
 import { shielded } from './guard.js';
@@ -114,6 +115,7 @@ export class Gateway {
       isDraining: () => this.#draining,
       limiter,
       ids: new ExchangeIds(),
+      landing: new Landing(),
     };
     // It never listens: listeners hand it their sockets, so its head timeout is the gateway's own
     // (client-connections.ts), and Node's requestTimeout, enforced only on a listening server, never cuts an upload.

@@ -2,6 +2,7 @@
 // on (a FIN from one side ends the other side's writes, the other direction keeps flowing), and both
 // sockets torn down together as soon as either errs or closes.
 import type { Socket } from 'node:net';
+import { LandedSocket } from '../net/landing.js';
 import type { ClosedBy, RelayStats } from '../observability/outcomes.js';
 
 export interface Tunnel {
@@ -90,7 +91,9 @@ export function relay(client: Socket, upstream: Socket, head: Buffer, options: R
 
   if (head.length > 0) upstream.write(head);
   client.pipe(upstream);
-  upstream.pipe(client);
+  // Reads of a dialled socket land in the gateway's shared buffer and go straight to the client (net/landing.ts).
+  if (upstream instanceof LandedSocket) upstream.relayTo(client);
+  else upstream.pipe(client);
 
   return { close: teardown('gateway') };
 }

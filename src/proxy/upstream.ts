@@ -6,6 +6,7 @@
 import { isIP, type Socket } from 'node:net';
 import { DnsError, type DnsObserver } from '../net/dns-cache.js';
 import { ConnectError, connectStaggered } from '../net/happy-eyeballs.js';
+import type { Landing } from '../net/landing.js';
 import type { Target, Decision } from '../policy/types.js';
 import { checkResolvedAddress } from '../policy/decide.js';
 import { ProxyError } from './errors.js';
@@ -89,10 +90,10 @@ export async function findRoute(
  * connected socket; throws ProxyError 'connect-timeout', 'connect-refused' or 'network-error', or a
  * ParentError (parent.ts).
  */
-export async function dial(route: Route, timeoutMs: number): Promise<Socket> {
+export async function dial(route: Route, timeoutMs: number, landing?: Landing): Promise<Socket> {
   if (route.parent !== undefined) return dialViaParent(route.parent.target, route.parent.proxy, timeoutMs);
   try {
-    return await connectStaggered(route.addresses, { port: route.port, timeoutMs, attemptDelayMs: route.attemptDelayMs ?? ATTEMPT_DELAY_MS });
+    return await connectStaggered(route.addresses, { port: route.port, timeoutMs, attemptDelayMs: route.attemptDelayMs ?? ATTEMPT_DELAY_MS, landing });
   } catch (err) {
     if (!(err instanceof ConnectError)) throw err;
     const code = err.code === 'timeout' ? 'connect-timeout' : err.code === 'refused' ? 'connect-refused' : isOutOfDescriptors(err) ? 'out-of-resources' : 'network-error';

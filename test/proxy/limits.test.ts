@@ -15,6 +15,7 @@ import { openListener, type ListenerServices } from '../../src/proxy/listener.js
 import { listenerServices } from '../fixtures/listener-services.js';
 import { parseHead } from '../fixtures/raw-client.js';
 import { Exchange, ExchangeIds } from '../../src/proxy/exchange.js';
+import { Landing } from '../../src/net/landing.js';
 import { refuseSocket } from '../../src/proxy/respond.js';
 import { parseAuthority } from '../../src/policy/target.js';
 
@@ -91,7 +92,7 @@ async function harness(limits: Partial<LimitsConfig> = {}, ceiling?: number) {
   const ids = new ExchangeIds();
   /** What the CONNECT handler does once a tunnel to x:443 is admitted: hold a slot, or refuse through its exchange. */
   const admitTunnel = (socket: Socket, user: string | undefined): boolean => {
-    const exchange = new Exchange({ logger, metrics, ids }, 'tunnel', { client: '10.9.9.9', clientPort: 1, listener: 'test' }, 'CONNECT', (code) => refuseSocket(socket, code));
+    const exchange = new Exchange({ logger, metrics, ids, landing: new Landing() }, 'tunnel', { client: '10.9.9.9', clientPort: 1, listener: 'test' }, 'CONNECT', (code) => refuseSocket(socket, code));
     const target = parseAuthority('x:443');
     assert.ok(target.ok);
     exchange.admit({ ok: true, target: target.target, user, entry: 'x:443', wouldDeny: undefined, clientRule: undefined });

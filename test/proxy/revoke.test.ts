@@ -12,6 +12,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { parseAuthority } from '../../src/policy/target.js';
 import { AdmittedTunnel, closeDeniedTunnels } from '../../src/proxy/revoke.js';
 import { Exchange, ExchangeIds } from '../../src/proxy/exchange.js';
+import { Landing } from '../../src/net/landing.js';
 import { GatewayMetrics } from '../../src/observability/metrics.js';
 import { buildRuntime, type Runtime } from '../../src/proxy/runtime.js';
 
@@ -27,7 +28,7 @@ function admitted(runtime: Runtime, logger = capturingLogger().logger): Admitted
   const parsed = parseAuthority(`${HOST}:443`);
   assert.ok(parsed.ok);
   const metrics = new GatewayMetrics({ version: 'test', workspaceLabels: false, maxWorkspaces: 1 });
-  const exchange = new Exchange({ logger, metrics, ids: new ExchangeIds() }, 'tunnel', { client: '192.0.2.1', clientPort: 1, listener: 'test' }, 'CONNECT', () => undefined);
+  const exchange = new Exchange({ logger, metrics, ids: new ExchangeIds(), landing: new Landing() }, 'tunnel', { client: '192.0.2.1', clientPort: 1, listener: 'test' }, 'CONNECT', () => undefined);
   exchange.admit({ ok: true, target: parsed.target, user: undefined, entry: undefined, wouldDeny: undefined, clientRule: undefined });
   return new AdmittedTunnel({ target: parsed.target, user: undefined, client: '192.0.2.1' }, new Socket(), runtime, (reason) => exchange.revoked(reason, 'relaying'));
 }
