@@ -140,6 +140,7 @@ async function establish(deps: HandlerDeps, runtime: Runtime, exchange: Exchange
     idleTimeoutMs: runtime.config.timeouts.tunnelIdleSeconds * 1000,
     halfClosedTimeoutMs: runtime.config.timeouts.tunnelHalfClosedSeconds * 1000,
     maxLifetimeMs: runtime.config.timeouts.tunnelMaxSeconds * 1000,
+    timers: deps.timers,
     onClose: (stats) => {
       deps.tunnels.delete(tracked);
       audit(logger, 'info', 'tunnel-closed', { ...fields, ...stats });

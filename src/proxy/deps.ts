@@ -5,6 +5,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ConnectionLimiter } from './limits.js';
 import type { Runtime } from './runtime.js';
 import type { AdmittedTunnel } from './revoke.js';
+import type { TimerWheel } from './timer-wheel.js';
 
 export interface HandlerDeps {
   /** The runtime in force now; each request takes it once and keeps it. */
@@ -19,4 +20,6 @@ export interface HandlerDeps {
   readonly isDraining: () => boolean;
   /** Connection and per-user tunnel limits. */
   readonly limiter: ConnectionLimiter;
+  /** Watches every relayed tunnel's idle, half-closed and lifetime limits. */
+  readonly timers: TimerWheel;
 }

@@ -11,6 +11,7 @@ import { auditPolicyMode } from './audit-records.js';
 import { createConnectHandler } from './connect.js';
 import { PROXY_HEADER_REFUSED, type ProxyHeaderRefusal } from './proxy-header.js';
 import type { HandlerDeps } from './deps.js';
+import { tunnelTimers } from './relay.js';
 import { createForwarder } from './forward.js';
 import { Pipelines } from './pipeline.js';
 import { attachFaultSink, shielded, type FaultSink } from './guard.js';
@@ -107,6 +108,7 @@ export class Gateway {
       tunnels: this.#tunnels,
       isDraining: () => this.#draining,
       limiter,
+      timers: tunnelTimers(),
     };
     this.#http = createServer({
       ...headServerOptions(config),
