@@ -46,11 +46,12 @@ export interface RelayOptions {
 }
 
 /**
- * The gateway's wheel for its tunnels. Limits are set in whole seconds (tunnelIdleSeconds and the like):
- * a tunnel closes at most about a second past its limit.
+ * The gateway's wheel for its tunnels: a tunnel closes at most half a second past its limit (two
+ * resolutions, see Relay#silenceEnds), at four ticks a second while tunnels are open, each running only
+ * the entries due; a 1 s wheel would close a tunnel of tunnelIdleSeconds: 1 up to 3 s after its last byte.
  */
 export function tunnelTimers(): TimerWheel {
-  return new TimerWheel(1000);
+  return new TimerWheel(250);
 }
 
 /** Starts relaying. `head` holds bytes the client sent after the CONNECT head; they go upstream first. */
@@ -83,7 +84,7 @@ class Relay implements Tunnel, Expiring {
     const { idleTimeoutMs = 0, halfClosedTimeoutMs = 0, maxLifetimeMs = 0 } = options;
     this.#silenceLimit = idleTimeoutMs;
     this.#halfClosedTimeoutMs = halfClosedTimeoutMs;
-    this.#lastActive = this.#timers.now;
+    this.#lastActive = this.#timers.clockNow();
     this.#lifetimeEnds = maxLifetimeMs > 0 ? this.#lastActive + maxLifetimeMs : Infinity;
 
     // Listeners see the socket that emitted as `this`: one set serves both sides.
@@ -144,7 +145,9 @@ class Relay implements Tunnel, Expiring {
 
   /**
    * The wheel's time lags the clock by up to a resolution, so the last byte may have come that much after
-   * #lastActive says: the limit is counted from the later bound, and never ends a tunnel early.
+   * #lastActive says: the limit is counted from the later bound, and never ends a tunnel early. With the
+   * tick at most a resolution late, a tunnel closes between its limit and two resolutions past it (its
+   * lifetime, counted from the clock, at most one).
    */
   #silenceEnds(): number {
     return this.#lastActive + this.#silenceLimit + this.#timers.resolutionMs;

@@ -52,6 +52,11 @@ export class TimerWheel {
     return this.#cancelTick === undefined ? this.#clock.now() : this.#now;
   }
 
+  /** The clock's time, for what is read once (a tunnel's start) rather than per chunk. */
+  clockNow(): number {
+    return this.#clock.now();
+  }
+
   /** How many entries are waiting. */
   get size(): number {
     return this.#slotOf.size;
