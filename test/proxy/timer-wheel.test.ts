@@ -51,27 +51,22 @@ function recorder(onExpire: (now: number) => void = () => undefined): Expiring &
 }
 
 describe('timer wheel', () => {
-  test('runs an entry at the first tick at or after its time, never before', () => {
-    const clock = new ManualClock();
-    const wheel = new TimerWheel(1000, clock);
-    const entry = recorder();
-    wheel.schedule(entry, 2500);
-    clock.advance(2999);
-    assert.deepEqual(entry.runs, []);
-    clock.advance(3000);
-    assert.deepEqual(entry.runs, [3000]);
-  });
-
-  test('an entry due on a slot boundary runs at that boundary', () => {
-    const clock = new ManualClock();
-    const wheel = new TimerWheel(1000, clock);
-    const entry = recorder();
-    wheel.schedule(entry, 2000);
-    clock.advance(1999);
-    assert.deepEqual(entry.runs, []);
-    clock.advance(2000);
-    assert.deepEqual(entry.runs, [2000]);
-  });
+  for (const { due, before, runsAt } of [
+    { due: 2500, before: 2999, runsAt: 3000 },
+    // On a slot boundary: that boundary's tick.
+    { due: 2000, before: 1999, runsAt: 2000 },
+  ]) {
+    test(`an entry due at ${due} runs at the first tick at or after it (${runsAt}), never before`, () => {
+      const clock = new ManualClock();
+      const wheel = new TimerWheel(1000, clock);
+      const entry = recorder();
+      wheel.schedule(entry, due);
+      clock.advance(before);
+      assert.deepEqual(entry.runs, []);
+      clock.advance(runsAt);
+      assert.deepEqual(entry.runs, [runsAt]);
+    });
+  }
 
   test('an entry whose time has passed runs at the next tick', () => {
     const clock = new ManualClock();
