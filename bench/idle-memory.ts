@@ -117,6 +117,9 @@ const gateway = await startGateway(dir, {
   originPort: origin.port,
   workers: values.workers,
   nodeOptions: [...values['node-option'], ...(values.snapshot ? [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`] : [])],
+}).catch(async (err: unknown) => {
+  await origin.stop();
+  throw err;
 });
 const path = { name: 'gateway', proxyPort: gateway.port };
 try {
