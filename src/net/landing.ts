@@ -36,7 +36,7 @@ export class Landing {
   }
 }
 
-/** A socket whose reads land in a shared Landing; `relayTo` moves what it reads straight to another socket. */
+/** A socket whose reads land in a shared Landing; `redirect` sends them to a sink instead of its stream. */
 export class LandedSocket extends Socket {
   #sink: ChunkSink | undefined;
 
@@ -63,19 +63,11 @@ export class LandedSocket extends Socket {
   }
 
   /**
-   * From now on every read goes to `target`, with backpressure (reading pauses while `target` holds more than
-   * its high-water mark) and the end passed on, as pipe() would. What the stream already holds goes first.
+   * From now on every read goes to `sink` as a pooled chunk instead of into the stream; the sink writes it on
+   * and returns false to stop reading (the caller resumes the socket). What the stream already holds is
+   * read as before, and the end is still the stream's 'end'.
    */
-  relayTo(target: Socket): void {
-    for (let held = this.read() as Buffer | null; held !== null; held = this.read() as Buffer | null) target.write(held);
-    this.#sink = (chunk, release) => {
-      if (target.write(chunk, release)) return true;
-      this.pause();
-      target.once('drain', () => this.resume());
-      return false;
-    };
-    if (this.readableEnded) target.end();
-    else this.once('end', () => target.end());
-    this.resume();
+  redirect(sink: ChunkSink): void {
+    this.#sink = sink;
   }
 }

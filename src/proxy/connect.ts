@@ -105,6 +105,7 @@ async function establish(deps: HandlerDeps, runtime: Runtime, exchange: Exchange
     idleTimeoutMs: timeouts.tunnelIdleSeconds * 1000,
     halfClosedTimeoutMs: timeouts.tunnelHalfClosedSeconds * 1000,
     maxLifetimeMs: timeouts.tunnelMaxSeconds * 1000,
+    timers: deps.timers,
     onClose: (stats) => {
       deps.tunnels.delete(tracked);
       exchange.close(stats);

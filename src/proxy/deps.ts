@@ -4,6 +4,7 @@ import type { ExchangeDeps } from './exchange.js';
 import type { ConnectionLimiter } from './limits.js';
 import type { Runtime } from './runtime.js';
 import type { AdmittedTunnel } from './revoke.js';
+import type { TimerWheel } from './timer-wheel.js';
 
 export interface HandlerDeps extends ExchangeDeps {
   /** The runtime in force now; each request takes it once and keeps it. */
@@ -16,4 +17,6 @@ export interface HandlerDeps extends ExchangeDeps {
   readonly isDraining: () => boolean;
   /** Connection and per-user tunnel limits. */
   readonly limiter: ConnectionLimiter;
+  /** Watches every relayed tunnel's idle, half-closed and lifetime limits. */
+  readonly timers: TimerWheel;
 }

@@ -12,6 +12,7 @@ import { createConnectHandler } from './connect.js';
 import type { HandlerDeps } from './deps.js';
 import { Exchange, ExchangeIds, type Answer } from './exchange.js';
 import { Landing } from '../net/landing.js';
+import { tunnelTimers } from './relay.js';
 import { createForwarder } from './forward.js';
 import { Pipelines } from './pipeline.js';
 import { shielded } from './guard.js';
@@ -116,6 +117,7 @@ export class Gateway {
       limiter,
       ids: new ExchangeIds(),
       landing: new Landing(),
+      timers: tunnelTimers(),
     };
     // It never listens: listeners hand it their sockets, so its head timeout is the gateway's own
     // (client-connections.ts), and Node's requestTimeout, enforced only on a listening server, never cuts an upload.

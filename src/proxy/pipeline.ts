@@ -10,6 +10,10 @@ type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 /** A CONNECT or Upgrade request, which Node hands over with the raw socket. */
 type HandOverHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
+function destroySelf(this: Socket): void {
+  this.destroy();
+}
+
 /** A request Node emitted whose answer has not closed yet. */
 interface Open {
   readonly req: IncomingMessage;
@@ -88,8 +92,9 @@ export class Pipelines {
   handOverInTurn(handler: HandOverHandler): HandOverHandler {
     return (req, socket, head) => {
       // Node stopped watching the socket for errors when it handed it over; a reset while waiting must not
-      // become an uncaught 'error'.
-      socket.on('error', () => socket.destroy());
+      // become an uncaught 'error'. A shared function: a closure here would keep the request, its headers
+      // and `head` for as long as the tunnel lives (issue 14).
+      socket.on('error', destroySelf);
       this.whenAnswered(socket, () => {
         if (socket.writable) handler(req, socket, head);
         else socket.destroy();

@@ -1,13 +1,14 @@
-// Dialled sockets whose reads land in one shared buffer (net/landing.ts), on real loopback sockets: what is
-// read before relaying reaches the stream as usual, many sockets reading at once never see each other's
-// bytes, a relay keeps every byte in order with the end passed on, and a slow reader holds the sender back
-// instead of the gateway buffering for it.
+// Dialled sockets whose reads land in one shared buffer (net/landing.ts), relayed by the gateway's relay
+// (proxy/relay.ts), on real loopback sockets: what is read before relaying reaches the stream as usual, many
+// sockets reading at once never see each other's bytes, a relay keeps every byte in order with the end
+// passed on, and a slow reader holds the sender back instead of the gateway buffering for it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { LandedSocket, Landing, LANDING_BYTES } from '../../src/net/landing.js';
+import { relay, tunnelTimers } from '../../src/proxy/relay.js';
 import { pseudoRandomSha256, pseudoRandomStream } from '../fixtures/bytes.js';
 
 /** An origin that sends `bytes` pseudo-random bytes to each connection, then ends it. */
@@ -52,6 +53,11 @@ async function pair(): Promise<{ near: Socket; far: Socket; close(): void }> {
   };
 }
 
+/** The gateway's relay from a landed upstream to `client`, as the CONNECT handler starts it. */
+function relayTo(upstream: LandedSocket, client: Socket): void {
+  relay(client, upstream, Buffer.alloc(0), { keepAliveMs: 60_000, timers: tunnelTimers(), onClose: () => undefined });
+}
+
 function digestOf(socket: Socket): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -90,7 +96,7 @@ describe('reads landing in a shared buffer', () => {
       Array.from({ length: 20 }, async () => {
         const socket = await dial(landing, source.port);
         const { near, far, close } = await pair();
-        socket.relayTo(near);
+        relayTo(socket, near);
         // A reader that takes a chunk, then waits a little: the relay must wait for it, not buffer ahead.
         far.on('data', () => {
           far.pause();
@@ -112,7 +118,7 @@ describe('reads landing in a shared buffer', () => {
     assert.ok(socket.readableLength > 0);
     const { near, far, close } = await pair();
     const digest = digestOf(far);
-    socket.relayTo(near);
+    relayTo(socket, near);
     assert.deepEqual(await digest, { bytes: SIZE, sha256: pseudoRandomSha256(SIZE) });
     close();
     socket.destroy();
@@ -126,7 +132,7 @@ describe('reads landing in a shared buffer', () => {
     const socket = await dial(new Landing(), large.port);
     const { near, far, close } = await pair();
     far.pause();
-    socket.relayTo(near);
+    relayTo(socket, near);
     // Wait until the kernel's buffers on the way are full and the relay has stopped reading.
     let last = -1;
     for (let i = 0; i < 200 && socket.bytesRead !== last; i += 1) {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import type { RelayStats } from '../../src/observability/outcomes.js';
-import { relay, type RelayOptions } from '../../src/proxy/relay.js';
+import { relay, tunnelTimers, type RelayOptions } from '../../src/proxy/relay.js';
 
 /** Two connected socket pairs on loopback: the relay's client/upstream ends and the far ends a test drives. */
 async function socketPair(): Promise<{ near: Socket; far: Socket; server: Server }> {
@@ -19,12 +19,12 @@ async function socketPair(): Promise<{ near: Socket; far: Socket; server: Server
   return { near, far, server };
 }
 
-async function tunnel(head = Buffer.alloc(0), options: Partial<Omit<RelayOptions, 'onClose'>> = {}) {
+async function tunnel(head = Buffer.alloc(0), options: Partial<Omit<RelayOptions, 'onClose' | 'timers'>> = {}) {
   const client = await socketPair();
   const upstream = await socketPair();
   let resolveStats: (stats: RelayStats) => void = () => {};
   const closed = new Promise<RelayStats>((resolve) => { resolveStats = resolve; });
-  const handle = relay(client.near, upstream.near, head, { keepAliveMs: 30_000, ...options, onClose: resolveStats });
+  const handle = relay(client.near, upstream.near, head, { keepAliveMs: 30_000, ...options, timers: tunnelTimers(), onClose: resolveStats });
   const cleanup = (): void => {
     for (const s of [client.far, upstream.far, client.near, upstream.near]) s.destroy();
     client.server.close();

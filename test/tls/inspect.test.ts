@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { relay } from '../../src/proxy/relay.js';
+import { relay, tunnelTimers } from '../../src/proxy/relay.js';
 import { TLS_VERSIONS } from '../../src/tls/clienthello.js';
 import { inspectTunnel, type Inspection, type InspectionOptions } from '../../src/tls/inspect.js';
 import { compileSubjects } from '../../src/tls/subjects.js';
@@ -65,7 +65,7 @@ function tlsClient(far: Socket, pki: TestPki, options: ConnectionOptions): { tls
 /** Relays after a successful inspection and fetches /hello through the tunnel. */
 async function fetchThrough(t: Tunnel, inspection: Inspection, client: { tls: TLSSocket; secured: Promise<boolean> }): Promise<string> {
   assert.ok(inspection.ok, `inspection refused: ${inspection.ok ? '' : inspection.reason}`);
-  relay(t.near, t.upstream, inspection.head, { keepAliveMs: 30_000, onClose: () => undefined });
+  relay(t.near, t.upstream, inspection.head, { keepAliveMs: 30_000, timers: tunnelTimers(), onClose: () => undefined });
   assert.ok(await client.secured, 'the TLS handshake through the tunnel failed');
   return readText(await requestOver(client.tls, { method: 'GET', path: '/hello', host: HOST }));
 }
