@@ -91,6 +91,7 @@ export class Reloader {
   async #reload(trigger: ReloadTrigger): Promise<ReloadResult> {
     const { gateway, logger, counter } = this.#options;
     const startedAt = Date.now();
+    // The state file is written before the record: whoever reads the record and then asks `status` sees it.
     const finish = async (fields: Pick<ReloadResult, 'outcome'> & Partial<ReloadResult>): Promise<ReloadResult> => {
       const result: ReloadResult = { trigger, generation: this.#generation, startedAt, finishedAt: Date.now(), changes: [], restartRequired: [], pinned: [], ...fields };
       await this.#options.reported?.(result);
@@ -103,11 +104,12 @@ export class Reloader {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       counter?.configLoaded(false, true);
+      const result = await finish({ outcome: 'invalid', reason: 'config-invalid', message: err.message });
       audit(logger, 'error', 'config-invalid', {
         trigger,
         issues: err.issues.map(({ key, line, message }) => ({ key, line, message })),
       }, `configuration not reloaded, the running one is kept:\n${err.message}`);
-      return finish({ outcome: 'invalid', reason: 'config-invalid', message: err.message });
+      return result;
     }
     const previous = gateway.runtime.config;
     const all = diffConfigs(previous, loaded);
@@ -125,14 +127,16 @@ export class Reloader {
       counter?.configLoaded(false, true);
       const e = err as NodeJS.ErrnoException;
       const reason = e.code ?? 'error';
+      const result = await finish({ outcome: 'failed', reason, message: e.message });
       audit(logger, 'error', 'reload-failed', { trigger, reason }, `configuration not reloaded, the running one is kept: ${e.message}`);
-      return finish({ outcome: 'failed', reason, message: e.message });
+      return result;
     }
     this.#generation += 1;
     this.#fileView = fileView;
     counter?.configLoaded(true, true);
     // Preset entries a reload adds are named, so new preset data never widens the allowlist silently.
     const presets = presetChanges(presetSnapshot(previous), presetSnapshot(config));
+    const result = await finish({ outcome: 'applied', changes, restartRequired, pinned });
     audit(
       logger,
       'info',
@@ -142,7 +146,7 @@ export class Reloader {
     );
     // Once for the whole gateway, however many workers applied it.
     auditPolicyMode(logger, config.policy);
-    return finish({ outcome: 'applied', changes, restartRequired, pinned });
+    return result;
   }
 }
 
