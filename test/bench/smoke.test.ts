@@ -91,5 +91,10 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
   // Every target of issue 14 judged (met or not: at smoke sizes the figures mean nothing).
   assert.equal(results.targets.length, 9);
   assert.equal(results.httpsTargets.length, 9);
-  for (const target of [...results.targets, ...results.httpsTargets]) assert.equal(typeof target.met, 'boolean', `${target.text} not judged`);
+  // Except CPU per GB when Squid's rounded to 0 (10 ms ticks at smoke sizes): no ratio to a zero exists.
+  const squidCpuZero = figure('cpuPerGB').values.squid?.median === 0;
+  for (const target of [...results.targets, ...results.httpsTargets]) {
+    if (squidCpuZero && target.text.startsWith('proxy CPU per GB')) continue;
+    assert.equal(typeof target.met, 'boolean', `${target.text} not judged`);
+  }
 });
