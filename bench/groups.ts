@@ -76,6 +76,10 @@ function noteErrors(context: Context, run: number, what: string, path: PathName,
   if (errors > 0) context.notes.push(`run ${run}, ${what}, ${PATH_TITLES[path]}: ${errors} failed`);
 }
 
+function cpuText(msPerThousand: number | undefined): string {
+  return msPerThousand === undefined ? 'no proxy' : `proxy CPU ${msPerThousand.toFixed(0)} ms per 1,000`;
+}
+
 type GroupRunner = (context: Context, run: number) => Promise<void>;
 
 export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
@@ -84,8 +88,9 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
       const result = await measure(context, run, 'set-up', path, (target, port) => setupRate(target, port, context.sizes));
       if (result === undefined) continue;
       addSample(context.samples, 'setup', path, result.requests / result.totalSeconds);
+      if (result.cpuMsPerThousand !== undefined) addSample(context.samples, 'setupCpu', path, result.cpuMsPerThousand);
       noteErrors(context, run, 'set-up', path, result.errors);
-      context.progress(`run ${run} set-up ${PATH_TITLES[path]}: ${(result.requests / result.totalSeconds).toFixed(0)} tunnels/s, ${result.errors} errors`);
+      context.progress(`run ${run} set-up ${PATH_TITLES[path]}: ${(result.requests / result.totalSeconds).toFixed(0)} tunnels/s (${cpuText(result.cpuMsPerThousand)}), ${result.errors} errors`);
     }
   },
   async requests(context, run) {
@@ -93,8 +98,9 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
       const result = await measure(context, run, 'requests', path, (target, port) => requestRate(target, port, context.sizes));
       if (result === undefined) continue;
       addSample(context.samples, 'requests', path, result.requestsPerSecond);
+      if (result.cpuMsPerThousand !== undefined) addSample(context.samples, 'requestsCpu', path, result.cpuMsPerThousand);
       noteErrors(context, run, 'requests', path, result.errors);
-      context.progress(`run ${run} requests ${PATH_TITLES[path]}: ${result.requestsPerSecond.toFixed(0)} req/s, ${result.errors} errors`);
+      context.progress(`run ${run} requests ${PATH_TITLES[path]}: ${result.requestsPerSecond.toFixed(0)} req/s (${cpuText(result.cpuMsPerThousand)}), ${result.errors} errors`);
     }
   },
   async latency(context, run) {
@@ -164,8 +170,14 @@ export function figureDefs(groups: readonly Group[], sizes: Sizes, idleCounts: r
   const proxiesOnly = { notApplicable: ['direct'] as const };
   const count = (n: number): string => n.toLocaleString('en-US');
   const defs: Readonly<Record<Group, readonly FigureDef[]>> = {
-    setup: [{ id: 'setup', label: 'tunnel set-ups', unit: 'tunnels/s' }],
-    requests: [{ id: 'requests', label: 'requests over 64 open tunnels', unit: 'req/s' }],
+    setup: [
+      { id: 'setup', label: 'tunnel set-ups', unit: 'tunnels/s' },
+      { id: 'setupCpu', label: 'proxy CPU per 1,000 tunnel set-ups', unit: 'ms', ...proxiesOnly },
+    ],
+    requests: [
+      { id: 'requests', label: 'requests over 64 open tunnels', unit: 'req/s' },
+      { id: 'requestsCpu', label: 'proxy CPU per 1,000 requests over open tunnels', unit: 'ms', ...proxiesOnly },
+    ],
     latency: [
       { id: 'latencyP50', label: `request p50 at ${sizes.latencyRatePerTunnel}/s per tunnel`, unit: 'ms' },
       { id: 'latencyP99', label: `request p99 at ${sizes.latencyRatePerTunnel}/s per tunnel`, unit: 'ms' },

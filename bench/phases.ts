@@ -46,14 +46,31 @@ function urlFor(target: Target, originPort: number, path: string): { url: string
     : { url: `https://${TARGET_HOST}:${originPort}${path}`, host: TARGET_HOST, proxy: `${proxyTls === true ? 'https' : 'http'}://127.0.0.1:${proxyPort}` };
 }
 
+/**
+ * A rate measurement with what it cost the proxy: the CPU milliseconds its process tree used per 1,000 of
+ * the things counted (undefined for the direct path). The rates of set-up and of requests are capped by the
+ * core the origin and the load generator share; the proxy's CPU per unit of work is not, and is what the
+ * proxies can be compared on there.
+ */
+export interface Costed extends HeyResult {
+  readonly cpuMsPerThousand: number | undefined;
+}
+
+async function costed(target: Target, run: () => Promise<HeyResult>): Promise<Costed> {
+  const before = target.pid === undefined ? 0 : treeCpuSeconds(target.pid);
+  const result = await run();
+  const cpu = target.pid === undefined ? undefined : treeCpuSeconds(target.pid) - before;
+  return { ...result, cpuMsPerThousand: cpu === undefined || result.requests === 0 ? undefined : (cpu * 1e6) / result.requests };
+}
+
 /** CONNECT + TLS handshake + one small GET + close, 32 at a time. */
-export function setupRate(target: Target, originPort: number, sizes: Sizes): Promise<HeyResult> {
-  return runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 32, durationSeconds: sizes.setupSeconds, keepAlive: false });
+export function setupRate(target: Target, originPort: number, sizes: Sizes): Promise<Costed> {
+  return costed(target, () => runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 32, durationSeconds: sizes.setupSeconds, keepAlive: false }));
 }
 
 /** 64 tunnels, opened first, doing small GETs back to back: requests per second. */
-export function requestRate(target: Target, originPort: number, sizes: Sizes): Promise<HeyResult> {
-  return runRequests(target.path, originPort, { sessions: 64, seconds: sizes.rpsSeconds });
+export function requestRate(target: Target, originPort: number, sizes: Sizes): Promise<Costed> {
+  return costed(target, () => runRequests(target.path, originPort, { sessions: 64, seconds: sizes.rpsSeconds }));
 }
 
 /**

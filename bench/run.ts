@@ -3,8 +3,10 @@
 // over the runs and every target of issue 14 as met or not, and writes them with the machine's description
 // to bench/results/<date>-<shortsha>.md and .json.
 //   node dist/bench/run.js [--only setup,requests,latency,bulk,memory,agents] [--runs N] [--quick] [--out DIR] [--profile]
+//     [--node-option=--max-semi-space-size=8 ...]
 // --quick (or --smoke): tiny sizes, one run unless --runs says otherwise, a minute or two in all (CI);
-// --profile: the gateway runs under --cpu-prof and the tables are followed by its top functions.
+// --profile: the gateway runs under --cpu-prof and the tables are followed by its top functions;
+// --node-option: passed to the gateway's node (repeatable), to weigh a runtime setting against the same run's peers.
 //
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
 // runs go round the paths in turn (direct, pipe, Squid, gateway, gateway https://, then again), so drift
@@ -22,6 +24,7 @@ import { writeUploadBody, type Sizes } from './phases.js';
 import { topFrames, type Frame } from './profile.js';
 import { machineLines, markdownFigures, markdownTargets, textFigures, textTargets, type Machine } from './report.js';
 import { makeCertificate, openFilesLimit, squidVersion } from './servers.js';
+import { ceilingFor } from '../src/proxy/fd-budget.js';
 import { evaluateTargets, issueTargets, PATHS, summarise } from './summary.js';
 
 const FULL: Sizes = {
@@ -58,6 +61,29 @@ const QUICK: Sizes = {
 
 /** Descriptors a proxy process holds besides its two per tunnel (listeners, log, metrics, its runtime). */
 const DESCRIPTOR_RESERVE = 200;
+
+/**
+ * The most idle tunnels every proxy can hold under the open-files limit `limit`: two descriptors each and
+ * a reserve, and no more than the gateway's own ceiling (src/proxy/fd-budget.ts keeps 5 % free to answer
+ * refusals with; past it the gateway answers 503, as an operator's would).
+ */
+function tunnelsWithin(limit: number): number {
+  return Math.min(Math.floor((limit - DESCRIPTOR_RESERVE) / 2), ceilingFor(limit, DESCRIPTOR_RESERVE) ?? Infinity);
+}
+
+/**
+ * Raises this process's open-files limit (the proxies and the origin inherit it) so that `tunnels` idle
+ * tunnels fit, where the hard limit or the privilege to raise it allows (prlimit, util-linux). Returns the
+ * soft limit now in force.
+ */
+async function raiseOpenFiles(tunnels: number): Promise<number | undefined> {
+  const limit = await openFilesLimit();
+  if (limit === undefined || tunnelsWithin(limit) >= tunnels) return limit;
+  let needed = limit;
+  while (tunnelsWithin(needed) < tunnels) needed += 256;
+  command('prlimit', ['--pid', String(process.pid), `--nofile=${needed}:${needed}`]);
+  return openFilesLimit();
+}
 
 const started = Date.now();
 const progress = (line: string): void => {
@@ -129,6 +155,7 @@ async function main(): Promise<void> {
       smoke: { type: 'boolean' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
+      'node-option': { type: 'string', multiple: true, default: [] },
     },
   });
   const quick = values.quick === true || values.smoke === true;
@@ -139,12 +166,13 @@ async function main(): Promise<void> {
     if (command('sh', ['-c', `command -v ${tool}`]) === undefined) throw new Error(`${tool} is needed: apt-get install ${tool}`);
   }
   const sizes = quick ? QUICK : FULL;
+  // Before the machine is described: its open-files line says what the proxies ran under.
+  const limit = await raiseOpenFiles(Math.max(...sizes.idleTunnels));
   const pinning = pin();
   const machine = await describeMachine(pinning);
   progress(`pinning: ${pinning.description}`);
   // Two descriptors per tunnel in one proxy process: more tunnels than the limit allows are not measured.
-  const limit = await openFilesLimit();
-  const maxTunnels = limit === undefined ? Infinity : Math.floor((limit - DESCRIPTOR_RESERVE) / 2);
+  const maxTunnels = limit === undefined ? Infinity : tunnelsWithin(limit);
   const idleCounts = sizes.idleTunnels.map((n) => Math.min(n, maxTunnels));
   const outDir = values.out ?? fileURLToPath(new URL('../../bench/results/', import.meta.url));
   const dir = await mkdtemp(join(tmpdir(), 'oms-gateway-bench-'));
@@ -152,7 +180,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   if (machine.squid === undefined) notes.push('Squid is not installed (apt-get install squid): its column is empty');
   if (idleCounts.some((n, i) => n !== sizes.idleTunnels[i])) {
-    notes.push(`${Math.max(...sizes.idleTunnels).toLocaleString('en-US')} idle tunnels need twice as many descriptors in one proxy process; the open-files limit (${limit}) allows ${maxTunnels.toLocaleString('en-US')}, measured instead`);
+    notes.push(`${Math.max(...sizes.idleTunnels).toLocaleString('en-US')} idle tunnels need twice as many descriptors in one proxy process, and the open-files limit (${limit}) could not be raised: it allows ${maxTunnels.toLocaleString('en-US')}, measured instead`);
   }
   const context: Context = {
     dir,
@@ -164,7 +192,7 @@ async function main(): Promise<void> {
     originCertificate: makeCertificate(dir, 'origin'),
     gatewayCertificate: makeCertificate(dir, 'gateway'),
     uploadBody: await writeUploadBody(dir, sizes),
-    gatewayNodeOptions: values.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    gatewayNodeOptions: [...values['node-option'], ...(values.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     samples: {},
     notes,
     agentRuns: [],

@@ -52,7 +52,7 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
     });
   });
   assert.equal(code, 0, `${stdout}\n${stderr}`);
-  for (const label of ['tunnel set-ups', 'requests over 64 open tunnels', 'bulk download', 'proxy CPU per GB', 'memory per idle tunnel', 'agents carried', 'pipe relay', 'gateway https://']) {
+  for (const label of ['tunnel set-ups', 'requests over 64 open tunnels', 'bulk download', 'proxy CPU per GB', 'proxy CPU per 1,000 tunnel set-ups', 'proxy CPU per 1,000 requests', 'memory per idle tunnel', 'agents carried', 'pipe relay', 'gateway https://']) {
     assert.match(stdout, new RegExp(label), `the table has no "${label}"`);
   }
   assert.match(stdout, /^target +gateway +met +gateway https:\/\/ +would be$/m, 'no targets table');
@@ -75,11 +75,13 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
     }
   }
   for (const path of PROXIES) {
-    // Measured, though at smoke sizes it may round to 0: /proc counts CPU time in 10 ms ticks.
-    const cpu = figure('cpuPerGB').values[path]?.median;
-    assert.ok(typeof cpu === 'number' && Number.isFinite(cpu) && cpu >= 0, `no CPU figure for ${path}: ${cpu}`);
+    // Measured, though at smoke sizes they may round to 0: /proc counts CPU time in 10 ms ticks.
+    for (const id of ['cpuPerGB', 'setupCpu', 'requestsCpu']) {
+      const cpu = figure(id).values[path]?.median;
+      assert.ok(typeof cpu === 'number' && Number.isFinite(cpu) && cpu >= 0, `no ${id} figure for ${path}: ${cpu}`);
+      assert.equal(figure(id).values.direct, undefined, `${id} has a direct path, which has no proxy`);
+    }
     assert.ok((figure('idleMB').values[path]?.median ?? 0) > 0, `no memory figure for ${path}`);
-    assert.equal(figure('cpuPerGB').values.direct, undefined);
   }
   // Every path ran the first agent step, every simulated agent uploading twice.
   for (const path of PATHS) {
