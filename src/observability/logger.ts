@@ -6,26 +6,10 @@ import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogConfig } from '../config/types.js';
+import { censorCredentials } from './censor.js';
 import { EVENTS, type EventName } from './events.js';
 
 export type { Logger } from 'pino';
-
-/**
- * Paths removed from every record, as a second line of defence: credentials never enter log objects.
- * pino's `*` matches one level, so the nested forms are listed as well.
- */
-export const REDACT_PATHS = [
-  'headers["proxy-authorization"]',
-  'headers.authorization',
-  '*.headers["proxy-authorization"]',
-  '*.headers.authorization',
-  'password',
-  'passwordHash',
-  '*.password',
-  '*.passwordHash',
-  '*.*.password',
-  '*.*.passwordHash',
-];
 
 const LOG_FLUSH_MS = 100;
 
@@ -152,8 +136,7 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
       level: config.level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: censorCredentials },
       hooks: { streamWrite: escapeUnsafeCharacters },
     },
     stream,

@@ -173,7 +173,8 @@ export class GatewayMetrics {
     this.#activeConnections.inc();
     this.#clients.set(client, (this.#clients.get(client) ?? 0) + 1);
     this.#connectedClients.set(this.#clients.size);
-    socket.once('close', () => {
+    // A socket closes once: on() spares the wrapper once() adds, per connection, for the tunnel's life.
+    socket.on('close', () => {
       this.#activeConnections.dec();
       const left = (this.#clients.get(client) ?? 1) - 1;
       if (left > 0) this.#clients.set(client, left);

@@ -39,7 +39,7 @@ export class ClientConnections {
   /** A connection handed to the HTTP server: its first head is timed from now. */
   add(socket: Socket): void {
     this.#tracked.set(socket, { phase: 'head', since: performance.now(), outstanding: 0, bytesAtIdle: 0 });
-    socket.once('close', () => this.release(socket));
+    socket.on('close', () => this.release(socket));
     this.#sweep ??= setInterval(() => this.#check(), SWEEP_MS).unref();
   }
 

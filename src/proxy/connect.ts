@@ -18,8 +18,8 @@ const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 export function createConnectHandler(deps: HandlerDeps) {
   return (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     // Hold the client's bytes (optimistic TLS) until the tunnel exists; pipe() resumes.
+    // Errors are already handled: handOverInTurn (pipeline.ts) gave the socket a shared 'error' listener.
     socket.pause();
-    socket.on('error', () => socket.destroy());
     openTunnel(deps, req, socket, head).catch((err: unknown) => {
       deps.logger.error({ event: 'error', eventId: 400, err }, 'unexpected error in CONNECT handler');
       deps.metrics.internalError();

@@ -84,7 +84,7 @@ export class ConnectionLimiter {
     }
     this.#open += 1;
     this.#perClient.set(key, fromClient + 1);
-    socket.once('close', () => {
+    socket.on('close', () => {
       this.#open -= 1;
       release(this.#perClient, key);
     });
@@ -101,7 +101,7 @@ export class ConnectionLimiter {
     const held = this.#perUser.get(user) ?? 0;
     if (held >= max) return { code: 'user-tunnel-limit', tunnels: held };
     this.#perUser.set(user, held + 1);
-    socket.once('close', () => release(this.#perUser, user));
+    socket.on('close', () => release(this.#perUser, user));
     return undefined;
   }
 
