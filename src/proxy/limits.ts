@@ -62,10 +62,11 @@ export class ConnectionLimiter {
   }
 
   /**
-   * Counts an accepted connection until its socket closes, or, over a limit, answers 503/429 on it and
-   * returns false: the caller must then not hand the socket on.
+   * Counts an accepted connection until its socket closes, or, over a limit, records the refusal, has
+   * `answer` write the 503/429 (by default in plain HTTP; a TLS listener answers inside TLS) and returns
+   * false: the caller must then not hand the socket on.
    */
-  admitConnection(socket: Socket, ctx: ConnectionContext): boolean {
+  admitConnection(socket: Socket, ctx: ConnectionContext, answer: (code: LimitCode) => void = (code) => refuseSocket(socket, code)): boolean {
     const limits = this.#options.limits();
     // Grouped as the auth throttle groups (an IPv6 client by its /64): one host owns a /64 whole, and would
     // otherwise get maxConnectionsPerClient connections from each of its 2^64 addresses.
@@ -79,7 +80,8 @@ export class ConnectionLimiter {
           : undefined;
     if (code !== undefined) {
       this.#noteLimit();
-      this.#refuse(socket, code, { client: ctx.client, clientPort: ctx.clientPort, listener: ctx.listener, open: this.#open });
+      this.#record(code, { client: ctx.client, clientPort: ctx.clientPort, listener: ctx.listener, open: this.#open });
+      answer(code);
       return false;
     }
     this.#open += 1;
@@ -124,11 +126,10 @@ export class ConnectionLimiter {
     this.#acceptFailures = 0;
   }
 
-  #refuse(socket: Socket, code: LimitCode, fields: Readonly<Record<string, unknown>>): void {
+  #record(code: LimitCode, fields: Readonly<Record<string, unknown>>): void {
     const { status } = PROXY_ERRORS[code];
     audit(this.#options.logger, 'warn', 'limit-refused', { ...fields, decision: 'deny', reason: code, status });
     this.#options.metrics.refused('request', code);
-    refuseSocket(socket, code);
   }
 
   /** Tells operators (once per value) when the descriptor limit lowers the configured maximum. */

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { getContext, setContext } from './context.js';
 import { shielded, type FaultSink } from './guard.js';
-import type { ConnectionLimiter } from './limits.js';
+import type { ConnectionLimiter, LimitCode } from './limits.js';
 import { proxiedClient, proxyHeaderReader, type ProxyHeaderRefusal } from './proxy-header.js';
 import { tlsAcceptor } from './tls-accept.js';
 
@@ -65,7 +65,8 @@ export function openListener(config: ListenerConfig, services: ListenerServices)
         const client = proxyReader === undefined ? peer : await proxiedClient(socket, proxyReader, services.proxyHeaderRefused, name);
         if (client === undefined) return;
         setContext(socket, { ...client, listener: name });
-        if (!limiter.admitConnection(socket, getContext(socket))) return;
+        const answer = tls === undefined ? undefined : (code: LimitCode): void => tls.refuse(socket, code);
+        if (!limiter.admitConnection(socket, getContext(socket), answer)) return;
         // TLS comes after PROXY protocol on the wire: a TLS listener sniffs and, for TLS clients, decrypts.
         if (tls === undefined) http.emit('connection', socket);
         else tls.accept(socket);

@@ -11,7 +11,7 @@ import { audit } from '../observability/logger.js';
 import { checkClientCertificate, handshakeFailure, openTlsEndpoint } from '../tls/endpoint.js';
 import type { ConnectionSecurity } from '../tls/security.js';
 import { getContext, setContext, type ConnectionContext } from './context.js';
-import { PROXY_ERRORS } from './errors.js';
+import { PROXY_ERRORS, type ProxyErrorCode } from './errors.js';
 import { shielded } from './guard.js';
 import type { ListenerServices } from './listener.js';
 import { refuseSocket } from './respond.js';
@@ -19,6 +19,12 @@ import { refuseSocket } from './respond.js';
 export interface TlsAcceptor {
   /** Takes a connection the listener accepted and admitted. */
   accept(socket: Socket): void;
+  /**
+   * Answers a connection the limits refused (already recorded and counted) in the protocol its client
+   * speaks: a TLS client after its handshake, so that it reads the 503 or 429 rather than plaintext its
+   * TLS stack cannot parse ("wrong version number"); a plain client at once.
+   */
+  refuse(socket: Socket, code: ProxyErrorCode): void;
   /** Stops watching the certificate files; open connections are not touched. */
   close(): void;
 }
@@ -66,6 +72,15 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
   const endpoint = openTlsEndpoint(config, logger, metrics, services.handshakeTimeoutMs());
   /** Contexts of raw sockets in their handshake, by four-tuple: the TLS socket made from one is another object. */
   const handshaking = new Map<string, ConnectionContext>();
+  /** Refusals waiting for their connection's handshake, by four-tuple. */
+  const refusing = new Map<string, ProxyErrorCode>();
+  /** The refusal waiting for `socket`'s handshake, if it is one of those. */
+  const takeRefusal = (socket: TLSSocket): ProxyErrorCode | undefined => {
+    const key = tupleOf(socket);
+    const code = refusing.get(key);
+    refusing.delete(key);
+    return code;
+  };
   const takeContext = (socket: TLSSocket): ConnectionContext => {
     const key = tupleOf(socket);
     const ctx = handshaking.get(key) ?? getContext(socket);
@@ -74,6 +89,11 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
   };
 
   endpoint.server.on('secureConnection', shielded(services, 'tls-handshake', ([socket]) => socket, (socket: TLSSocket) => {
+    const refusal = takeRefusal(socket);
+    if (refusal !== undefined) {
+      refuseSocket(socket, refusal);
+      return;
+    }
     const ctx = takeContext(socket);
     let certificate: ConnectionSecurity['certificate'];
     const { clientAuth } = endpoint;
@@ -98,6 +118,11 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
   }));
 
   endpoint.server.on('tlsClientError', shielded(services, 'tls-client-error', ([, socket]) => socket, (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+    // A refused connection's refusal is on record already; its failed handshake adds nothing.
+    if (takeRefusal(socket) !== undefined) {
+      socket.destroy();
+      return;
+    }
     const ctx = takeContext(socket);
     const reason = handshakeFailure(err);
     // Probes and clients that give up are routine; a failure the operator can fix is a warning.
@@ -132,5 +157,26 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
     http.emit('connection', socket);
   };
 
-  return { accept: shielded(services, 'tls-sniff', ([socket]) => socket, accept), close: () => endpoint.close() };
+  const refuse = async (socket: Socket, code: ProxyErrorCode): Promise<void> => {
+    // Bounded like any handshake: a refused connection is no longer counted, so it must not linger.
+    const first = await firstByte(socket, services.handshakeTimeoutMs());
+    if (first === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (first !== TLS_HANDSHAKE) {
+      refuseSocket(socket, code);
+      return;
+    }
+    const key = tupleOf(socket);
+    refusing.set(key, code);
+    socket.once('close', () => refusing.delete(key)).on('error', () => socket.destroy());
+    endpoint.server.emit('connection', socket);
+  };
+
+  return {
+    accept: shielded(services, 'tls-sniff', ([socket]) => socket, accept),
+    refuse: shielded(services, 'tls-sniff', ([socket]) => socket, refuse),
+    close: () => endpoint.close(),
+  };
 }

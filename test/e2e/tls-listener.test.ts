@@ -218,6 +218,49 @@ describe('cert generate, then start with a TLS listener using the default certs/
   });
 });
 
+describe('a TLS listener at its connection limit answers in the protocol the client speaks', () => {
+  let certs: GatewayCerts;
+  let pki: TestPki;
+  let origin: TlsOrigin;
+  let gateway: Gateway;
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'oms-gateway-tls-limits-'));
+    [certs, pki, origin] = await Promise.all([generate(dir), testPki(), startTlsOrigin()]);
+    gateway = await startGateway({
+      listen: [],
+      configYaml: `workers: 1\nlimits:\n  maxConnectionsPerClient: 1\nlisten:\n${tlsListener(`{cert: ${certs.cert}, key: ${certs.key}}`)}`,
+      args: ['--resolve', `*.${DOMAIN}=127.0.0.1:${origin.port}`],
+    });
+  });
+  after(async () => {
+    await gateway?.stop();
+    await origin?.close();
+    await rm(certs.dir, { recursive: true, force: true });
+  });
+
+  test('with its one connection held, a TLS client reads 429 inside TLS and a plain client reads it in clear', async () => {
+    const held = await connectProxy(gateway.port, await readFile(certs.ca, 'utf8'));
+    try {
+      const since = gateway.records.length;
+      const overTls = await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_connect}', '--max-time', '15', '-x', `https://127.0.0.1:${gateway.port}`, '--proxy-cacert', certs.ca, '--cacert', pki.caFile, `https://over-limit-tls.${DOMAIN}/hello`]);
+      // Before, the 429 went out in clear to a client mid-handshake: curl saw "wrong version number", no status.
+      assert.equal(overTls.stdout, '429', overTls.stderr);
+      assert.doesNotMatch(overTls.stderr, /wrong version number/);
+      const plain = await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_connect}', '--max-time', '15', '-x', `http://127.0.0.1:${gateway.port}`, '--cacert', pki.caFile, `https://over-limit-plain.${DOMAIN}/hello`]);
+      assert.equal(plain.stdout, '429', plain.stderr);
+      // Both refusals on record (the log is written asynchronously): counted once each as they arrive.
+      let refused = 0;
+      await gateway.waitForRecord((record) => record.event === 'limit-refused' && ++refused === 2, hangBound(10_000), since);
+      const after = gateway.records.slice(since);
+      assert.equal(after.filter((r) => r.event === 'limit-refused' && r.reason === 'client-connection-limit').length, 2, 'one record per refused connection');
+      assert.equal(after.filter((r) => r.event === 'tls-handshake-failed').length, 0);
+      assert.equal(after.filter((r) => r.event === 'request-allowed').length, 0, 'a refused connection was served');
+    } finally {
+      held.destroy();
+    }
+  });
+});
+
 describe('TLS-only listeners and credentials refused in clear', () => {
   let certs: GatewayCerts;
   let pki: TestPki;
