@@ -28,6 +28,7 @@ import { ceilingFor } from '../src/proxy/fd-budget.js';
 import { evaluateTargets, issueTargets, PATHS, summarise } from './summary.js';
 
 const FULL: Sizes = {
+  warmupSeconds: 3,
   setupSeconds: 8,
   rpsSeconds: 8,
   latencySeconds: 6,
@@ -44,6 +45,7 @@ const FULL: Sizes = {
 };
 
 const QUICK: Sizes = {
+  warmupSeconds: 1,
   setupSeconds: 1,
   rpsSeconds: 1,
   latencySeconds: 1,
