@@ -52,7 +52,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
   let lastReload: ReloadResult | null = null;
   let ready = false;
   // Rewritten after every reload attempt; a failure to write is logged, never fatal to the gateway.
-  const writeState = async (): Promise<void> => {
+  const writeStateNow = async (): Promise<void> => {
     // Written once the listeners are up, so that it never names listeners that are not bound yet.
     if (pidFile === undefined || !ready) return;
     const config = gateway.runtime.config;
@@ -68,6 +68,13 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       workers: gateway.clustered ? workerCount(config.workers) : 1,
       lastReload,
     }).catch((err: NodeJS.ErrnoException) => audit(logger, 'error', 'error', { reason: 'state-file', code: err.code }, `cannot write the state file beside ${pidFile}: ${err.message}`));
+  };
+  // One write at a time, each reading the state when it runs: the write at start (with its fsync) and a
+  // reload's could otherwise land out of order, the older last, and status would miss the reload.
+  let stateWrites: Promise<void> = Promise.resolve();
+  const writeState = (): Promise<void> => {
+    stateWrites = stateWrites.then(writeStateNow);
+    return stateWrites;
   };
   let watcher: FileWatch | undefined;
   let pending: ReloadTrigger | undefined;
