@@ -31,6 +31,9 @@ export interface TlsAcceptor {
 
 const TLS_HANDSHAKE = 0x16;
 
+/** How long a TLS client the limits refused has for its hello, handshake and the answer, together. */
+const REFUSED_TLS_MS = 5000;
+
 /** The TCP four-tuple: the same for a raw socket and the TLS socket made from it while both are open. */
 function tupleOf(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}|${socket.localAddress}|${socket.localPort}`;
@@ -158,8 +161,13 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
   };
 
   const refuse = async (socket: Socket, code: ProxyErrorCode): Promise<void> => {
-    // Bounded like any handshake: a refused connection is no longer counted, so it must not linger.
-    const first = await firstByte(socket, services.handshakeTimeoutMs());
+    // A refused connection is not counted against the limits, so it may not stay for a handshake timeout:
+    // a flood past the limit would hold that many descriptors. A real client's hello and handshake take
+    // milliseconds; whatever has not been answered by then is closed.
+    const cut = setTimeout(() => socket.destroy(), REFUSED_TLS_MS);
+    cut.unref();
+    socket.once('close', () => clearTimeout(cut));
+    const first = await firstByte(socket, REFUSED_TLS_MS);
     if (first === undefined) {
       socket.destroy();
       return;

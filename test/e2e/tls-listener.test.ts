@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import forge from 'node-forge';
 import { ProxyAgent, request as undiciRequest } from 'undici';
 import { runCli } from '../fixtures/cli.js';
@@ -228,7 +229,8 @@ describe('a TLS listener at its connection limit answers in the protocol the cli
     [certs, pki, origin] = await Promise.all([generate(dir), testPki(), startTlsOrigin()]);
     gateway = await startGateway({
       listen: [],
-      configYaml: `workers: 1\nlimits:\n  maxConnectionsPerClient: 1\nlisten:\n${tlsListener(`{cert: ${certs.cert}, key: ${certs.key}}`)}`,
+      // A head timeout far beyond the refusal's own bound, so that the bound is what closes a stalled one.
+      configYaml: `workers: 1\nlimits:\n  maxConnectionsPerClient: 1\ntimeouts:\n  requestHeadSeconds: 300\nlisten:\n${tlsListener(`{cert: ${certs.cert}, key: ${certs.key}}`)}`,
       args: ['--resolve', `*.${DOMAIN}=127.0.0.1:${origin.port}`],
     });
   });
@@ -255,6 +257,24 @@ describe('a TLS listener at its connection limit answers in the protocol the cli
       assert.equal(after.filter((r) => r.event === 'limit-refused' && r.reason === 'client-connection-limit').length, 2, 'one record per refused connection');
       assert.equal(after.filter((r) => r.event === 'tls-handshake-failed').length, 0);
       assert.equal(after.filter((r) => r.event === 'request-allowed').length, 0, 'a refused connection was served');
+    } finally {
+      held.destroy();
+    }
+  });
+
+  test('a refused connection that stalls in its TLS hello is closed by the refusal\'s own bound, not the head timeout', async () => {
+    const held = await connectProxy(gateway.port, await readFile(certs.ca, 'utf8'));
+    try {
+      const stalled = netConnect({ host: '127.0.0.1', port: gateway.port });
+      await once(stalled, 'connect');
+      // The start of a TLS record announcing 80 bytes of handshake, and nothing after it.
+      stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x50]));
+      stalled.on('error', () => undefined);
+      stalled.resume();
+      // Before the bound, it stayed until requestHeadSeconds (300 s here), uncounted by any limit.
+      const closed = await Promise.race([once(stalled, 'close').then(() => true), sleep(hangBound(15_000)).then(() => false)]);
+      stalled.destroy();
+      assert.ok(closed, 'a refused, stalled connection was still open');
     } finally {
       held.destroy();
     }
