@@ -62,10 +62,15 @@ export interface Costed extends HeyResult {
   readonly cpuMsPerThousand: number | undefined;
 }
 
-async function costed(target: Target, run: () => Promise<HeyResult>): Promise<Costed> {
+/** `run`'s result and the CPU seconds the proxy's process tree used during it (undefined for the direct path). */
+async function withProxyCpu<T>(target: Target, run: () => Promise<T>): Promise<{ result: T; cpu: number | undefined }> {
   const before = target.pid === undefined ? 0 : treeCpuSeconds(target.pid);
   const result = await run();
-  const cpu = target.pid === undefined ? undefined : treeCpuSeconds(target.pid) - before;
+  return { result, cpu: target.pid === undefined ? undefined : treeCpuSeconds(target.pid) - before };
+}
+
+async function costed(target: Target, run: () => Promise<HeyResult>): Promise<Costed> {
+  const { result, cpu } = await withProxyCpu(target, run);
   return { ...result, cpuMsPerThousand: cpu === undefined || result.requests === 0 ? undefined : (cpu * 1e6) / result.requests };
 }
 
@@ -107,9 +112,9 @@ export async function writeUploadBody(dir: string, sizes: Sizes): Promise<string
 
 /** Downloads in parallel tunnels, with the server's CPU time over them (its whole process tree); then one upload. */
 export async function bulk(target: Target, originPort: number, sizes: Sizes, uploadBody: string): Promise<Bulk> {
-  const cpuBefore = target.pid === undefined ? 0 : treeCpuSeconds(target.pid);
-  const down = await runHey({ ...urlFor(target, originPort, `/bytes?n=${sizes.bulkBytes}`), concurrency: sizes.downloads, requests: sizes.downloads, keepAlive: true, timeoutSeconds: 300 });
-  const cpu = target.pid === undefined ? undefined : treeCpuSeconds(target.pid) - cpuBefore;
+  const { result: down, cpu } = await withProxyCpu(target, () =>
+    runHey({ ...urlFor(target, originPort, `/bytes?n=${sizes.bulkBytes}`), concurrency: sizes.downloads, requests: sizes.downloads, keepAlive: true, timeoutSeconds: 300 }),
+  );
   const up = await runHey({ ...urlFor(target, originPort, '/sha256'), concurrency: 1, requests: 1, keepAlive: true, method: 'POST', bodyFile: uploadBody, timeoutSeconds: 300 });
   return {
     downloadMBps: (sizes.downloads * sizes.bulkBytes) / 1e6 / down.totalSeconds,
