@@ -72,11 +72,11 @@ function parsePasswordHash(text: string): PasswordHash | undefined {
   const salt = decodeBase64(saltText, LIMITS.saltBytes);
   const hash = decodeBase64(hashText, LIMITS.hashBytes);
   if (salt === undefined || hash === undefined) return undefined;
-  return { ...params, salt, hash };
+  return Object.assign({}, params, { salt, hash });
 }
 
 function deriveKey(password: string, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
-  const options: ScryptOptions = { ...params, maxmem: scryptMemoryBytes(params) };
+  const options: ScryptOptions = Object.assign({}, params, { maxmem: scryptMemoryBytes(params) });
   // The executor turns scrypt's synchronous parameter errors into a rejection.
   return new Promise((resolve, reject) => {
     scrypt(Buffer.from(password, 'utf8'), salt, keyLength, options, (error, key) => {
@@ -105,7 +105,7 @@ function encode({ N, r, p, salt, hash }: PasswordHash): string {
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(NEW_SALT_BYTES);
   const hash = await deriveKey(password, salt, NEW_HASH_BYTES, NEW_HASH_PARAMS);
-  return encode({ ...NEW_HASH_PARAMS, salt, hash });
+  return encode(Object.assign({}, NEW_HASH_PARAMS, { salt, hash }));
 }
 
 /** False for a wrong password and for anything `isPasswordHash` refuses; the comparison is constant-time. */
@@ -125,8 +125,9 @@ export function isPasswordHash(text: string): boolean {
  * A well-formed hash at the cost of a new one, with an all-zero key. The authenticator verifies unknown user
  * names against it so that they take as long as a wrong password.
  */
-export const DUMMY_PASSWORD_HASH: string = encode({
-  ...NEW_HASH_PARAMS,
-  salt: Buffer.alloc(NEW_SALT_BYTES),
-  hash: Buffer.alloc(NEW_HASH_BYTES),
-});
+export const DUMMY_PASSWORD_HASH: string = encode(
+  Object.assign({}, NEW_HASH_PARAMS, {
+    salt: Buffer.alloc(NEW_SALT_BYTES),
+    hash: Buffer.alloc(NEW_HASH_BYTES),
+  }),
+);

@@ -44,8 +44,7 @@ export class LandedSocket extends Socket {
     // The callback is made before `this` exists; it reaches the socket through this binding.
     let self: LandedSocket | undefined;
     // Node reads `onread` in the constructor (lib/net.js); @types/node lists it for connect() only.
-    const withLanding: SocketConstructorOpts & { onread: OnReadOpts } = {
-      ...options,
+    const withLanding: SocketConstructorOpts & { onread: OnReadOpts } = Object.assign({}, options, {
       onread: {
         buffer: landing.buffer,
         callback: (length: number): boolean => {
@@ -57,7 +56,7 @@ export class LandedSocket extends Socket {
           return sink(chunk.subarray(0, length), () => landing.give(chunk));
         },
       },
-    };
+    });
     super(withLanding);
     self = this;
   }

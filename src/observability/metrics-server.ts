@@ -74,7 +74,7 @@ function settings(config: MetricsConfig, proxyAuth: AuthConfig, limits: SlowPath
   return {
     config,
     auth: {
-      authenticator: createAuthenticator({ ...proxyAuth, mode: 'basic', realm: REALM, users: config.users }),
+      authenticator: createAuthenticator(Object.assign({}, proxyAuth, { mode: 'basic', realm: REALM, users: config.users })),
       throttle: new AuthThrottle(proxyAuth.throttle, limits, previous?.throttle),
     },
   };
@@ -183,11 +183,11 @@ function refuseScrape(
   const held = reason === 'locked-out' || reason === 'too-many-attempts' || reason === 'busy' ? reason : undefined;
   const status = held === undefined ? 401 : held === 'busy' ? 503 : 429;
   const fields = { listener: 'metrics', client: req.socket.remoteAddress, user: user === undefined ? undefined : clientText(user) };
-  audit(options.logger, 'warn', 'auth-failed', { ...fields, reason, status });
+  audit(options.logger, 'warn', 'auth-failed', Object.assign({}, fields, { reason, status }));
   options.metrics.scrapeAuthFailed(reason);
   for (const lockout of lockouts) {
     const who = lockout.scope === 'user' ? { user: clientText(lockout.key) } : { clientKey: lockout.key };
-    audit(options.logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
+    audit(options.logger, 'warn', 'auth-lockout', Object.assign({}, fields, { scope: lockout.scope }, who, { failures: lockout.failures, lockoutSeconds: lockout.seconds }));
     options.metrics.authLockout();
   }
   if (held === undefined) {

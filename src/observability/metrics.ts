@@ -384,8 +384,8 @@ export class GatewayMetrics {
         // Totals only grow, so resetting and setting them again keeps the counter monotonic.
         this.reset();
         for (const [labels, [fromClient, toClient]] of rows(traffic.totals())) {
-          this.inc({ ...labels, direction: 'from_client' }, fromClient);
-          this.inc({ ...labels, direction: 'to_client' }, toClient);
+          this.inc(Object.assign({}, labels, { direction: 'from_client' }), fromClient);
+          this.inc(Object.assign({}, labels, { direction: 'to_client' }), toClient);
         }
       },
     });

@@ -46,7 +46,7 @@ export class TrafficLedger {
   readonly #byWorkspace = new Map<string, ByteCounts>();
 
   open(labels: TrafficLabels, upstream: Socket): TrafficSession {
-    const session: TrafficSession = { ...labels, upstream };
+    const session: TrafficSession = Object.assign({}, labels, { upstream });
     this.#open.add(session);
     return session;
   }

@@ -18,7 +18,7 @@ export function baseFields(ctx: ConnectionContext, method: string | undefined): 
 
 /** The record of a refused admission; `exchange` are the exchange's fields (id, client, and what admission learnt). */
 export function auditRefusal(logger: Logger, exchange: Readonly<Record<string, unknown>>, refusal: Refusal): void {
-  const fields = { ...exchange, clientRule: refusal.clientRule };
+  const fields = Object.assign({}, exchange, { clientRule: refusal.clientRule });
   const status = PROXY_ERRORS[refusal.code].status;
   switch (refusal.code) {
     case 'auth-required':
@@ -26,30 +26,38 @@ export function auditRefusal(logger: Logger, exchange: Readonly<Record<string, u
     case 'auth-concurrent':
     case 'auth-busy':
     case 'plain-credentials':
-      audit(logger, 'warn', 'auth-failed', {
-        ...fields,
-        user: refusal.claimedUser === undefined ? undefined : clientText(refusal.claimedUser),
-        target: clientText(refusal.claimedTarget),
-        decision: 'deny',
-        reason: refusal.authFailure,
-        status,
-      });
+      audit(
+        logger,
+        'warn',
+        'auth-failed',
+        Object.assign({}, fields, {
+          user: refusal.claimedUser === undefined ? undefined : clientText(refusal.claimedUser),
+          target: clientText(refusal.claimedTarget),
+          decision: 'deny',
+          reason: refusal.authFailure,
+          status,
+        }),
+      );
       for (const lockout of refusal.lockouts) auditLockout(logger, fields, lockout);
       return;
     case 'bad-target':
-      audit(logger, 'warn', 'bad-request', { ...fields, user: refusal.user, decision: 'deny', reason: refusal.targetError, status });
+      audit(logger, 'warn', 'bad-request', Object.assign({}, fields, { user: refusal.user, decision: 'deny', reason: refusal.targetError, status }));
       return;
     case 'denied':
-      audit(logger, 'warn', 'request-denied', {
-        ...fields,
-        user: refusal.user,
-        target: formatAuthority(refusal.target),
-        decision: 'deny',
-        reason: refusal.decision.reason,
-        entry: refusal.decision.entry,
-        hint: refusal.hint ?? (refusal.decision.reason === 'address-not-allowed' ? addressHint() : undefined),
-        status,
-      });
+      audit(
+        logger,
+        'warn',
+        'request-denied',
+        Object.assign({}, fields, {
+          user: refusal.user,
+          target: formatAuthority(refusal.target),
+          decision: 'deny',
+          reason: refusal.decision.reason,
+          entry: refusal.decision.entry,
+          hint: refusal.hint ?? (refusal.decision.reason === 'address-not-allowed' ? addressHint() : undefined),
+          status,
+        }),
+      );
       return;
   }
 }
@@ -61,7 +69,7 @@ export function auditRefusal(logger: Logger, exchange: Readonly<Record<string, u
  */
 export function auditAdmitted(logger: Logger, fields: Readonly<Record<string, unknown>>, wouldDeny: WouldDeny | undefined): void {
   if (wouldDeny === undefined) {
-    audit(logger, 'info', 'request-allowed', { ...fields, decision: 'allow' });
+    audit(logger, 'info', 'request-allowed', Object.assign({}, fields, { decision: 'allow' }));
     return;
   }
   const { decision, hint } = wouldDeny;
@@ -69,7 +77,7 @@ export function auditAdmitted(logger: Logger, fields: Readonly<Record<string, un
     logger,
     'warn',
     'would-deny',
-    { ...fields, decision: 'would-deny', reason: decision.reason, hint, enforcing: false },
+    Object.assign({}, fields, { decision: 'would-deny', reason: decision.reason, hint, enforcing: false }),
     `NOT ENFORCING (policy.mode: report): relayed a request enforce mode would refuse (${decision.reason})`,
   );
 }
@@ -92,18 +100,18 @@ export function auditPolicyMode(logger: Logger, policy: PolicyConfig): void {
 /** A client address (or IPv6 /64) or a user name locked out by auth/throttle.ts after repeated failures. */
 function auditLockout(logger: Logger, fields: Readonly<Record<string, unknown>>, lockout: Lockout): void {
   const who = lockout.scope === 'user' ? { user: clientText(lockout.key) } : { clientKey: lockout.key };
-  audit(logger, 'warn', 'auth-lockout', { ...fields, scope: lockout.scope, ...who, failures: lockout.failures, lockoutSeconds: lockout.seconds });
+  audit(logger, 'warn', 'auth-lockout', Object.assign({}, fields, { scope: lockout.scope }, who, { failures: lockout.failures, lockoutSeconds: lockout.seconds }));
 }
 
 /** A refusal decided from the head alone (framing, draining, not a proxy request). */
 export function auditEarlyRefusal(logger: Logger, exchange: Readonly<Record<string, unknown>>, code: ProxyErrorCode): void {
   const event = code === 'not-a-proxy-request' ? 'not-a-proxy-request' : 'bad-request';
-  audit(logger, 'warn', event, { ...exchange, decision: 'deny', reason: code, status: PROXY_ERRORS[code].status });
+  audit(logger, 'warn', event, Object.assign({}, exchange, { decision: 'deny', reason: code, status: PROXY_ERRORS[code].status }));
 }
 
 /** Resolving or reaching an admitted target failed; `extra` names the relay proxy and what it answered. */
 export function auditUpstreamError(logger: Logger, exchange: Readonly<Record<string, unknown>>, code: ProxyErrorCode, extra: Readonly<Record<string, unknown>> = {}): void {
-  audit(logger, 'warn', 'upstream-error', { ...exchange, reason: code, status: PROXY_ERRORS[code].status, ...extra });
+  audit(logger, 'warn', 'upstream-error', Object.assign({}, exchange, { reason: code, status: PROXY_ERRORS[code].status }, extra));
 }
 
 const VERSION_REFUSALS = new Set<InspectionFailure>(['version-too-low', 'client-certificate-hidden']);
@@ -115,11 +123,11 @@ const POLICY_REFUSALS = new Set<InspectionFailure>(['sni-mismatch', 'sni-missing
  */
 export function auditInspection(logger: Logger, exchange: Readonly<Record<string, unknown>>, check: Extract<TunnelCheck, { outcome: 'relay' | 'refused' }>): void {
   if (check.facts === undefined) return;
-  const record = { ...exchange, ...check.facts };
+  const record = Object.assign({}, exchange, check.facts);
   if (check.outcome === 'relay') {
-    audit(logger, 'info', 'tls-verified', { ...record, decision: 'allow' });
+    audit(logger, 'info', 'tls-verified', Object.assign({}, record, { decision: 'allow' }));
     return;
   }
   const event = VERSION_REFUSALS.has(check.reason) ? 'tls-version-refused' : POLICY_REFUSALS.has(check.reason) ? 'request-denied' : 'tls-parse-error';
-  audit(logger, 'warn', event, { ...record, decision: 'deny', reason: check.reason });
+  audit(logger, 'warn', event, Object.assign({}, record, { decision: 'deny', reason: check.reason }));
 }

@@ -111,13 +111,13 @@ export class Exchange {
   /** Admission passed: from now on every record names the user, target, entry and per-source rule. */
   admit(admitted: Admitted): void {
     this.#admitted = admitted;
-    this.#fields = { ...this.#fields, user: admitted.user, target: formatAuthority(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule };
+    this.#fields = Object.assign({}, this.#fields, { user: admitted.user, target: formatAuthority(admitted.target), entry: admitted.entry, clientRule: admitted.clientRule });
   }
 
   /** A limit (limits.ts) refused the admitted exchange. */
   refuseLimit(refusal: LimitRefusal): void {
     const { code, ...details } = refusal;
-    audit(this.#deps.logger, 'warn', 'limit-refused', { ...this.#fields, ...details, decision: 'deny', reason: code, status: PROXY_ERRORS[code].status });
+    audit(this.#deps.logger, 'warn', 'limit-refused', Object.assign({}, this.#fields, details, { decision: 'deny', reason: code, status: PROXY_ERRORS[code].status }));
     this.#deps.metrics.refused(this.kind, code);
     this.#answer(code);
   }
@@ -137,7 +137,7 @@ export class Exchange {
         this.refuse({ ok: false, code: 'denied', decision: found.decision, target, user, clientRule: admitted.clientRule });
         return undefined;
       }
-      auditAdmitted(logger, { ...this.#fields, mapped: found.route.mapped, relay: found.route.parent?.proxy.config.url }, wouldDeny);
+      auditAdmitted(logger, Object.assign({}, this.#fields, { mapped: found.route.mapped, relay: found.route.parent?.proxy.config.url }), wouldDeny);
       if (user !== undefined) metrics.authenticated(this.ctx.client);
       if (wouldDeny !== undefined) metrics.wouldDeny(this.kind, wouldDeny.decision.reason);
       return await metrics.timeUpstreamConnect(dial(found.route, runtime.config.timeouts.connectSeconds * 1000, this.#deps.landing));
@@ -156,7 +156,7 @@ export class Exchange {
    * relaying tunnel was counted when it opened: its revocation is recorded, not counted again.
    */
   revoked(reason: RevokeReason, stage: 'connecting' | 'handshake' | 'relaying', proxyAuthenticate?: string): void {
-    audit(this.#deps.logger, 'info', 'tunnel-revoked', { ...this.#fields, reason, stage });
+    audit(this.#deps.logger, 'info', 'tunnel-revoked', Object.assign({}, this.#fields, { reason, stage }));
     if (stage === 'relaying') return;
     const credentials = reason === 'user-removed' || reason === 'credentials-required';
     if (credentials) this.#deps.metrics.refused(this.kind, 'auth-required');
@@ -169,7 +169,7 @@ export class Exchange {
     if (check.outcome === 'held-back') return;
     if (check.outcome === 'closed') {
       this.#deps.metrics.tunnelAbandoned('closed-during-handshake');
-      this.close({ ...check.stats, reason: 'closed-during-handshake' }, check.facts);
+      this.close(Object.assign({}, check.stats, { reason: 'closed-during-handshake' }), check.facts);
       return;
     }
     auditInspection(this.#deps.logger, this.#fields, check);
@@ -191,10 +191,10 @@ export class Exchange {
     if (this.#closed) return;
     this.#closed = true;
     const { logger, metrics } = this.#deps;
-    audit(logger, 'info', this.kind === 'tunnel' ? 'tunnel-closed' : 'request-completed', { ...this.#fields, ...extra, ...stats });
+    audit(logger, 'info', this.kind === 'tunnel' ? 'tunnel-closed' : 'request-completed', Object.assign({}, this.#fields, extra, stats));
     const meter = this.#meter;
     if (meter === undefined) return;
-    if (this.kind === 'tunnel') metrics.tunnelClosed(meter, { ...stats, closedBy: stats.closedBy ?? 'client' });
+    if (this.kind === 'tunnel') metrics.tunnelClosed(meter, Object.assign({}, stats, { closedBy: stats.closedBy ?? 'client' }));
     else metrics.requestCompleted(meter);
   }
 

@@ -121,12 +121,13 @@ export class Gateway {
     };
     // It never listens: listeners hand it their sockets, so its head timeout is the gateway's own
     // (client-connections.ts), and Node's requestTimeout, enforced only on a listening server, never cuts an upload.
-    this.#http = createServer({
-      ...headServerOptions(config),
-      // The Linux agent's CONNECT carries Host, but HTTP/1.0 clients and some probes do not.
-      requireHostHeader: false,
-      insecureHTTPParser: false,
-    });
+    this.#http = createServer(
+      Object.assign({}, headServerOptions(config), {
+        // The Linux agent's CONNECT carries Host, but HTTP/1.0 clients and some probes do not.
+        requireHostHeader: false,
+        insecureHTTPParser: false,
+      }),
+    );
     const headTimeout = (): number => headTimeoutMs(this.#runtime.config);
     const sink = { logger, metrics };
     this.#connections = new ClientConnections(headTimeout, shielded(sink, 'client-error', ([socket]) => socket, (socket: Socket) => {
@@ -140,7 +141,7 @@ export class Gateway {
       logger,
       metrics,
       handshakeTimeoutMs: headTimeout,
-      proxyHeaderRefused: (refusal) => audit(logger, 'warn', 'proxy-header-refused', { ...refusal, decision: 'deny' }),
+      proxyHeaderRefused: (refusal) => audit(logger, 'warn', 'proxy-header-refused', { client: refusal.client, clientPort: refusal.clientPort, listener: refusal.listener, reason: refusal.reason, decision: 'deny' }),
     };
     // Every listener hands its accepted sockets to this server, so this sees every client connection.
     this.#http.on('connection', (socket: Socket) => {

@@ -128,7 +128,7 @@ export class ConnectionLimiter {
 
   #record(code: LimitCode, fields: Readonly<Record<string, unknown>>): void {
     const { status } = PROXY_ERRORS[code];
-    audit(this.#options.logger, 'warn', 'limit-refused', { ...fields, decision: 'deny', reason: code, status });
+    audit(this.#options.logger, 'warn', 'limit-refused', Object.assign({}, fields, { decision: 'deny', reason: code, status }));
     this.#options.metrics.refused('request', code);
   }
 

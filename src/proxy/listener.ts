@@ -64,7 +64,7 @@ export function openListener(config: ListenerConfig, services: ListenerServices)
         const peer = { client: socket.remoteAddress ?? 'unknown', clientPort: socket.remotePort ?? 0 };
         const client = proxyReader === undefined ? peer : await proxiedClient(socket, proxyReader, services.proxyHeaderRefused, name);
         if (client === undefined) return;
-        setContext(socket, { ...client, listener: name });
+        setContext(socket, Object.assign({}, client, { listener: name }));
         const answer = tls === undefined ? undefined : (code: LimitCode): void => tls.refuse(socket, code);
         if (!limiter.admitConnection(socket, getContext(socket), answer)) return;
         // TLS comes after PROXY protocol on the wire: a TLS listener sniffs and, for TLS clients, decrypts.

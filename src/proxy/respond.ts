@@ -74,6 +74,6 @@ export function refuseResponse(res: ServerResponse, code: ProxyErrorCode, proxyA
   const { status } = PROXY_ERRORS[code];
   const body = bodyOf(code);
   res.shouldKeepAlive = false;
-  res.writeHead(status, { ...headersFor(code, proxyAuthenticate), 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, Object.assign({}, headersFor(code, proxyAuthenticate), { 'Content-Length': Buffer.byteLength(body) }));
   res.end(body);
 }

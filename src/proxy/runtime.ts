@@ -55,8 +55,8 @@ export function buildRuntime(config: GatewayConfig, previous?: Runtime): Runtime
       cidrs: rule.from,
       value: {
         name: rule.name,
-        auth: rule.auth === auth.mode ? auth : createAuthenticator({ ...config.auth, mode: rule.auth }),
-        policy: rule.allowlist === undefined ? policy : compilePolicy({ ...config.policy, agents: rule.agents ?? config.policy.agents, allowlist: rule.allowlist }),
+        auth: rule.auth === auth.mode ? auth : createAuthenticator(Object.assign({}, config.auth, { mode: rule.auth })),
+        policy: rule.allowlist === undefined ? policy : compilePolicy(Object.assign({}, config.policy, { agents: rule.agents ?? config.policy.agents, allowlist: rule.allowlist })),
       },
     })),
   );

@@ -103,20 +103,24 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
     if (clientAuth !== undefined) {
       const checked = checkClientCertificate(socket, clientAuth);
       if (!checked.ok) {
-        audit(logger, 'warn', 'auth-failed', {
-          ...contextFields(ctx),
-          decision: 'deny',
-          reason: checked.reason,
-          clientCertificate: checked.subject,
-          verifyError: checked.verifyError,
-        });
+        audit(
+          logger,
+          'warn',
+          'auth-failed',
+          Object.assign({}, contextFields(ctx), {
+            decision: 'deny',
+            reason: checked.reason,
+            clientCertificate: checked.subject,
+            verifyError: checked.verifyError,
+          }),
+        );
         socket.destroy();
         return;
       }
       certificate = checked.subject === undefined ? undefined : { subject: checked.subject, mode: clientAuth.mode };
     }
     const security: ConnectionSecurity = { encrypted: true, refusePlainCredentials: false, certificate };
-    setContext(socket, { ...ctx, security });
+    setContext(socket, Object.assign({}, ctx, { security }));
     http.emit('connection', socket);
   }));
 
@@ -130,7 +134,7 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
     const reason = handshakeFailure(err);
     // Probes and clients that give up are routine; a failure the operator can fix is a warning.
     const level = reason === 'closed' || reason === 'timeout' ? 'debug' : 'warn';
-    audit(logger, level, 'tls-handshake-failed', { ...contextFields(ctx), reason, code: err.code });
+    audit(logger, level, 'tls-handshake-failed', Object.assign({}, contextFields(ctx), { reason, code: err.code }));
     socket.destroy();
   }));
 
@@ -151,12 +155,12 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
       return;
     }
     if (config.requireTls) {
-      audit(logger, 'warn', 'bad-request', { ...contextFields(ctx), decision: 'deny', reason: 'tls-required', status: PROXY_ERRORS['tls-required'].status });
+      audit(logger, 'warn', 'bad-request', Object.assign({}, contextFields(ctx), { decision: 'deny', reason: 'tls-required', status: PROXY_ERRORS['tls-required'].status }));
       metrics.refused('request', 'tls-required');
       refuseSocket(socket, 'tls-required');
       return;
     }
-    setContext(socket, { ...ctx, security: plain });
+    setContext(socket, Object.assign({}, ctx, { security: plain }));
     http.emit('connection', socket);
   };
 

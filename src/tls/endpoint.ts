@@ -70,14 +70,15 @@ export function openTlsEndpoint(config: ListenerTlsConfig, logger: Logger, metri
     if (loaded.firstExpiringCa !== undefined) clientCa?.expires(new Date(loaded.firstExpiringCa.validTo));
   };
 
-  const server = createTlsServer({
-    ...secureContextOptions(material, config),
-    // Verification is judged after the handshake, so every refusal is audited the same way.
-    requestCert: clientAuth !== undefined,
-    rejectUnauthorized: false,
-    handshakeTimeout: handshakeTimeoutMs,
-    allowHalfOpen: true,
-  });
+  const server = createTlsServer(
+    Object.assign({}, secureContextOptions(material, config), {
+      // Verification is judged after the handshake, so every refusal is audited the same way.
+      requestCert: clientAuth !== undefined,
+      rejectUnauthorized: false,
+      handshakeTimeout: handshakeTimeoutMs,
+      allowHalfOpen: true,
+    }),
+  );
   record(material);
 
   const reload = (): void => {
