@@ -14,6 +14,8 @@ export interface Machine {
   readonly squid: string | undefined;
   readonly hey: string | undefined;
   readonly openFilesLimit: string;
+  /** What node runs the gateway with: the launchers' options, then any --node-option. */
+  readonly gatewayNodeOptions: readonly string[];
   readonly pinning: string;
   /** 1-minute load average before and after the run: other work on the machine skews every figure. */
   readonly loadAverage: string;
@@ -91,6 +93,7 @@ export function machineLines(machine: Machine): string {
     `- CPU: ${machine.cores} × ${machine.cpu}; memory ${machine.memoryGiB} GiB`,
     `- Node.js ${machine.node}; Squid ${machine.squid ?? 'not installed'}; hey ${machine.hey ?? 'not installed'}`,
     `- open files limit: ${machine.openFilesLimit}; gateway workers: 1, Squid workers: 1`,
+    `- gateway's node options: ${machine.gatewayNodeOptions.join(' ') || 'none'}`,
     `- pinning: ${machine.pinning}`,
     `- load average (1 min) before / after the run: ${machine.loadAverage}`,
   ].join('\n');

@@ -23,7 +23,7 @@ import { DEFAULT_GROUPS, figureDefs, GROUPS, RUNNERS, type Context, type Group }
 import { writeUploadBody, type Sizes } from './phases.js';
 import { topFrames, type Frame } from './profile.js';
 import { machineLines, markdownFigures, markdownTargets, textFigures, textTargets, type Machine } from './report.js';
-import { makeCertificate, openFilesLimit, squidVersion } from './servers.js';
+import { launcherNodeOptions, makeCertificate, openFilesLimit, squidVersion } from './servers.js';
 import { ceilingFor } from '../src/proxy/fd-budget.js';
 import { evaluateTargets, issueTargets, PATHS, summarise } from './summary.js';
 
@@ -122,7 +122,7 @@ function pin(): Pinning {
   return { proxy: '0', description: `the proxy under test on CPU 0, the origin and the load generator on CPU ${rest}` };
 }
 
-async function describeMachine(pinning: Pinning): Promise<Machine> {
+async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly string[]): Promise<Machine> {
   const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
   const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
   return {
@@ -134,6 +134,7 @@ async function describeMachine(pinning: Pinning): Promise<Machine> {
     node: process.version,
     squid: squidVersion(),
     hey: command('dpkg-query', ['-W', '-f=${Version}', 'hey']),
+    gatewayNodeOptions,
     openFilesLimit: /Max open files\s+(\d+)\s+(\d+)/.exec(limits)?.slice(1).join(' / ') ?? 'unknown',
     pinning: pinning.description,
     loadAverage: (loadavg()[0] ?? 0).toFixed(2),
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
   // Before the machine is described: its open-files line says what the proxies ran under.
   const limit = await raiseOpenFiles(Math.max(...sizes.idleTunnels));
   const pinning = pin();
-  const machine = await describeMachine(pinning);
+  const machine = await describeMachine(pinning, [...launcherNodeOptions(), ...values['node-option']]);
   progress(`pinning: ${pinning.description}`);
   // Two descriptors per tunnel in one proxy process: more tunnels than the limit allows are not measured.
   const maxTunnels = limit === undefined ? Infinity : tunnelsWithin(limit);

@@ -4,6 +4,7 @@
 // ID. A proxy may be pinned to a set of CPUs (taskset), apart from the origin and the load generator.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
@@ -99,6 +100,17 @@ export interface GatewayOptions {
 }
 
 /**
+ * The node options the gateway's launchers give it (`npm start`, the systemd unit, the container's entrypoint,
+ * the CLI's shebang; test/deploy/node-options.test.ts keeps them one list), read from `npm start`, so the
+ * gateway is measured as it is run. A --node-option given to the benchmark comes after them and wins.
+ */
+export function launcherNodeOptions(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.split(/\s+/);
+  return words.slice(1, words.findIndex((word) => word.endsWith('.js')));
+}
+
+/**
  * The gateway CLI (workers: 1) with the benchmark's allowlist entry and mapping, a plain and an https://
  * listener; its audit log goes to a file.
  */
@@ -127,6 +139,7 @@ export async function startGateway(dir: string, options: GatewayOptions): Promis
     '',
   ].join('\n'));
   const [file, args] = pinned(options.cpus, process.execPath, [
+    ...launcherNodeOptions(),
     ...(options.nodeOptions ?? []),
     join(REPO_ROOT, 'dist/src/cli/main.js'), 'start', '--config', config, '--metrics-listen', '127.0.0.1:0',
     '--allow-host', `${TARGET_HOST}:${options.originPort}`, '--resolve', `${TARGET_HOST}=127.0.0.1`,

@@ -69,7 +69,7 @@ describe('container image', () => {
     const entrypoint = execForm(last(runtime, 'ENTRYPOINT')?.args ?? '');
     assert.ok(entrypoint, 'ENTRYPOINT is in exec form');
     assert.equal(entrypoint[0], 'node');
-    assert.equal(entrypoint[1], posix.join(workdir, packageJson.bin['oms-gateway'] ?? ''));
+    assert.equal(entrypoint.at(-1), posix.join(workdir, packageJson.bin['oms-gateway'] ?? ''));
     assert.ok(execForm(last(runtime, 'CMD')?.args ?? ''), 'CMD is in exec form');
     assert.equal(last(runtime, 'STOPSIGNAL'), undefined, 'SIGTERM, the default stop signal, is what drains');
   });

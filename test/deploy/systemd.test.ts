@@ -63,10 +63,13 @@ function analyze(args: string[]): { status: number | null; output: string } {
 
 const service = section(UNIT_TEXT, 'Service');
 const execStart = one(service, 'ExecStart').split(/\s+/);
+/** ExecStart's words: node, its options (test/deploy/node-options.test.ts), the script, the command's arguments. */
+const scriptAt = execStart.findIndex((word) => word.endsWith('.js'));
 
 describe('systemd unit', () => {
   test('runs the CLI the package publishes, with flags and a configuration the gateway accepts', () => {
-    const [node, script, ...argv] = execStart;
+    const [node] = execStart;
+    const [script, ...argv] = execStart.slice(scriptAt);
     assert.equal(node, '/usr/bin/node');
     const bin = (JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> }).bin['oms-gateway'] ?? '';
     assert.equal(script, posix.join(one(service, 'WorkingDirectory'), bin));
@@ -167,7 +170,7 @@ describe('install.sh', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   test('puts the application where ExecStart runs it', () => {
-    const script = execStart[1] ?? '';
+    const script = execStart[scriptAt] ?? '';
     assert.ok(existsSync(join(stage(), script)), `${script} in the staged root`);
     assert.ok(existsSync(join(stage(), 'opt', 'oms-gateway', 'package-lock.json')), 'the lock file for npm ci --omit=dev');
   });
@@ -199,7 +202,7 @@ describe('install.sh', () => {
     const wrapper = readFileSync(join(stage(), 'usr', 'local', 'bin', 'oms-gateway'), 'utf8');
     assert.match(wrapper, /runuser -u oms-gateway -- /);
     assert.ok(wrapper.includes(`OMS_GATEWAY_CONFIG:=${'/etc/oms-gateway/oms-gateway.yaml'}`));
-    assert.ok(wrapper.includes(execStart[1] ?? ''));
+    assert.ok(wrapper.includes(execStart[scriptAt] ?? ''));
   });
 
   test('refuses unknown arguments and a node that is not there', () => {
