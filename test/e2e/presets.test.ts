@@ -373,6 +373,8 @@ describe('presets as data: diff, reload and restart name the entries new data ad
     const started = await gateway.waitForRecord((r) => r.event === 'presets-changed', 10_000);
     assert.equal(started.level, 'warn');
     assert.deepEqual(started.added, [{ pattern: `second.${NEW_HOST}`, ports: [443], source: 'preset:ama:public' }]);
+    // Before the work directory it writes its pid file into is removed (its hook was registered first).
+    await gateway.stop();
   });
 
   test('a data file that is not valid is a configuration error naming the file', async (t) => {
