@@ -106,8 +106,14 @@ export interface GatewayOptions {
  */
 export function launcherNodeOptions(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = scripts.start.split(/\s+/);
-  return words.slice(1, words.findIndex((word) => word.endsWith('.js')));
+  return nodeOptionsOf(scripts.start.split(/\s+/));
+}
+
+/** The words between the node binary and the script of a command line (`node <options> <script>.js ...`). */
+export function nodeOptionsOf(words: readonly string[]): string[] {
+  const script = words.findIndex((word) => word.endsWith('.js'));
+  if (script < 1) throw new Error(`no node script in: ${words.join(' ')}`);
+  return words.slice(1, script);
 }
 
 /**

@@ -107,7 +107,7 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
           logger,
           'warn',
           'auth-failed',
-          Object.assign({}, contextFields(ctx), {
+          Object.assign(contextFields(ctx), {
             decision: 'deny',
             reason: checked.reason,
             clientCertificate: checked.subject,
@@ -134,7 +134,7 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
     const reason = handshakeFailure(err);
     // Probes and clients that give up are routine; a failure the operator can fix is a warning.
     const level = reason === 'closed' || reason === 'timeout' ? 'debug' : 'warn';
-    audit(logger, level, 'tls-handshake-failed', Object.assign({}, contextFields(ctx), { reason, code: err.code }));
+    audit(logger, level, 'tls-handshake-failed', Object.assign(contextFields(ctx), { reason, code: err.code }));
     socket.destroy();
   }));
 
@@ -155,7 +155,7 @@ export function tlsAcceptor(config: ListenerTlsConfig, services: ListenerService
       return;
     }
     if (config.requireTls) {
-      audit(logger, 'warn', 'bad-request', Object.assign({}, contextFields(ctx), { decision: 'deny', reason: 'tls-required', status: PROXY_ERRORS['tls-required'].status }));
+      audit(logger, 'warn', 'bad-request', Object.assign(contextFields(ctx), { decision: 'deny', reason: 'tls-required', status: PROXY_ERRORS['tls-required'].status }));
       metrics.refused('request', 'tls-required');
       refuseSocket(socket, 'tls-required');
       return;

@@ -7,18 +7,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { launcherNodeOptions } from '../../bench/servers.js';
+import { launcherNodeOptions, nodeOptionsOf } from '../../bench/servers.js';
 import { REPO_ROOT } from '../fixtures/gateway.js';
 import { hangBound } from '../fixtures/patience.js';
 import { execForm, last, parseDockerfile, type Stage } from './dockerfile.js';
 import { readRepoFile } from './effective.js';
-
-/** The words between the node binary and the script in a command line: node's own options. */
-function optionsBeforeScript(words: readonly string[]): string[] {
-  const script = words.findIndex((word) => word.endsWith('.js'));
-  assert.ok(script > 0, `a script in ${words.join(' ')}`);
-  return words.slice(1, script);
-}
 
 const fromNpmStart = launcherNodeOptions();
 
@@ -32,7 +25,7 @@ describe('node options of the gateway launchers', () => {
       .split('\n')
       .find((line) => line.startsWith('ExecStart='));
     assert.ok(execStart);
-    assert.deepEqual(optionsBeforeScript(execStart.slice('ExecStart='.length).split(/\s+/)), fromNpmStart);
+    assert.deepEqual(nodeOptionsOf(execStart.slice('ExecStart='.length).split(/\s+/)), fromNpmStart);
   });
 
   test("the container's entrypoint gives the same options", () => {
