@@ -111,7 +111,9 @@ else
 fi
 echo "  unit in $unit_dir/oms-gateway.service"
 
-# 5. The command for operators.
+# 5. The command for operators. Its node gets the unit's node options, so `oms-gateway start` run by hand
+#    starts the gateway as the service does.
+node_options="$(sed -n "s|^ExecStart=$UNIT_NODE \(.*\) /opt/oms-gateway/dist/src/cli/main.js .*|\1|p" "$source_dir/deploy/systemd/oms-gateway.service")"
 install -d -m 0755 "$(dirname "$bin")"
 cat >"$bin" <<EOF
 #!/bin/sh
@@ -120,9 +122,9 @@ cat >"$bin" <<EOF
 : "\${OMS_GATEWAY_CONFIG:=/etc/oms-gateway/oms-gateway.yaml}"
 export OMS_GATEWAY_CONFIG
 if [ "\$(id -u)" = 0 ]; then
-  exec runuser -u $SERVICE_USER -- "$node" /opt/oms-gateway/dist/src/cli/main.js "\$@"
+  exec runuser -u $SERVICE_USER -- "$node" $node_options /opt/oms-gateway/dist/src/cli/main.js "\$@"
 fi
-exec "$node" /opt/oms-gateway/dist/src/cli/main.js "\$@"
+exec "$node" $node_options /opt/oms-gateway/dist/src/cli/main.js "\$@"
 EOF
 chmod 0755 "$bin"
 echo "  command $bin"

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
+import { launcherNodeOptions, nodeOptionsOf } from '../../bench/servers.js';
 import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { REPO_ROOT } from '../fixtures/gateway.js';
 import { requireCommand } from '../fixtures/tools.js';
@@ -203,6 +204,18 @@ describe('install.sh', () => {
     assert.match(wrapper, /runuser -u oms-gateway -- /);
     assert.ok(wrapper.includes(`OMS_GATEWAY_CONFIG:=${'/etc/oms-gateway/oms-gateway.yaml'}`));
     assert.ok(wrapper.includes(execStart[scriptAt] ?? ''));
+  });
+
+  test("the command gives node the launchers' options, so `oms-gateway start` by hand runs as the service does", () => {
+    const wrapper = readFileSync(join(stage(), 'usr', 'local', 'bin', 'oms-gateway'), 'utf8');
+    const runs = wrapper.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('exec '));
+    assert.equal(runs.length, 2, 'as root (through runuser) and as anyone else');
+    for (const line of runs) {
+      const words = line.split(/\s+/);
+      const node = words.indexOf(`"${process.execPath}"`);
+      assert.ok(node > 0, line);
+      assert.deepEqual(nodeOptionsOf(words.slice(node)), launcherNodeOptions(), line);
+    }
   });
 
   test('refuses unknown arguments and a node that is not there', () => {
