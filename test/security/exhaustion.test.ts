@@ -14,8 +14,13 @@ import { openTunnel, parseHead, type Tunnel } from '../fixtures/raw-client.js';
 import { startServer } from '../fixtures/slow-reader.js';
 
 const TARGET = 'echo.example:443';
-/** Low enough to exhaust quickly, high enough for Node to load the gateway's modules (it reads them in parallel). */
-const FD_LIMIT = 128;
+/**
+ * Low enough to exhaust quickly, high enough for Node to load the gateway's modules: it reads them in
+ * parallel, and how many at once grows with the machine's load. On an idle 2-core machine the gateway
+ * started under 112 and never under 96; under the whole suite's load 128 once failed with EMFILE opening
+ * one of zod's files, so twice that.
+ */
+const FD_LIMIT = 256;
 
 /** Writes `text` into an open tunnel to the echo upstream and reads it back. */
 async function echoes(tunnel: Tunnel, text: string): Promise<boolean> {
