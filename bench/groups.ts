@@ -1,6 +1,7 @@
 // The figure groups a run goes through (--only picks them): what each measures on every path, one fresh
 // origin and proxy per measurement, and the figures it adds to the samples.
 
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentRun } from './agents.js';
 import { agents, bulk, memory, requestLatency, requestRate, setupRate, type Sizes, type Target } from './phases.js';
@@ -24,6 +25,8 @@ export interface Context {
   readonly gatewayCertificate: Certificate;
   readonly uploadBody: string;
   readonly gatewayNodeOptions: readonly string[];
+  /** Where the gateway's CPU profiles go (node --cpu-prof), a folder per path; undefined: not profiled. */
+  readonly profileDir: string | undefined;
   readonly samples: Samples;
   /** What went wrong in which measurement: the figure has no value for that run. */
   readonly notes: string[];
@@ -41,8 +44,10 @@ function startProxy(context: Context, path: PathName, originPort: number): Promi
     case 'squid':
       return startSquid(originPort, cpus);
     case 'gateway':
-    case 'gatewayTls':
-      return startGateway(context.dir, { originPort, certificate: context.gatewayCertificate, cpus, nodeOptions: context.gatewayNodeOptions });
+    case 'gatewayTls': {
+      const profile = context.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, path)}`];
+      return startGateway(context.dir, { originPort, certificate: context.gatewayCertificate, cpus, nodeOptions: [...context.gatewayNodeOptions, ...profile] });
+    }
   }
 }
 

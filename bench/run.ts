@@ -5,7 +5,8 @@
 //   node dist/bench/run.js [--only setup,requests,latency,bulk,memory,agents] [--runs N] [--quick] [--out DIR] [--profile]
 //     [--node-option=--max-semi-space-size=8 ...]
 // --quick (or --smoke): tiny sizes, one run unless --runs says otherwise, a minute or two in all (CI);
-// --profile: the gateway runs under --cpu-prof and the tables are followed by its top functions;
+// --profile: the gateway runs under --cpu-prof and the tables are followed, for each of its listeners, by the
+//   top functions by self time and the gateway's own by time including callees;
 // --node-option: passed to the gateway's node (repeatable), to weigh a runtime setting against the same run's peers.
 //
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
@@ -21,11 +22,13 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_GROUPS, figureDefs, GROUPS, RUNNERS, type Context, type Group } from './groups.js';
 import { writeUploadBody, type Sizes } from './phases.js';
-import { topFrames, type Frame } from './profile.js';
+import { profileText, summariseProfiles, type ProfileSummary } from './profile.js';
 import { machineLines, markdownFigures, markdownTargets, textFigures, textTargets, type Machine } from './report.js';
 import { launcherNodeOptions, makeCertificate, openFilesLimit, squidVersion } from './servers.js';
 import { ceilingFor } from '../src/proxy/fd-budget.js';
-import { evaluateTargets, issueTargets, PATHS, summarise } from './summary.js';
+import { evaluateTargets, issueTargets, PATH_TITLES, PATHS, summarise, type PathName } from './summary.js';
+
+const GATEWAY_PATHS: readonly PathName[] = ['gateway', 'gatewayTls'];
 
 const FULL: Sizes = {
   warmupSeconds: 3,
@@ -195,7 +198,8 @@ async function main(): Promise<void> {
     originCertificate: makeCertificate(dir, 'origin'),
     gatewayCertificate: makeCertificate(dir, 'gateway'),
     uploadBody: await writeUploadBody(dir, sizes),
-    gatewayNodeOptions: [...values['node-option'], ...(values.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    gatewayNodeOptions: values['node-option'],
+    profileDir: values.profile === true ? profileDir : undefined,
     samples: {},
     notes,
     agentRuns: [],
@@ -204,12 +208,14 @@ async function main(): Promise<void> {
     ? []
     : (command(process.execPath, [fileURLToPath(new URL('./patterns.bench.js', import.meta.url))]) ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
   if (patterns.length > 0) progress(`allowlist lookup: ${patterns.join('; ')}`);
-  let frames: Frame[] = [];
+  const profiles: { readonly path: PathName; readonly summary: ProfileSummary }[] = [];
   try {
     for (let run = 1; run <= runs; run += 1) {
       for (const group of groups) await RUNNERS[group](context, run);
     }
-    if (values.profile === true) frames = await topFrames(profileDir);
+    if (values.profile === true) {
+      for (const path of GATEWAY_PATHS) profiles.push({ path, summary: await summariseProfiles(join(profileDir, path)) });
+    }
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -220,11 +226,11 @@ async function main(): Promise<void> {
   const specs = issueTargets(idleCounts, sizes.agentSteps[0] ?? 0).filter((spec) => figures.some((f) => f.id === spec.figure));
   const targets = evaluateTargets(specs, figures);
   const httpsTargets = evaluateTargets(specs, figures, 'gatewayTls');
-  const profileText = frames.map((f) => `${f.selfPercent.toFixed(1).padStart(5)} %  ${f.frame}`).join('\n');
+  const profileTexts = profiles.map(({ path, summary }) => `${PATH_TITLES[path]} CPU profile\n\n${profileText(summary)}`);
   const heading = `median over ${runs} run${runs === 1 ? '' : 's'} (min–max); the https:// listener is the gateway's (Squid and the pipe relay have none)`;
   process.stdout.write(`\n${heading}\n\n${textFigures(figures)}\n\n${textTargets(targets, httpsTargets)}\n\n${machineLines(finished)}\n`);
   if (notes.length > 0) process.stdout.write(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
-  if (profileText !== '') process.stdout.write(`\ngateway CPU profile, self time:\n${profileText}\n`);
+  for (const text of profileTexts) process.stdout.write(`\n${text}\n`);
 
   const date = new Date().toISOString().slice(0, 10);
   const sha = command('git', ['-C', fileURLToPath(new URL('../../', import.meta.url)), 'rev-parse', '--short', 'HEAD']) ?? 'unknown';
@@ -242,11 +248,11 @@ async function main(): Promise<void> {
     markdownTargets(targets, httpsTargets),
     ...(patterns.length === 0 ? [] : ['', `Allowlist lookup (bench/patterns.bench.ts): ${patterns.join('; ')}.`]),
     ...(notes.length === 0 ? [] : ['', 'Notes:', '', ...notes.map((n) => `- ${n}`)]),
-    ...(profileText === '' ? [] : ['', 'Gateway CPU profile (self time):', '', '```', profileText, '```']),
+    ...profileTexts.flatMap((text) => ['', '```', text, '```']),
     '',
   ].join('\n');
   await writeFile(join(outDir, `${name}.md`), markdown);
-  const json = { date, commit: sha, quick, runs, groups, sizes, idleCounts, machine: finished, samples: context.samples, figures, targets, httpsTargets, agentRuns: context.agentRuns, notes, patterns, profile: frames };
+  const json = { date, commit: sha, quick, runs, groups, sizes, idleCounts, machine: finished, samples: context.samples, figures, targets, httpsTargets, agentRuns: context.agentRuns, notes, patterns, profiles };
   await writeFile(join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   progress(`written ${join(outDir, `${name}.md`)} and .json in ${Math.round((Date.now() - started) / 1000)} s`);
 }
