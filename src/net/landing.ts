@@ -10,9 +10,6 @@ import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 /** The size of the landing buffer and of the pooled chunks: the most one read takes from the kernel. */
 export const LANDING_BYTES = 256 * 1024;
 
-/** Receives a relayed chunk; `release` hands it back once written. False: stop reading until resumed. */
-export type ChunkSink = (chunk: Buffer, release: () => void) => boolean;
-
 /** The landing buffer and the chunks in flight, for every socket one gateway dials. */
 export class Landing {
   readonly buffer = Buffer.allocUnsafeSlow(LANDING_BYTES);
@@ -36,29 +33,41 @@ export class Landing {
   }
 }
 
+/** Something that takes a landed socket's reads once it relays (proxy/relay.ts). */
+export interface ChunkSink {
+  /** Writes `chunk` on; `release` hands it back once written. False: stop reading until resumed. */
+  landed(chunk: Buffer, release: () => void): boolean;
+}
+
+/**
+ * Node calls a socket's `onread` callback as a method of the socket, so one function serves every landed
+ * socket: none holds a closure of its own for its life (issue 14: memory per idle tunnel).
+ */
+function onLanded(this: LandedSocket, length: number): boolean {
+  return this.land(length);
+}
+
 /** A socket whose reads land in a shared Landing; `redirect` sends them to a sink instead of its stream. */
 export class LandedSocket extends Socket {
+  readonly #landing: Landing;
   #sink: ChunkSink | undefined;
 
   constructor(landing: Landing, options: Omit<SocketConstructorOpts, 'onread'> = {}) {
-    // The callback is made before `this` exists; it reaches the socket through this binding.
-    let self: LandedSocket | undefined;
     // Node reads `onread` in the constructor (lib/net.js); @types/node lists it for connect() only.
     const withLanding: SocketConstructorOpts & { onread: OnReadOpts } = Object.assign({}, options, {
-      onread: {
-        buffer: landing.buffer,
-        callback: (length: number): boolean => {
-          const socket = self;
-          if (socket === undefined) return true;
-          const sink = socket.#sink;
-          if (sink === undefined) return socket.push(Buffer.from(landing.buffer.subarray(0, length)));
-          const chunk = landing.take(length);
-          return sink(chunk.subarray(0, length), () => landing.give(chunk));
-        },
-      },
+      onread: { buffer: landing.buffer, callback: onLanded },
     });
     super(withLanding);
-    self = this;
+    this.#landing = landing;
+  }
+
+  /** `length` bytes landed: into the stream, or once redirected, to the sink as a pooled chunk. */
+  land(length: number): boolean {
+    const landing = this.#landing;
+    const sink = this.#sink;
+    if (sink === undefined) return this.push(Buffer.from(landing.buffer.subarray(0, length)));
+    const chunk = landing.take(length);
+    return sink.landed(chunk.subarray(0, length), () => landing.give(chunk));
   }
 
   /**

@@ -168,19 +168,20 @@ export class GatewayMetrics {
     return this.registry.metrics();
   }
 
-  /** A client TCP connection was accepted; it is counted until the socket closes. */
-  clientConnected(socket: Socket, client: string): void {
+  /** A client TCP connection was accepted; it is counted until clientDisconnected() says it closed. */
+  clientConnected(client: string): void {
     this.#activeConnections.inc();
     this.#clients.set(client, (this.#clients.get(client) ?? 0) + 1);
     this.#connectedClients.set(this.#clients.size);
-    // A socket closes once: on() spares the wrapper once() adds, per connection, for the tunnel's life.
-    socket.on('close', () => {
-      this.#activeConnections.dec();
-      const left = (this.#clients.get(client) ?? 1) - 1;
-      if (left > 0) this.#clients.set(client, left);
-      else this.#clients.delete(client);
-      this.#connectedClients.set(this.#clients.size);
-    });
+  }
+
+  /** A connection clientConnected() counted has closed. */
+  clientDisconnected(client: string): void {
+    this.#activeConnections.dec();
+    const left = (this.#clients.get(client) ?? 1) - 1;
+    if (left > 0) this.#clients.set(client, left);
+    else this.#clients.delete(client);
+    this.#connectedClients.set(this.#clients.size);
   }
 
   /** Addresses with at least one open connection. */

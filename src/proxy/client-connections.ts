@@ -36,10 +36,9 @@ export class ClientConnections {
     this.#onHeadTimeout = onHeadTimeout;
   }
 
-  /** A connection handed to the HTTP server: its first head is timed from now. */
+  /** A connection handed to the HTTP server: its first head is timed from now. The caller releases it when it closes. */
   add(socket: Socket): void {
     this.#tracked.set(socket, { phase: 'head', since: performance.now(), outstanding: 0, bytesAtIdle: 0 });
-    socket.on('close', () => this.release(socket));
     this.#sweep ??= setInterval(() => this.#check(), SWEEP_MS).unref();
   }
 

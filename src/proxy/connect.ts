@@ -6,6 +6,7 @@ import { admit } from './admit.js';
 import { getContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { Exchange } from './exchange.js';
+import type { RelayStats } from '../observability/outcomes.js';
 import { relay } from './relay.js';
 import { headRefusal } from './request-head.js';
 import { AdmittedTunnel, type RevokeReason } from './revoke.js';
@@ -35,7 +36,7 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   if (early !== undefined) return exchange.refuseEarly(early);
 
   // The closure takes the authority, not `req`: closures of this function share one context, and the
-  // tunnel's onClose keeps that context for the tunnel's life (the CONNECT request and its headers with it).
+  // exchange's answer keeps that context for the tunnel's life (the CONNECT request and its headers with it).
   const authority = req.url ?? '';
   const admission = await admit(runtime, req, exchange.ctx.client, () => parseAuthority(authority));
   if (!admission.ok) return exchange.refuse(admission, runtime.proxyAuthenticate);
@@ -43,9 +44,7 @@ async function openTunnel(deps: HandlerDeps, req: IncomingMessage, socket: Socke
   const overLimit = deps.limiter.holdTunnel(socket, admission.user);
   if (overLimit !== undefined) return exchange.refuseLimit(overLimit);
   // Registered from admission, so a reload can revoke it at any stage (revoke.ts).
-  const tracked = new AdmittedTunnel({ target: admission.target, user: admission.user, client: exchange.ctx.client }, socket, runtime, (reason) =>
-    exchange.revoked(reason, 'relaying'),
-  );
+  const tracked = new AdmittedTunnel({ target: admission.target, user: admission.user, client: exchange.ctx.client }, socket, runtime, exchange);
   deps.tunnels.add(tracked);
   try {
     await establish(deps, runtime, exchange, tracked, socket, head);
@@ -106,12 +105,20 @@ async function establish(deps: HandlerDeps, runtime: Runtime, exchange: Exchange
     halfClosedTimeoutMs: timeouts.tunnelHalfClosedSeconds * 1000,
     maxLifetimeMs: timeouts.tunnelMaxSeconds * 1000,
     timers: deps.timers,
-    onClose: (stats) => {
-      deps.tunnels.delete(tracked);
-      exchange.close(stats);
-    },
+    onClose: closing(deps.tunnels, tracked, exchange),
   });
   tracked.relayed(tunnel);
+}
+
+/**
+ * The relay's end: out of the registry, and the exchange's close record. Made here rather than inline in
+ * establish(), whose scope (its revocation check and what that holds) would otherwise live as long as the tunnel.
+ */
+function closing(tunnels: Set<AdmittedTunnel>, tracked: AdmittedTunnel, exchange: Exchange): (stats: RelayStats) => void {
+  return (stats) => {
+    tunnels.delete(tracked);
+    exchange.close(stats);
+  };
 }
 
 /** A CONNECT request has no body (RFC 9110 §9.3.6); any framing header is a smuggling attempt. */

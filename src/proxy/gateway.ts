@@ -145,8 +145,14 @@ export class Gateway {
     };
     // Every listener hands its accepted sockets to this server, so this sees every client connection.
     this.#http.on('connection', (socket: Socket) => {
-      metrics.clientConnected(socket, getContext(socket).client);
+      const { client } = getContext(socket);
+      metrics.clientConnected(client);
       connections.add(socket);
+      // One listener for both: each is a closure an open tunnel keeps for its life (memory per idle tunnel).
+      socket.on('close', () => {
+        metrics.clientDisconnected(client);
+        connections.release(socket);
+      });
     });
     // Registered before the handlers: a head is complete before anything answers it.
     const parsed = (req: IncomingMessage, res: ServerResponse): void => connections.requestParsed(req.socket, res);

@@ -7,7 +7,7 @@
 // lifetime limits watched by the shared timer wheel rather than a Node timer per socket re-armed on every
 // chunk. The only per-chunk work beyond the write is storing the wheel's time.
 import type { Socket } from 'node:net';
-import { LandedSocket } from '../net/landing.js';
+import { LandedSocket, type ChunkSink } from '../net/landing.js';
 import type { ClosedBy, RelayStats } from '../observability/outcomes.js';
 import { TimerWheel, type Expiring } from './timer-wheel.js';
 
@@ -49,7 +49,7 @@ export function relay(client: Socket, upstream: Socket, head: Buffer, options: R
   return new Relay(client, upstream, head, options);
 }
 
-class Relay implements Tunnel, Expiring {
+class Relay implements Tunnel, Expiring, ChunkSink {
   readonly #client: Socket;
   readonly #upstream: Socket;
   readonly #timers: TimerWheel;
@@ -106,14 +106,7 @@ class Relay implements Tunnel, Expiring {
     }
     // A dialled socket's reads land in the gateway's shared buffer and come here as pooled chunks, not as
     // 'data' (net/landing.ts); what it read before the relay began is still in its stream, and goes first.
-    if (upstream instanceof LandedSocket) {
-      upstream.redirect((chunk, release) => {
-        self.#lastActive = self.#timers.now;
-        if (client.write(chunk, release)) return true;
-        upstream.pause();
-        return false;
-      });
-    }
+    if (upstream instanceof LandedSocket) upstream.redirect(this);
     this.#watch();
 
     if (head.length > 0) upstream.write(head);
@@ -124,6 +117,14 @@ class Relay implements Tunnel, Expiring {
 
   close(): void {
     this.#teardown('gateway');
+  }
+
+  /** A read of the dialled socket, landed (net/landing.ts): on to the client, pausing while its buffer is full. */
+  landed(chunk: Buffer, release: () => void): boolean {
+    this.#lastActive = this.#timers.now;
+    if (this.#client.write(chunk, release)) return true;
+    this.#upstream.pause();
+    return false;
   }
 
   /** The wheel's call: a limit has passed, or the tunnel was active since and is watched again. */

@@ -14,6 +14,11 @@ import { sourceRule, type Runtime } from './runtime.js';
 
 export type RevokeReason = DenyReason | 'user-removed' | 'credentials-required';
 
+/** Records the revocation of a relaying tunnel: its exchange (exchange.ts). */
+export interface RevocationRecorder {
+  revoked(reason: RevokeReason, stage: 'relaying'): void;
+}
+
 /** Who an exchange serves and where to. */
 export interface TunnelParty {
   readonly target: Target;
@@ -51,16 +56,16 @@ export class AdmittedTunnel {
   #revoked: RevokeReason | undefined;
   #upstream: Socket | undefined;
   #relay: Tunnel | undefined;
-  /** Records a revocation of the relaying tunnel (its exchange does: exchange.ts). */
-  readonly #onRevokedRelaying: (reason: RevokeReason) => void;
+  /** Records a revocation of the relaying tunnel; an object, not a closure, so no set-up scope lives on with it. */
+  readonly #recorder: RevocationRecorder;
 
-  constructor(party: TunnelParty, clientSocket: Socket, judgedBy: Runtime, onRevokedRelaying: (reason: RevokeReason) => void) {
+  constructor(party: TunnelParty, clientSocket: Socket, judgedBy: Runtime, recorder: RevocationRecorder) {
     this.target = party.target;
     this.user = party.user;
     this.client = party.client;
     this.#clientSocket = clientSocket;
     this.#judgedBy = judgedBy;
-    this.#onRevokedRelaying = onRevokedRelaying;
+    this.#recorder = recorder;
   }
 
   get relaying(): boolean {
@@ -115,7 +120,7 @@ export class AdmittedTunnel {
 
   /** Ends a relaying tunnel a reload revoked, recorded by its exchange. */
   revokeRelaying(reason: RevokeReason): void {
-    this.#onRevokedRelaying(reason);
+    this.#recorder.revoked(reason, 'relaying');
     this.close();
   }
 }

@@ -122,7 +122,9 @@ describe('client connections', () => {
   before(async () => {
     server = createServer((socket) => {
       accepted.push(socket);
-      metrics.clientConnected(socket, socket.remoteAddress ?? 'unknown');
+      const client = socket.remoteAddress ?? 'unknown';
+      metrics.clientConnected(client);
+      socket.on('close', () => metrics.clientDisconnected(client));
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

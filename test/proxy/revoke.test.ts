@@ -30,7 +30,7 @@ function admitted(runtime: Runtime, logger = capturingLogger().logger): Admitted
   const metrics = new GatewayMetrics({ version: 'test', workspaceLabels: false, maxWorkspaces: 1 });
   const exchange = new Exchange({ logger, metrics, ids: new ExchangeIds(), landing: new Landing() }, 'tunnel', { client: '192.0.2.1', clientPort: 1, listener: 'test' }, 'CONNECT', () => undefined);
   exchange.admit({ ok: true, target: parsed.target, user: undefined, entry: undefined, wouldDeny: undefined, clientRule: undefined });
-  return new AdmittedTunnel({ target: parsed.target, user: undefined, client: '192.0.2.1' }, new Socket(), runtime, (reason) => exchange.revoked(reason, 'relaying'));
+  return new AdmittedTunnel({ target: parsed.target, user: undefined, client: '192.0.2.1' }, new Socket(), runtime, exchange);
 }
 
 function capturingLogger() {
