@@ -25,6 +25,7 @@ export interface Context {
   readonly gatewayCertificate: Certificate;
   readonly uploadBody: string;
   readonly gatewayNodeOptions: readonly string[];
+  readonly gatewayWorkers: number;
   /** Where the gateway's CPU profiles go (node --cpu-prof), a folder per path; undefined: not profiled. */
   readonly profileDir: string | undefined;
   readonly samples: Samples;
@@ -46,7 +47,7 @@ function startProxy(context: Context, path: PathName, originPort: number): Promi
     case 'gateway':
     case 'gatewayTls': {
       const profile = context.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, path)}`];
-      return startGateway(context.dir, { originPort, certificate: context.gatewayCertificate, cpus, nodeOptions: [...context.gatewayNodeOptions, ...profile] });
+      return startGateway(context.dir, { originPort, certificate: context.gatewayCertificate, cpus, nodeOptions: [...context.gatewayNodeOptions, ...profile], workers: context.gatewayWorkers });
     }
   }
 }

@@ -16,6 +16,8 @@ export interface Machine {
   readonly openFilesLimit: string;
   /** What node runs the gateway with: the launchers' options, then any --node-option. */
   readonly gatewayNodeOptions: readonly string[];
+  /** The gateway's `workers` setting: 1 (one process) unless --workers said otherwise. */
+  readonly gatewayWorkers: number;
   readonly pinning: string;
   /** 1-minute load average before and after the run: other work on the machine skews every figure. */
   readonly loadAverage: string;
@@ -92,7 +94,7 @@ export function machineLines(machine: Machine): string {
     `- OS: ${machine.os} (kernel ${machine.kernel})`,
     `- CPU: ${machine.cores} × ${machine.cpu}; memory ${machine.memoryGiB} GiB`,
     `- Node.js ${machine.node}; Squid ${machine.squid ?? 'not installed'}; hey ${machine.hey ?? 'not installed'}`,
-    `- open files limit: ${machine.openFilesLimit}; gateway workers: 1, Squid workers: 1`,
+    `- open files limit: ${machine.openFilesLimit}; gateway workers: ${machine.gatewayWorkers}, Squid workers: 1`,
     `- gateway's node options: ${machine.gatewayNodeOptions.join(' ') || 'none'}`,
     `- pinning: ${machine.pinning}`,
     `- load average (1 min) before / after the run: ${machine.loadAverage}`,

@@ -2,12 +2,13 @@
 // https:// listener) with the same load generators on loopback, prints every figure's median and spread
 // over the runs and every target of issue 14 as met or not, and writes them with the machine's description
 // to bench/results/<date>-<shortsha>.md and .json.
-//   node dist/bench/run.js [--only setup,requests,latency,bulk,memory,agents] [--runs N] [--quick] [--out DIR] [--profile]
+//   node dist/bench/run.js [--only setup,requests,latency,bulk,memory,agents] [--runs N] [--quick] [--out DIR] [--profile] [--workers N]
 //     [--node-option=--max-semi-space-size=8 ...]
 // --quick (or --smoke): tiny sizes, one run unless --runs says otherwise, a minute or two in all (CI);
 // --profile: the gateway runs under --cpu-prof and the tables are followed, for each of its listeners, by the
 //   top functions by self time and the gateway's own by time including callees;
-// --node-option: passed to the gateway's node (repeatable), to weigh a runtime setting against the same run's peers.
+// --node-option: passed to the gateway's node (repeatable), to weigh a runtime setting against the same run's peers;
+// --workers N: the gateway's `workers` setting (default 1): its supervisor and workers all on the proxy's CPUs.
 //
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
 // runs go round the paths in turn (direct, pipe, Squid, gateway, gateway https://, then again), so drift
@@ -125,7 +126,7 @@ function pin(): Pinning {
   return { proxy: '0', description: `the proxy under test on CPU 0, the origin and the load generator on CPU ${rest}` };
 }
 
-async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly string[]): Promise<Machine> {
+async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly string[], gatewayWorkers: number): Promise<Machine> {
   const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
   const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
   return {
@@ -138,6 +139,7 @@ async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly st
     squid: squidVersion(),
     hey: command('dpkg-query', ['-W', '-f=${Version}', 'hey']),
     gatewayNodeOptions,
+    gatewayWorkers,
     openFilesLimit: /Max open files\s+(\d+)\s+(\d+)/.exec(limits)?.slice(1).join(' / ') ?? 'unknown',
     pinning: pinning.description,
     loadAverage: (loadavg()[0] ?? 0).toFixed(2),
@@ -162,12 +164,15 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'node-option': { type: 'string', multiple: true, default: [] },
+      workers: { type: 'string', default: '1' },
     },
   });
   const quick = values.quick === true || values.smoke === true;
   const groups = parseGroups(values.only);
   const runs = Number(values.runs ?? (quick ? 1 : 3));
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: a whole number of at least 1, not ${values.runs}`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: a whole number of at least 1, not ${values.workers}`);
   for (const tool of ['hey', 'openssl']) {
     if (command('sh', ['-c', `command -v ${tool}`]) === undefined) throw new Error(`${tool} is needed: apt-get install ${tool}`);
   }
@@ -175,7 +180,7 @@ async function main(): Promise<void> {
   // Before the machine is described: its open-files line says what the proxies ran under.
   const limit = await raiseOpenFiles(Math.max(...sizes.idleTunnels));
   const pinning = pin();
-  const machine = await describeMachine(pinning, [...launcherNodeOptions(), ...values['node-option']]);
+  const machine = await describeMachine(pinning, [...launcherNodeOptions(), ...values['node-option']], workers);
   progress(`pinning: ${pinning.description}`);
   // Two descriptors per tunnel in one proxy process: more tunnels than the limit allows are not measured.
   const maxTunnels = limit === undefined ? Infinity : tunnelsWithin(limit);
@@ -199,6 +204,7 @@ async function main(): Promise<void> {
     gatewayCertificate: makeCertificate(dir, 'gateway'),
     uploadBody: await writeUploadBody(dir, sizes),
     gatewayNodeOptions: values['node-option'],
+    gatewayWorkers: workers,
     profileDir: values.profile === true ? profileDir : undefined,
     samples: {},
     notes,

@@ -97,6 +97,8 @@ export interface GatewayOptions {
   readonly cpus: string | undefined;
   /** Extra node options for the gateway's process, e.g. --cpu-prof. */
   readonly nodeOptions?: readonly string[];
+  /** Its `workers` setting; 1 (no supervisor) by default. All of them share the proxy's CPUs. */
+  readonly workers?: number;
 }
 
 /**
@@ -117,7 +119,7 @@ export function nodeOptionsOf(words: readonly string[]): string[] {
 }
 
 /**
- * The gateway CLI (workers: 1) with the benchmark's allowlist entry and mapping, a plain and an https://
+ * The gateway CLI (workers: 1 unless `workers` says otherwise) with the benchmark's allowlist entry and mapping, a plain and an https://
  * listener; its audit log goes to a file.
  */
 export async function startGateway(dir: string, options: GatewayOptions): Promise<Server> {
@@ -127,7 +129,7 @@ export async function startGateway(dir: string, options: GatewayOptions): Promis
   const port = await freePort();
   const tlsPort = await freePort();
   await writeFile(config, [
-    'workers: 1',
+    `workers: ${options.workers ?? 1}`,
     'listen:',
     `  - 127.0.0.1:${port}`,
     `  - address: 127.0.0.1:${tlsPort}`,

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { deepFreeze } from '../config/freeze.js';
 import type { GatewayConfig } from '../config/types.js';
-import { openLog, type Logger } from '../observability/logger.js';
+import { openWorkerLog, type Logger } from '../observability/logger.js';
 import { metricsFor } from '../observability/metrics.js';
 import { Gateway } from '../proxy/gateway.js';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.js';
@@ -51,7 +51,7 @@ export async function runWorker(): Promise<number> {
   for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => undefined);
   const config = await configuration();
   // Unbuffered into the pipe: the supervisor's destination batches, and lines keep the order they were written in.
-  const { logger } = openLog({ ...config.log, format: 'json', file: undefined, bufferBytes: 0 }, false);
+  const logger = openWorkerLog(config.log.level);
   const workerLogger = logger.child({ worker: cluster.worker?.id });
   const gateway = new Gateway(config, workerLogger, metricsFor(config.metrics), { announce: false });
 

@@ -3,11 +3,12 @@
 // move away. The destination is asynchronous so logging never blocks the data path.
 import { closeSync, constants, fchmodSync, fchownSync, openSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogConfig } from '../config/types.js';
 import { censorCredentials } from './censor.js';
 import { EVENTS, type EventName } from './events.js';
+import { PipeDestination } from './pipe-destination.js';
 
 export type { Logger } from 'pino';
 
@@ -131,16 +132,7 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
           singleLine: true,
         })
       : destination;
-  const logger = pino(
-    {
-      level: config.level,
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }), log: censorCredentials },
-      hooks: { streamWrite: escapeUnsafeCharacters },
-    },
-    stream,
-  );
+  const logger = pino(loggerOptions(config.level), stream);
   return {
     logger,
     file: config.file,
@@ -153,6 +145,27 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
       stream.write(escapeUnsafeCharacters(lines));
     },
   };
+}
+
+/** What every destination's records share: level labels, ISO times, credentials censored, unsafe characters escaped. */
+function loggerOptions(level: LogConfig['level']): LoggerOptions {
+  return {
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }), log: censorCredentials },
+    hooks: { streamWrite: escapeUnsafeCharacters },
+  };
+}
+
+/**
+ * A worker's logger: JSON lines, unbuffered, into its standard output, which the supervisor reads and
+ * passes on through its own destination (cluster/log-relay.ts). A pipe, as the supervisor starts its
+ * workers, is written as a non-blocking stream (pipe-destination.ts); anything else as openLog() would.
+ */
+export function openWorkerLog(level: LogConfig['level']): Logger {
+  if (!PipeDestination.suits(1)) return openLog({ level, format: 'json', file: undefined, bufferBytes: 0 }, false).logger;
+  return pino(loggerOptions(level), new PipeDestination(1));
 }
 
 /** A stream that passes text on to `destination` with escapeUnsafeCharacters applied, keeping its backpressure. */
