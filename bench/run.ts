@@ -146,6 +146,13 @@ async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly st
   };
 }
 
+/** A flag's value as a whole number of at least 1, or an error naming the flag. */
+function atLeastOne(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: a whole number of at least 1, not ${value}`);
+  return n;
+}
+
 function parseGroups(only: string | undefined): Group[] {
   if (only === undefined) return [...DEFAULT_GROUPS];
   const names = only.split(',').map((name) => name.trim()).filter(Boolean);
@@ -169,10 +176,8 @@ async function main(): Promise<void> {
   });
   const quick = values.quick === true || values.smoke === true;
   const groups = parseGroups(values.only);
-  const runs = Number(values.runs ?? (quick ? 1 : 3));
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: a whole number of at least 1, not ${values.runs}`);
-  const workers = Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers: a whole number of at least 1, not ${values.workers}`);
+  const runs = atLeastOne('--runs', values.runs ?? (quick ? '1' : '3'));
+  const workers = atLeastOne('--workers', values.workers);
   for (const tool of ['hey', 'openssl']) {
     if (command('sh', ['-c', `command -v ${tool}`]) === undefined) throw new Error(`${tool} is needed: apt-get install ${tool}`);
   }
