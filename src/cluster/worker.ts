@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { deepFreeze } from '../config/freeze.js';
 import type { GatewayConfig } from '../config/types.js';
-import { openWorkerLog, type Logger } from '../observability/logger.js';
+import { exitAfterFlush, openWorkerLog } from '../observability/logger.js';
 import { metricsFor } from '../observability/metrics.js';
 import { Gateway } from '../proxy/gateway.js';
 import { isToWorker, type FromWorker, type ToWorker } from './messages.js';
@@ -26,10 +26,6 @@ function configuration(): Promise<GatewayConfig> {
     process.on('message', onMessage);
     send({ type: 'hello' });
   });
-}
-
-function exitAfterFlush(logger: Logger, code: number): void {
-  logger.flush(() => process.exit(code));
 }
 
 /** Records of sockets still closing (tunnel-closed) get written before the process ends by itself. */

@@ -100,9 +100,12 @@ function recreateLike(file: string, { mode, uid, gid }: FileAttributes): void {
 
 /**
  * Opens the configured destination and builds the logger. Pretty output is colourised only when it goes to
- * a terminal (`isTerminal`), never into a file.
+ * a terminal (`isTerminal`), never into a file. JSON lines into a pipe or socket (journald, a container
+ * runtime, a supervisor) are written from the event loop (pipe-destination.ts); a file, a terminal and
+ * pretty output go through pino's asynchronous file destination.
  */
 export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY === true): LogHandle {
+  if (config.file === undefined && config.format === 'json' && PipeDestination.suits(1)) return openPipeLog(config);
   if (config.file !== undefined) checkWritable(config.file);
   let attributes = config.file === undefined ? undefined : attributesOf(config.file);
   const destination = pino.destination({ dest: config.file ?? 1, sync: false, minLength: config.bufferBytes, append: true, mkdir: false });
@@ -147,6 +150,18 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
   };
 }
 
+/** JSON lines into the pipe or socket on standard output, batched as log.bufferBytes says. */
+function openPipeLog(config: LogConfig): LogHandle {
+  const destination = new PipeDestination(process.stdout, config.bufferBytes);
+  if (config.bufferBytes > 0) setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  return {
+    logger: pino(loggerOptions(config.level), destination),
+    file: undefined,
+    reopen: () => undefined,
+    write: (lines) => destination.write(escapeUnsafeCharacters(lines)),
+  };
+}
+
 /** What every destination's records share: level labels, ISO times, credentials censored, unsafe characters escaped. */
 function loggerOptions(level: LogConfig['level']): LoggerOptions {
   return {
@@ -160,12 +175,11 @@ function loggerOptions(level: LogConfig['level']): LoggerOptions {
 
 /**
  * A worker's logger: JSON lines, unbuffered, into its standard output, which the supervisor reads and
- * passes on through its own destination (cluster/log-relay.ts). A pipe, as the supervisor starts its
- * workers, is written as a non-blocking stream (pipe-destination.ts); anything else as openLog() would.
+ * passes on through its own destination (cluster/log-relay.ts) — a pipe, as the supervisor starts its
+ * workers; anything else is written as openLog() would.
  */
 export function openWorkerLog(level: LogConfig['level']): Logger {
-  if (!PipeDestination.suits(1)) return openLog({ level, format: 'json', file: undefined, bufferBytes: 0 }, false).logger;
-  return pino(loggerOptions(level), new PipeDestination(1));
+  return openLog({ level, format: 'json', file: undefined, bufferBytes: 0 }, false).logger;
 }
 
 /** A stream that passes text on to `destination` with escapeUnsafeCharacters applied, keeping its backpressure. */
@@ -182,6 +196,18 @@ function escapingPipe(destination: ReturnType<typeof pino.destination>): Writabl
       done();
     },
   });
+}
+
+/** How long a process ending on a fatal error waits for its last lines to reach the log, should the reader be stuck. */
+export const EXIT_FLUSH_MS = 5_000;
+
+/**
+ * Ends the process with `code` once every line logged so far has been handed to the log, and after
+ * EXIT_FLUSH_MS at the latest: lines still queued behind a slow reader would be lost to an exit at once.
+ */
+export function exitAfterFlush(logger: Logger, code: number): void {
+  setTimeout(() => process.exit(code), EXIT_FLUSH_MS).unref();
+  logger.flush(() => process.exit(code));
 }
 
 /** Writes one audit record: a stable event name, its numeric ID and the record's fields. */

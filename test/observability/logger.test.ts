@@ -1,6 +1,8 @@
 // The log destination: redaction of credentials that slip into a record, a file that can be moved away and
-// reopened (logrotate), pretty lines, and a clear error for a file that cannot be opened.
+// reopened (logrotate), pretty lines, a clear error for a file that cannot be opened, and a standard output
+// pipe whose reader is behind losing nothing when the process ends on a fatal error.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,5 +140,52 @@ describe('file destination', () => {
       () => openLog({ level: 'info', format: 'json', file, bufferBytes: 4096 }),
       (err: unknown) => err instanceof LogFileError && err.message.includes(file) && err.message.includes('ENOENT'),
     );
+  });
+});
+
+describe('standard output that is a pipe', () => {
+  const LOGGER = new URL('../../src/observability/logger.js', import.meta.url).pathname;
+
+  /** A child logging `count` records into its stdout pipe through openLog(), then `ending` (a statement). */
+  function logging(count: number, bufferBytes: number, ending: string) {
+    const script = `
+      import { audit, exitAfterFlush, openLog } from ${JSON.stringify(LOGGER)};
+      const { logger } = openLog({ level: 'info', format: 'json', file: undefined, bufferBytes: ${bufferBytes} }, false);
+      for (let i = 0; i < ${count}; i += 1) audit(logger, 'info', 'tunnel-opened', { n: i, pad: 'x'.repeat(150) });
+      ${ending}
+    `;
+    return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  }
+
+  async function readAll(child: ChildProcess, pauseMs: number): Promise<{ lines: string[]; code: number | null }> {
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code: number | null) => resolve(code)));
+    const stdout = child.stdout!;
+    stdout.pause();
+    // Nothing read for a while: the pipe fills and the rest waits in the child.
+    await sleep(pauseMs);
+    let text = '';
+    stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+    });
+    stdout.resume();
+    const code = await exited;
+    return { lines: text.split('\n').filter((line) => line !== ''), code };
+  }
+
+  for (const bufferBytes of [0, 4096]) {
+    test(`a fatal exit (exitAfterFlush) waits for every line queued behind a slow reader (bufferBytes ${bufferBytes})`, async () => {
+      // 10,000 records of about 250 bytes: far more than a pipe holds.
+      const { lines, code } = await readAll(logging(10_000, bufferBytes, 'exitAfterFlush(logger, 1);'), 300);
+      assert.equal(code, 1);
+      assert.equal(lines.length, 10_000);
+      lines.forEach((line, i) => assert.equal((JSON.parse(line) as { n: number }).n, i));
+    });
+  }
+
+  test('a fatal exit still ends the process when the reader never reads', async () => {
+    const child = logging(10_000, 0, 'exitAfterFlush(logger, 3);');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode: number | null) => resolve(exitCode)));
+    assert.equal(code, 3);
+    child.stdout!.destroy();
   });
 });

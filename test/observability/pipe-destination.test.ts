@@ -1,13 +1,14 @@
-// A worker's log destination (pipe-destination.ts): lines written into its standard output pipe arrive
+// The log destination for a standard output that is a pipe or socket (pipe-destination.ts): lines arrive
 // whole and in order even while the reader is behind, flush() calls back only once every line is in the
-// pipe (a worker exits right after it), a reader that went away costs nothing, and only pipes and
-// sockets are taken for it.
+// pipe (a process exits right after it), lines are handed on in blocks when log.bufferBytes asks, a reader
+// that went away costs nothing, and only pipes and sockets are taken for it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ function exitCode(child: ChildProcess): Promise<number | null> {
 function writer(count: number) {
   const script = `
     import { PipeDestination } from ${JSON.stringify(MODULE)};
-    const out = new PipeDestination(1);
+    const out = new PipeDestination(process.stdout);
     for (let i = 0; i < ${count}; i += 1) out.write(String(i).padEnd(199, '.') + '\\n');
     out.flush(() => process.exit(0));
   `;
@@ -55,7 +56,7 @@ test('lines queued while the reader is behind all arrive, in order, before a flu
 test('a reader that has gone away ends nothing: writes are dropped and flush still calls back', async () => {
   const script = `
     import { PipeDestination } from ${JSON.stringify(MODULE)};
-    const out = new PipeDestination(1);
+    const out = new PipeDestination(process.stdout);
     process.stdin.once('data', () => {
       // The parent closed its end of our stdout before writing to stdin.
       for (let i = 0; i < 1000; i += 1) out.write('x'.repeat(100) + '\\n');
@@ -92,4 +93,24 @@ test('only a pipe or a socket suits it: not a regular file, not a closed descrip
   });
   await new Promise((resolve) => child.once('close', resolve));
   assert.equal(stderr, 'true');
+});
+
+test('with bufferBytes, lines are handed on in blocks of at least that size, and flush hands on the rest', () => {
+  const pipe = new PassThrough();
+  const chunks: string[] = [];
+  pipe.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  const out = new PipeDestination(pipe, 100);
+  const line = `${'a'.repeat(39)}\n`;
+  out.write(line);
+  out.write(line);
+  assert.equal(pipe.writableLength + pipe.readableLength + chunks.length, 0, 'two lines (80 characters) wait');
+  out.write(line);
+  out.write(line);
+  assert.equal(pipe.readableLength + chunks.join('').length, 120, 'the third line made a block of 120');
+  let flushed = false;
+  out.flush(() => {
+    flushed = true;
+  });
+  assert.equal(pipe.readableLength + chunks.join('').length, 160);
+  assert.equal(flushed, true);
 });

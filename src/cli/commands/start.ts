@@ -3,7 +3,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { exposedSecretsMessage, loadConfig, resolveConfigPath, type ConfigOverrides, type ExposedSecrets } from '../../config/load.js';
 import { pinnedKeys } from '../../config/reload-scope.js';
-import { audit, openLog, reopenLogOnSignals } from '../../observability/logger.js';
+import { audit, exitAfterFlush, openLog, reopenLogOnSignals } from '../../observability/logger.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { slowPathLimits } from '../../auth/throttle.js';
 import { createGatewayProcess } from '../../cluster/gateway-process.js';
@@ -106,13 +106,11 @@ export async function start(args: readonly string[]): Promise<number> {
 
   process.on('uncaughtException', (err) => {
     logger.fatal({ event: 'error', eventId: 400, err }, 'uncaught exception: exiting so the supervisor restarts the gateway');
-    logger.flush();
-    process.exit(1);
+    exitAfterFlush(logger, 1);
   });
   process.on('unhandledRejection', (reason) => {
     logger.fatal({ event: 'error', eventId: 400, err: reason }, 'unhandled rejection: exiting so the supervisor restarts the gateway');
-    logger.flush();
-    process.exit(1);
+    exitAfterFlush(logger, 1);
   });
 
   // Signals are handled from before the listeners open: a SIGTERM that races start-up still drains.
