@@ -35,13 +35,16 @@ async function idleConnection(port: number, localAddress: string): Promise<Socke
   return socket;
 }
 
-/** The first answer on `socket` and how long it took; fails after `timeoutMs`. */
+/**
+ * The first answer on `socket` and how long it took; fails after `timeoutMs`. The socket stays open: a
+ * tunnel it answered 200 for keeps holding its connection slot until the test closes it.
+ */
 async function answerOn(socket: Socket, timeoutMs = 3000): Promise<{ head: ResponseHead; ms: number }> {
   const started = performance.now();
   let data = Buffer.alloc(0);
   const deadline = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   try {
-    for await (const chunk of socket) {
+    for await (const chunk of socket.iterator({ destroyOnReturn: false })) {
       data = Buffer.concat([data, chunk as Buffer]);
       if (data.includes('\r\n\r\n')) break;
     }
