@@ -2,13 +2,14 @@
 // reopened (logrotate), pretty lines, a clear error for a file that cannot be opened, and a standard output
 // pipe whose reader is behind losing nothing when the process ends on a fatal error.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { audit, LogFileError, openLog } from '../../src/observability/logger.js';
+import { readLate } from '../fixtures/late-reader.js';
 
 let dir: string;
 before(async () => {
@@ -157,25 +158,10 @@ describe('standard output that is a pipe', () => {
     return spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   }
 
-  async function readAll(child: ChildProcess, pauseMs: number): Promise<{ lines: string[]; code: number | null }> {
-    const exited = new Promise<number | null>((resolve) => child.once('close', (code: number | null) => resolve(code)));
-    const stdout = child.stdout!;
-    stdout.pause();
-    // Nothing read for a while: the pipe fills and the rest waits in the child.
-    await sleep(pauseMs);
-    let text = '';
-    stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-    });
-    stdout.resume();
-    const code = await exited;
-    return { lines: text.split('\n').filter((line) => line !== ''), code };
-  }
-
   for (const bufferBytes of [0, 4096]) {
     test(`a fatal exit (exitAfterFlush) waits for every line queued behind a slow reader (bufferBytes ${bufferBytes})`, async () => {
       // 10,000 records of about 250 bytes: far more than a pipe holds.
-      const { lines, code } = await readAll(logging(10_000, bufferBytes, 'exitAfterFlush(logger, 1);'), 300);
+      const { lines, code } = await readLate(logging(10_000, bufferBytes, 'exitAfterFlush(logger, 1);'), 300);
       assert.equal(code, 1);
       assert.equal(lines.length, 10_000);
       lines.forEach((line, i) => assert.equal((JSON.parse(line) as { n: number }).n, i));

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PipeDestination } from '../../src/observability/pipe-destination.js';
+import { readLate } from '../fixtures/late-reader.js';
 
 const MODULE = fileURLToPath(new URL('../../src/observability/pipe-destination.js', import.meta.url));
 
@@ -34,21 +34,8 @@ function writer(count: number) {
 test('lines queued while the reader is behind all arrive, in order, before a flushed process exits', async () => {
   // 20,000 lines of 200 bytes: 4 MB, far more than a pipe holds, so most wait in the destination's queue.
   const count = 20_000;
-  const child = writer(count);
-  const exited = exitCode(child);
-  const stdout = child.stdout;
-  stdout.pause();
-  // Read nothing for a while: the child's writes fill the pipe and queue behind it.
-  await sleep(300);
-  stdout.setEncoding('utf8');
-  let text = '';
-  stdout.on('data', (chunk: string) => {
-    text += chunk;
-  });
-  stdout.resume();
-  const code = await exited;
+  const { lines, code } = await readLate(writer(count), 300);
   assert.equal(code, 0);
-  const lines = text.split('\n').filter((line) => line !== '');
   assert.equal(lines.length, count);
   lines.forEach((line, i) => assert.equal(line, String(i).padEnd(199, '.')));
 });
