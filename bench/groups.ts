@@ -1,10 +1,11 @@
 // The figure groups a run goes through (--only picks them): what each measures on every path, one fresh
-// origin and proxy per measurement, and the figures it adds to the samples.
+// origin and proxy per measurement, and the figures it adds to the samples. The set-up and request rates
+// are measured on all paths in turns of a few seconds; the rest one path after another.
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentRun } from './agents.js';
-import { agents, bulk, memory, requestLatency, requestRate, setupRate, type Sizes, type Target } from './phases.js';
+import { agents, bulk, memory, requestLatency, requestMeter, setupMeter, withProxyCpu, type RateMeter, type Sizes, type Target } from './phases.js';
 import { startGateway, startOrigin, startPipeRelay, startSquid, type Certificate, type Server } from './servers.js';
 import { addSample, idleFigure, PATH_TITLES, type FigureDef, type PathName, type Samples } from './summary.js';
 
@@ -52,29 +53,128 @@ function startProxy(context: Context, path: PathName, originPort: number): Promi
   }
 }
 
-/**
- * One measurement on one path against a fresh origin and a fresh proxy, stopped after it. A failure is
- * noted and leaves the figure without a value for this run rather than ending the benchmark.
- */
-async function measure<T>(context: Context, run: number, what: string, path: PathName, fn: (target: Target, originPort: number) => Promise<T>): Promise<T | undefined> {
+/** A path's fresh origin and proxy, started together. */
+interface Started {
+  readonly target: Target;
+  readonly originPort: number;
+  /** Stops them, in the reverse order, and lets their sockets close before the next measurement opens its own. */
+  stop(): Promise<void>;
+}
+
+async function startPath(context: Context, path: PathName): Promise<Started> {
   const servers: Server[] = [];
+  const stop = async (): Promise<void> => {
+    for (const server of servers.reverse()) await server.stop();
+    await sleep(context.sizes.pauseMs);
+  };
   try {
     const origin = await startOrigin(context.originCertificate);
     servers.push(origin);
     const proxy = await startProxy(context, path, origin.port);
     if (proxy !== undefined) servers.push(proxy);
     const proxyPort = path === 'gatewayTls' ? proxy?.tlsPort : proxy?.port;
-    return await fn({ name: path, path: { name: path, proxyPort, proxyTls: path === 'gatewayTls' }, pid: proxy?.pid }, origin.port);
+    return { target: { name: path, path: { name: path, proxyPort, proxyTls: path === 'gatewayTls' }, pid: proxy?.pid }, originPort: origin.port, stop };
   } catch (err) {
-    const note = `run ${run}, ${what}, ${PATH_TITLES[path]}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-    context.notes.push(note);
-    context.progress(note);
+    await stop();
+    throw err;
+  }
+}
+
+function noteFailure(context: Context, run: number, what: string, path: PathName, err: unknown): void {
+  const note = `run ${run}, ${what}, ${PATH_TITLES[path]}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  context.notes.push(note);
+  context.progress(note);
+}
+
+/**
+ * One measurement on one path against a fresh origin and a fresh proxy, stopped after it. A failure is
+ * noted and leaves the figure without a value for this run rather than ending the benchmark.
+ */
+async function measure<T>(context: Context, run: number, what: string, path: PathName, fn: (target: Target, originPort: number) => Promise<T>): Promise<T | undefined> {
+  let started: Started | undefined;
+  try {
+    started = await startPath(context, path);
+    return await fn(started.target, started.originPort);
+  } catch (err) {
+    noteFailure(context, run, what, path, err);
     return undefined;
   } finally {
-    for (const server of servers.reverse()) await server.stop();
-    // Let the stopped processes' sockets close before the next measurement opens its own.
-    await sleep(context.sizes.pauseMs);
+    await started?.stop();
   }
+}
+
+/** A rate over a path's slices, with what it cost the proxy (undefined for the direct path). */
+interface Rate {
+  readonly perSecond: number;
+  readonly cpuMsPerThousand: number | undefined;
+  readonly errors: number;
+}
+
+/**
+ * A rate on every path, measured in turns: every path's fresh origin and proxy are started and warmed up,
+ * then each path in turn gets sizes.sliceSeconds of load, round after round (each round starting one path
+ * later), until every path has had `seconds`. The machine has slow spells of a minute or so
+ * (docs/performance.md): measured one path after another, a spell fell on one or two paths and decided the
+ * ratio between them; in turns of a few seconds it falls on all of them. A path that fails is noted and
+ * has no value for this run.
+ */
+async function ratesInTurns(context: Context, run: number, what: string, seconds: number, open: (target: Target, originPort: number) => Promise<RateMeter>): Promise<Map<PathName, Rate>> {
+  interface Lane {
+    readonly path: PathName;
+    readonly started: Started;
+    meter?: RateMeter;
+    done: number;
+    seconds: number;
+    errors: number;
+    cpu: number | undefined;
+    failed: boolean;
+  }
+  const lanes: Lane[] = [];
+  try {
+    for (const path of context.paths) {
+      let lane: Lane | undefined;
+      try {
+        lane = { path, started: await startPath(context, path), done: 0, seconds: 0, errors: 0, cpu: undefined, failed: false };
+        lanes.push(lane);
+        lane.meter = await open(lane.started.target, lane.started.originPort);
+        await lane.meter.warmUp();
+      } catch (err) {
+        noteFailure(context, run, what, path, err);
+        if (lane !== undefined) lane.failed = true;
+      }
+    }
+    const rounds = Math.max(1, Math.round(seconds / context.sizes.sliceSeconds));
+    for (let round = 0; round < rounds; round += 1) {
+      const turn = lanes.filter((lane): lane is Lane & { meter: RateMeter } => !lane.failed && lane.meter !== undefined);
+      for (let i = 0; i < turn.length; i += 1) {
+        const lane = turn[(i + round) % turn.length]!;
+        try {
+          const { result, cpu } = await withProxyCpu(lane.started.target, () => lane.meter.slice(seconds / rounds));
+          lane.done += result.requests;
+          lane.seconds += result.totalSeconds;
+          lane.errors += result.errors;
+          if (cpu !== undefined) lane.cpu = (lane.cpu ?? 0) + cpu;
+        } catch (err) {
+          noteFailure(context, run, what, lane.path, err);
+          lane.failed = true;
+        }
+      }
+    }
+  } finally {
+    for (const lane of lanes) {
+      lane.meter?.close();
+      await lane.started.stop();
+    }
+  }
+  const rates = new Map<PathName, Rate>();
+  for (const lane of lanes.filter((l) => !l.failed && l.seconds > 0)) {
+    rates.set(lane.path, {
+      perSecond: lane.done / lane.seconds,
+      cpuMsPerThousand: lane.cpu === undefined || lane.done === 0 ? undefined : (lane.cpu * 1e6) / lane.done,
+      errors: lane.errors,
+    });
+  }
+  return rates;
 }
 
 /** Notes a measurement that completed with failed requests: its figure stands, the note says what it hides. */
@@ -86,28 +186,25 @@ function cpuText(msPerThousand: number | undefined): string {
   return msPerThousand === undefined ? 'no proxy' : `proxy CPU ${msPerThousand.toFixed(0)} ms per 1,000`;
 }
 
+function recordRates(context: Context, run: number, rates: ReadonlyMap<PathName, Rate>, names: { what: string; figure: string; cpuFigure: string; unit: string }): void {
+  for (const [path, rate] of rates) {
+    addSample(context.samples, names.figure, path, rate.perSecond);
+    if (rate.cpuMsPerThousand !== undefined) addSample(context.samples, names.cpuFigure, path, rate.cpuMsPerThousand);
+    noteErrors(context, run, names.what, path, rate.errors);
+    context.progress(`run ${run} ${names.what} ${PATH_TITLES[path]}: ${rate.perSecond.toFixed(0)} ${names.unit} (${cpuText(rate.cpuMsPerThousand)}), ${rate.errors} errors`);
+  }
+}
+
 type GroupRunner = (context: Context, run: number) => Promise<void>;
 
 export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
   async setup(context, run) {
-    for (const path of context.paths) {
-      const result = await measure(context, run, 'set-up', path, (target, port) => setupRate(target, port, context.sizes));
-      if (result === undefined) continue;
-      addSample(context.samples, 'setup', path, result.requests / result.totalSeconds);
-      if (result.cpuMsPerThousand !== undefined) addSample(context.samples, 'setupCpu', path, result.cpuMsPerThousand);
-      noteErrors(context, run, 'set-up', path, result.errors);
-      context.progress(`run ${run} set-up ${PATH_TITLES[path]}: ${(result.requests / result.totalSeconds).toFixed(0)} tunnels/s (${cpuText(result.cpuMsPerThousand)}), ${result.errors} errors`);
-    }
+    const rates = await ratesInTurns(context, run, 'set-up', context.sizes.setupSeconds, (target, port) => Promise.resolve(setupMeter(target, port, context.sizes)));
+    recordRates(context, run, rates, { what: 'set-up', figure: 'setup', cpuFigure: 'setupCpu', unit: 'tunnels/s' });
   },
   async requests(context, run) {
-    for (const path of context.paths) {
-      const result = await measure(context, run, 'requests', path, (target, port) => requestRate(target, port, context.sizes));
-      if (result === undefined) continue;
-      addSample(context.samples, 'requests', path, result.requestsPerSecond);
-      if (result.cpuMsPerThousand !== undefined) addSample(context.samples, 'requestsCpu', path, result.cpuMsPerThousand);
-      noteErrors(context, run, 'requests', path, result.errors);
-      context.progress(`run ${run} requests ${PATH_TITLES[path]}: ${result.requestsPerSecond.toFixed(0)} req/s (${cpuText(result.cpuMsPerThousand)}), ${result.errors} errors`);
-    }
+    const rates = await ratesInTurns(context, run, 'requests', context.sizes.rpsSeconds, (target, port) => requestMeter(target, port, context.sizes));
+    recordRates(context, run, rates, { what: 'requests', figure: 'requests', cpuFigure: 'requestsCpu', unit: 'req/s' });
   },
   async latency(context, run) {
     for (const path of context.paths) {

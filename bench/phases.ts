@@ -5,9 +5,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
 import { closeSessions, openSessions, runAgents, type AgentRun, type Path } from './agents.js';
 import { runHey, type HeyResult } from './hey.js';
-import { runRequests } from './requests.js';
+import { driveSessions, runRequests } from './requests.js';
 import { treeCpuSeconds, treeRssBytes } from './procs.js';
 import type { PathName } from './summary.js';
 import { TARGET_HOST } from './servers.js';
@@ -21,6 +22,11 @@ export interface Sizes {
   readonly warmupSeconds: number;
   readonly setupSeconds: number;
   readonly rpsSeconds: number;
+  /**
+   * The set-up and request rates are measured on all paths in turns of this many seconds (bench/groups.ts),
+   * until each path has had its setupSeconds or rpsSeconds.
+   */
+  readonly sliceSeconds: number;
   readonly latencySeconds: number;
   /** Requests per second per tunnel for the latency measurement: far below what any path can do. */
   readonly latencyRatePerTunnel: number;
@@ -52,39 +58,48 @@ function urlFor(target: Target, originPort: number, path: string): { url: string
     : { url: `https://${TARGET_HOST}:${originPort}${path}`, host: TARGET_HOST, proxy: `${proxyTls === true ? 'https' : 'http'}://127.0.0.1:${proxyPort}` };
 }
 
-/**
- * A rate measurement with what it cost the proxy: the CPU milliseconds its process tree used per 1,000 of
- * the things counted (undefined for the direct path). The rates of set-up and of requests are capped by the
- * core the origin and the load generator share; the proxy's CPU per unit of work is not, and is what the
- * proxies can be compared on there.
- */
-export interface Costed extends HeyResult {
-  readonly cpuMsPerThousand: number | undefined;
-}
-
 /** `run`'s result and the CPU seconds the proxy's process tree used during it (undefined for the direct path). */
-async function withProxyCpu<T>(target: Target, run: () => Promise<T>): Promise<{ result: T; cpu: number | undefined }> {
+export async function withProxyCpu<T>(target: Target, run: () => Promise<T>): Promise<{ result: T; cpu: number | undefined }> {
   const before = target.pid === undefined ? 0 : treeCpuSeconds(target.pid);
   const result = await run();
   return { result, cpu: target.pid === undefined ? undefined : treeCpuSeconds(target.pid) - before };
 }
 
-async function costed(target: Target, run: () => Promise<HeyResult>): Promise<Costed> {
-  const { result, cpu } = await withProxyCpu(target, run);
-  return { ...result, cpuMsPerThousand: cpu === undefined || result.requests === 0 ? undefined : (cpu * 1e6) / result.requests };
+/**
+ * Load on one path, given in slices: bench/groups.ts gives every path its slices in turns, so that a slow
+ * spell of the machine falls on all paths alike.
+ */
+export interface RateMeter {
+  /** sizes.warmupSeconds of load through the fresh proxy, not counted. */
+  warmUp(): Promise<void>;
+  /** `seconds` of load: what got done, and how long it took. */
+  slice(seconds: number): Promise<HeyResult>;
+  close(): void;
 }
 
-/** CONNECT + TLS handshake + one small GET + close, 32 at a time, after as much for sizes.warmupSeconds. */
-export async function setupRate(target: Target, originPort: number, sizes: Sizes): Promise<Costed> {
+/** CONNECT + TLS handshake + one small GET + close, 32 at a time. */
+export function setupMeter(target: Target, originPort: number, sizes: Sizes): RateMeter {
   const setups = (seconds: number): Promise<HeyResult> => runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 32, durationSeconds: seconds, keepAlive: false });
-  await setups(sizes.warmupSeconds);
-  return costed(target, () => setups(sizes.setupSeconds));
+  return {
+    warmUp: async () => {
+      await setups(sizes.warmupSeconds);
+    },
+    slice: setups,
+    close: () => undefined,
+  };
 }
 
-/** 64 tunnels, opened first, doing small GETs back to back: requests per second; after as much for sizes.warmupSeconds. */
-export async function requestRate(target: Target, originPort: number, sizes: Sizes): Promise<Costed> {
-  await runRequests(target.path, originPort, { sessions: 64, seconds: sizes.warmupSeconds });
-  return costed(target, () => runRequests(target.path, originPort, { sessions: 64, seconds: sizes.rpsSeconds }));
+/** 64 tunnels, opened first (not timed), doing small GETs back to back. */
+export async function requestMeter(target: Target, originPort: number, sizes: Sizes): Promise<RateMeter> {
+  const sessions = await openSessions(target.path, originPort, 64);
+  const live = (): TLSSocket[] => sessions.filter((session) => !session.destroyed);
+  return {
+    warmUp: async () => {
+      await driveSessions(live(), sizes.warmupSeconds);
+    },
+    slice: (seconds) => driveSessions(live(), seconds),
+    close: () => closeSessions(sessions),
+  };
 }
 
 /**

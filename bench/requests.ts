@@ -18,14 +18,18 @@ export interface RequestLoad {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-export async function runRequests(path: Path, originPort: number, load: RequestLoad): Promise<HeyResult> {
-  const sessions = await openSessions(path, originPort, load.sessions);
+/**
+ * GET /hello over sessions already open for `seconds`, back to back or at `ratePerSession` a second each. A
+ * session whose request fails is destroyed and sends no more: callers that drive the same sessions again
+ * leave out the destroyed ones.
+ */
+export async function driveSessions(sessions: readonly TLSSocket[], seconds: number, ratePerSession?: number): Promise<HeyResult> {
   const request = [Buffer.from(`GET /hello HTTP/1.1\r\nHost: ${TARGET_HOST}\r\n\r\n`)];
   const times: number[] = [];
   let errors = 0;
   const started = performance.now();
-  const end = started + load.seconds * 1000;
-  const interval = load.ratePerSession === undefined ? 0 : 1000 / load.ratePerSession;
+  const end = started + seconds * 1000;
+  const interval = ratePerSession === undefined ? 0 : 1000 / ratePerSession;
   const session = async (socket: TLSSocket): Promise<void> => {
     // Paced sessions start spread over one interval, as independent clients would.
     let due = performance.now() + Math.random() * interval;
@@ -36,13 +40,13 @@ export async function runRequests(path: Path, originPort: number, load: RequestL
         times.push(await exchange(socket, request, REQUEST_TIMEOUT_MS));
       } catch {
         errors += 1;
+        socket.destroy();
         return;
       }
     }
   };
   await Promise.all(sessions.map(session));
   const totalSeconds = (performance.now() - started) / 1000;
-  closeSessions(sessions);
   const sorted = times.sort((a, b) => a - b);
   return {
     requests: times.length,
@@ -52,4 +56,14 @@ export async function runRequests(path: Path, originPort: number, load: RequestL
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
   };
+}
+
+/** `load.sessions` sessions opened (not timed), driven for `load.seconds`, closed. */
+export async function runRequests(path: Path, originPort: number, load: RequestLoad): Promise<HeyResult> {
+  const sessions = await openSessions(path, originPort, load.sessions);
+  try {
+    return await driveSessions(sessions, load.seconds, load.ratePerSession);
+  } finally {
+    closeSessions(sessions);
+  }
 }

@@ -11,9 +11,10 @@
 // --workers N: the gateway's `workers` setting (default 1): its supervisor and workers all on the proxy's CPUs.
 //
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
-// runs go round the paths in turn (direct, pipe, Squid, gateway, gateway https://, then again), so drift
-// hits all alike, and every measurement starts a fresh origin and a fresh proxy: an origin's state after
-// thousands of TLS sessions swung later figures tenfold.
+// runs go round the paths in turn (direct, pipe, Squid, gateway, gateway https://, then again), the set-up
+// and request rates in turns of 2 s within a run, so drift hits all alike, and every measurement starts a
+// fresh origin and a fresh proxy: an origin's state after thousands of TLS sessions swung later figures
+// tenfold.
 
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -35,6 +36,7 @@ const FULL: Sizes = {
   warmupSeconds: 3,
   setupSeconds: 8,
   rpsSeconds: 8,
+  sliceSeconds: 2,
   latencySeconds: 6,
   latencyRatePerTunnel: 10,
   bulkBytes: 100_000_000,
@@ -52,6 +54,7 @@ const QUICK: Sizes = {
   warmupSeconds: 1,
   setupSeconds: 1,
   rpsSeconds: 1,
+  sliceSeconds: 1,
   latencySeconds: 1,
   latencyRatePerTunnel: 10,
   bulkBytes: 2_000_000,
