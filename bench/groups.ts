@@ -1,11 +1,11 @@
 // The figure groups a run goes through (--only picks them): what each measures on every path, one fresh
 // origin and proxy per measurement, and the figures it adds to the samples. The set-up and request rates
-// are measured on all paths in turns of a few seconds; the rest one path after another.
+// and the bulk transfers are measured on all paths in turns; idle tunnels and agents one path after another.
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentRun } from './agents.js';
-import { agents, bulk, memory, requestLatency, requestMeter, setupMeter, withProxyCpu, type RateMeter, type Sizes, type Target } from './phases.js';
+import { agents, bulkTurns, memory, requestLatency, requestTurns, setupTurns, type Bulk, type Sizes, type Slice, type Target, type Turns } from './phases.js';
 import { startGateway, startOrigin, startPipeRelay, startSquid, type Certificate, type Server } from './servers.js';
 import { addSample, idleFigure, PATH_TITLES, type FigureDef, type PathName, type Samples } from './summary.js';
 
@@ -103,30 +103,20 @@ async function measure<T>(context: Context, run: number, what: string, path: Pat
   }
 }
 
-/** A rate over a path's slices, with what it cost the proxy (undefined for the direct path). */
-interface Rate {
-  readonly perSecond: number;
-  readonly cpuMsPerThousand: number | undefined;
-  readonly errors: number;
-}
-
 /**
- * A rate on every path, measured in turns: every path's fresh origin and proxy are started and warmed up,
- * then each path in turn gets sizes.sliceSeconds of load, round after round (each round starting one path
- * later), until every path has had `seconds`. The machine has slow spells of a minute or so
- * (docs/performance.md): measured one path after another, a spell fell on one or two paths and decided the
- * ratio between them; in turns of a few seconds it falls on all of them. A path that fails is noted and
- * has no value for this run.
+ * Measurements on every path in turns: every path's fresh origin and proxy are started and warmed up
+ * together, then each path in turn takes one measurement, round after round (each round starting one path
+ * later), `rounds` times; each path's results in the order taken. The machine has slow spells of a minute or
+ * so (docs/performance.md): measured one path after another, a spell fell on one or two paths and decided
+ * the ratio between them; in turns it falls on all of them. A path that fails is noted and has no results
+ * for this run.
  */
-async function ratesInTurns(context: Context, run: number, what: string, seconds: number, open: (target: Target, originPort: number) => Promise<RateMeter>): Promise<Map<PathName, Rate>> {
+async function inTurns<R>(context: Context, run: number, what: string, rounds: number, open: (target: Target, originPort: number) => Promise<Turns<R>>): Promise<Map<PathName, R[]>> {
   interface Lane {
     readonly path: PathName;
     readonly started: Started;
-    meter?: RateMeter;
-    done: number;
-    seconds: number;
-    errors: number;
-    cpu: number | undefined;
+    turns?: Turns<R>;
+    readonly results: R[];
     failed: boolean;
   }
   const lanes: Lane[] = [];
@@ -134,26 +124,21 @@ async function ratesInTurns(context: Context, run: number, what: string, seconds
     for (const path of context.paths) {
       let lane: Lane | undefined;
       try {
-        lane = { path, started: await startPath(context, path), done: 0, seconds: 0, errors: 0, cpu: undefined, failed: false };
+        lane = { path, started: await startPath(context, path), results: [], failed: false };
         lanes.push(lane);
-        lane.meter = await open(lane.started.target, lane.started.originPort);
-        await lane.meter.warmUp();
+        lane.turns = await open(lane.started.target, lane.started.originPort);
+        await lane.turns.warmUp();
       } catch (err) {
         noteFailure(context, run, what, path, err);
         if (lane !== undefined) lane.failed = true;
       }
     }
-    const rounds = Math.max(1, Math.round(seconds / context.sizes.sliceSeconds));
     for (let round = 0; round < rounds; round += 1) {
-      const turn = lanes.filter((lane): lane is Lane & { meter: RateMeter } => !lane.failed && lane.meter !== undefined);
+      const turn = lanes.filter((lane): lane is Lane & { turns: Turns<R> } => !lane.failed && lane.turns !== undefined);
       for (let i = 0; i < turn.length; i += 1) {
         const lane = turn[(i + round) % turn.length]!;
         try {
-          const { result, cpu } = await withProxyCpu(lane.started.target, () => lane.meter.slice(seconds / rounds));
-          lane.done += result.requests;
-          lane.seconds += result.totalSeconds;
-          lane.errors += result.errors;
-          if (cpu !== undefined) lane.cpu = (lane.cpu ?? 0) + cpu;
+          lane.results.push(await lane.turns.take());
         } catch (err) {
           noteFailure(context, run, what, lane.path, err);
           lane.failed = true;
@@ -162,19 +147,39 @@ async function ratesInTurns(context: Context, run: number, what: string, seconds
     }
   } finally {
     for (const lane of lanes) {
-      lane.meter?.close();
+      lane.turns?.close();
       await lane.started.stop();
     }
   }
-  const rates = new Map<PathName, Rate>();
-  for (const lane of lanes.filter((l) => !l.failed && l.seconds > 0)) {
-    rates.set(lane.path, {
-      perSecond: lane.done / lane.seconds,
-      cpuMsPerThousand: lane.cpu === undefined || lane.done === 0 ? undefined : (lane.cpu * 1e6) / lane.done,
-      errors: lane.errors,
-    });
+  return new Map(lanes.filter((lane) => !lane.failed && lane.results.length > 0).map((lane) => [lane.path, lane.results]));
+}
+
+/** A rate measured in turns of sizes.sliceSeconds until `seconds`. */
+function rateRounds(context: Context, seconds: number): { rounds: number; sliceSeconds: number } {
+  const rounds = Math.max(1, Math.round(seconds / context.sizes.sliceSeconds));
+  return { rounds, sliceSeconds: seconds / rounds };
+}
+
+/** Each path's slices as one rate, with what it cost the proxy, as samples of `names.figure` and `names.cpuFigure`. */
+function recordRates(context: Context, run: number, slices: ReadonlyMap<PathName, readonly Slice[]>, names: { what: string; figure: string; cpuFigure: string; unit: string }): void {
+  for (const [path, taken] of slices) {
+    const done = taken.reduce((sum, slice) => sum + slice.result.requests, 0);
+    const seconds = taken.reduce((sum, slice) => sum + slice.result.totalSeconds, 0);
+    const errors = taken.reduce((sum, slice) => sum + slice.result.errors, 0);
+    const cpu = taken.every((slice) => slice.cpu !== undefined) ? taken.reduce((sum, slice) => sum + (slice.cpu ?? 0), 0) : undefined;
+    if (seconds === 0) continue;
+    const perSecond = done / seconds;
+    const cpuMsPerThousand = cpu === undefined || done === 0 ? undefined : (cpu * 1e6) / done;
+    addSample(context.samples, names.figure, path, perSecond);
+    if (cpuMsPerThousand !== undefined) addSample(context.samples, names.cpuFigure, path, cpuMsPerThousand);
+    noteErrors(context, run, names.what, path, errors);
+    context.progress(`run ${run} ${names.what} ${PATH_TITLES[path]}: ${perSecond.toFixed(0)} ${names.unit} (${cpuText(cpuMsPerThousand)}), ${errors} errors`);
   }
-  return rates;
+}
+
+/** Rates of equal amounts of work, as one: the amount over the time all of them took. */
+function harmonicMean(rates: readonly number[]): number {
+  return rates.length / rates.reduce((sum, rate) => sum + 1 / rate, 0);
 }
 
 /** Notes a measurement that completed with failed requests: its figure stands, the note says what it hides. */
@@ -186,25 +191,18 @@ function cpuText(msPerThousand: number | undefined): string {
   return msPerThousand === undefined ? 'no proxy' : `proxy CPU ${msPerThousand.toFixed(0)} ms per 1,000`;
 }
 
-function recordRates(context: Context, run: number, rates: ReadonlyMap<PathName, Rate>, names: { what: string; figure: string; cpuFigure: string; unit: string }): void {
-  for (const [path, rate] of rates) {
-    addSample(context.samples, names.figure, path, rate.perSecond);
-    if (rate.cpuMsPerThousand !== undefined) addSample(context.samples, names.cpuFigure, path, rate.cpuMsPerThousand);
-    noteErrors(context, run, names.what, path, rate.errors);
-    context.progress(`run ${run} ${names.what} ${PATH_TITLES[path]}: ${rate.perSecond.toFixed(0)} ${names.unit} (${cpuText(rate.cpuMsPerThousand)}), ${rate.errors} errors`);
-  }
-}
-
 type GroupRunner = (context: Context, run: number) => Promise<void>;
 
 export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
   async setup(context, run) {
-    const rates = await ratesInTurns(context, run, 'set-up', context.sizes.setupSeconds, (target, port) => Promise.resolve(setupMeter(target, port, context.sizes)));
-    recordRates(context, run, rates, { what: 'set-up', figure: 'setup', cpuFigure: 'setupCpu', unit: 'tunnels/s' });
+    const { rounds, sliceSeconds } = rateRounds(context, context.sizes.setupSeconds);
+    const slices = await inTurns(context, run, 'set-up', rounds, (target, port) => Promise.resolve(setupTurns(target, port, context.sizes, sliceSeconds)));
+    recordRates(context, run, slices, { what: 'set-up', figure: 'setup', cpuFigure: 'setupCpu', unit: 'tunnels/s' });
   },
   async requests(context, run) {
-    const rates = await ratesInTurns(context, run, 'requests', context.sizes.rpsSeconds, (target, port) => requestMeter(target, port, context.sizes));
-    recordRates(context, run, rates, { what: 'requests', figure: 'requests', cpuFigure: 'requestsCpu', unit: 'req/s' });
+    const { rounds, sliceSeconds } = rateRounds(context, context.sizes.rpsSeconds);
+    const slices = await inTurns(context, run, 'requests', rounds, (target, port) => requestTurns(target, port, context.sizes, sliceSeconds));
+    recordRates(context, run, slices, { what: 'requests', figure: 'requests', cpuFigure: 'requestsCpu', unit: 'req/s' });
   },
   async latency(context, run) {
     for (const path of context.paths) {
@@ -217,14 +215,18 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
     }
   },
   async bulk(context, run) {
-    for (const path of context.paths) {
-      const result = await measure(context, run, 'bulk', path, (target, port) => bulk(target, port, context.sizes, context.uploadBody));
-      if (result === undefined) continue;
-      addSample(context.samples, 'bulk', path, result.downloadMBps);
-      addSample(context.samples, 'upload', path, result.uploadMBps);
-      if (result.cpuSecondsPerGB !== undefined) addSample(context.samples, 'cpuPerGB', path, result.cpuSecondsPerGB);
-      noteErrors(context, run, 'bulk', path, result.errors);
-      context.progress(`run ${run} bulk ${PATH_TITLES[path]}: download ${result.downloadMBps.toFixed(0)} MB/s (${result.cpuSecondsPerGB?.toFixed(2) ?? '–'} CPU s/GB), upload ${result.uploadMBps.toFixed(0)} MB/s, ${result.errors} errors`);
+    const transfers = await inTurns(context, run, 'bulk', context.sizes.bulkRounds, (target, port) => Promise.resolve(bulkTurns(target, port, context.sizes, context.uploadBody)));
+    for (const [path, taken] of transfers) {
+      const download = harmonicMean(taken.map((t: Bulk) => t.downloadMBps));
+      const upload = harmonicMean(taken.map((t) => t.uploadMBps));
+      // Equal bytes in every transfer: the CPU per GB over all of them is the mean of each one's.
+      const cpu = taken.every((t) => t.cpuSecondsPerGB !== undefined) ? taken.reduce((sum, t) => sum + (t.cpuSecondsPerGB ?? 0), 0) / taken.length : undefined;
+      const errors = taken.reduce((sum, t) => sum + t.errors, 0);
+      addSample(context.samples, 'bulk', path, download);
+      addSample(context.samples, 'upload', path, upload);
+      if (cpu !== undefined) addSample(context.samples, 'cpuPerGB', path, cpu);
+      noteErrors(context, run, 'bulk', path, errors);
+      context.progress(`run ${run} bulk ${PATH_TITLES[path]}: download ${download.toFixed(0)} MB/s (${cpu?.toFixed(2) ?? '–'} CPU s/GB), upload ${upload.toFixed(0)} MB/s, ${errors} errors`);
     }
   },
   async memory(context, run) {

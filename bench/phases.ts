@@ -32,6 +32,8 @@ export interface Sizes {
   readonly latencyRatePerTunnel: number;
   readonly bulkBytes: number;
   readonly downloads: number;
+  /** Bulk transfers per path and run, the paths in turns; each figure is over all of them. */
+  readonly bulkRounds: number;
   readonly idleTunnels: readonly number[];
   /** Wait before reading resident memory, so the servers finish what the last step started. */
   readonly settleMs: number;
@@ -66,38 +68,43 @@ export async function withProxyCpu<T>(target: Target, run: () => Promise<T>): Pr
 }
 
 /**
- * Load on one path, given in slices: bench/groups.ts gives every path its slices in turns, so that a slow
- * spell of the machine falls on all paths alike.
+ * What one path is given, measurement after measurement: bench/groups.ts gives every path its measurements
+ * in turns, so that a slow spell of the machine falls on all paths alike.
  */
-export interface RateMeter {
-  /** sizes.warmupSeconds of load through the fresh proxy, not counted. */
+export interface Turns<R> {
+  /** Load through the fresh proxy before the first turn, not counted (sizes.warmupSeconds, or none). */
   warmUp(): Promise<void>;
-  /** `seconds` of load: what got done, and how long it took. */
-  slice(seconds: number): Promise<HeyResult>;
+  take(): Promise<R>;
   close(): void;
 }
 
-/** CONNECT + TLS handshake + one small GET + close, 32 at a time. */
-export function setupMeter(target: Target, originPort: number, sizes: Sizes): RateMeter {
-  const setups = (seconds: number): Promise<HeyResult> => runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 32, durationSeconds: seconds, keepAlive: false });
+/** A slice of a rate's load: what got done, how long it took, and the proxy's CPU seconds over it. */
+export interface Slice {
+  readonly result: HeyResult;
+  readonly cpu: number | undefined;
+}
+
+/** CONNECT + TLS handshake + one small GET + close, 32 at a time, `seconds` a turn. */
+export function setupTurns(target: Target, originPort: number, sizes: Sizes, seconds: number): Turns<Slice> {
+  const setups = (duration: number): Promise<HeyResult> => runHey({ ...urlFor(target, originPort, '/hello'), concurrency: 32, durationSeconds: duration, keepAlive: false });
   return {
     warmUp: async () => {
       await setups(sizes.warmupSeconds);
     },
-    slice: setups,
+    take: () => withProxyCpu(target, () => setups(seconds)),
     close: () => undefined,
   };
 }
 
-/** 64 tunnels, opened first (not timed), doing small GETs back to back. */
-export async function requestMeter(target: Target, originPort: number, sizes: Sizes): Promise<RateMeter> {
+/** 64 tunnels, opened first (not timed), doing small GETs back to back, `seconds` a turn. */
+export async function requestTurns(target: Target, originPort: number, sizes: Sizes, seconds: number): Promise<Turns<Slice>> {
   const sessions = await openSessions(target.path, originPort, 64);
   const live = (): TLSSocket[] => sessions.filter((session) => !session.destroyed);
   return {
     warmUp: async () => {
       await driveSessions(live(), sizes.warmupSeconds);
     },
-    slice: (seconds) => driveSessions(live(), seconds),
+    take: () => withProxyCpu(target, () => driveSessions(live(), seconds)),
     close: () => closeSessions(sessions),
   };
 }
@@ -126,7 +133,7 @@ export async function writeUploadBody(dir: string, sizes: Sizes): Promise<string
 }
 
 /** Downloads in parallel tunnels, with the server's CPU time over them (its whole process tree); then one upload. */
-export async function bulk(target: Target, originPort: number, sizes: Sizes, uploadBody: string): Promise<Bulk> {
+async function bulk(target: Target, originPort: number, sizes: Sizes, uploadBody: string): Promise<Bulk> {
   const { result: down, cpu } = await withProxyCpu(target, () =>
     runHey({ ...urlFor(target, originPort, `/bytes?n=${sizes.bulkBytes}`), concurrency: sizes.downloads, requests: sizes.downloads, keepAlive: true, timeoutSeconds: 300 }),
   );
@@ -137,6 +144,11 @@ export async function bulk(target: Target, originPort: number, sizes: Sizes, upl
     errors: down.errors + up.errors + (sizes.downloads - down.requests) + (1 - up.requests),
     cpuSecondsPerGB: cpu === undefined ? undefined : cpu / ((sizes.downloads * sizes.bulkBytes) / 1e9),
   };
+}
+
+/** The bulk transfers, once a turn; no warm-up (a transfer's first second is a fraction of it). */
+export function bulkTurns(target: Target, originPort: number, sizes: Sizes, uploadBody: string): Turns<Bulk> {
+  return { warmUp: () => Promise.resolve(), take: () => bulk(target, originPort, sizes, uploadBody), close: () => undefined };
 }
 
 export interface Memory {

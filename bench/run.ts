@@ -12,7 +12,8 @@
 //
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
 // runs go round the paths in turn (direct, pipe, Squid, gateway, gateway https://, then again), the set-up
-// and request rates in turns of 2 s within a run, so drift hits all alike, and every measurement starts a
+// and request rates in turns of 2 s and the bulk transfers three times in turns within a run, so drift hits
+// all alike, and every measurement starts a
 // fresh origin and a fresh proxy: an origin's state after thousands of TLS sessions swung later figures
 // tenfold.
 
@@ -41,6 +42,7 @@ const FULL: Sizes = {
   latencyRatePerTunnel: 10,
   bulkBytes: 100_000_000,
   downloads: 8,
+  bulkRounds: 3,
   idleTunnels: [1_000, 10_000],
   settleMs: 2_000,
   pauseMs: 500,
@@ -59,6 +61,7 @@ const QUICK: Sizes = {
   latencyRatePerTunnel: 10,
   bulkBytes: 2_000_000,
   downloads: 2,
+  bulkRounds: 1,
   idleTunnels: [20, 100],
   settleMs: 200,
   pauseMs: 100,
