@@ -120,9 +120,11 @@ export function nodeOptionsOf(words: readonly string[]): string[] {
 
 /**
  * The gateway CLI (workers: 1 unless `workers` says otherwise) with the benchmark's allowlist entry and mapping, a plain and an https://
- * listener; its audit log goes to a file.
+ * listener; its audit log goes to a file, its configuration and log in a new folder under `parent`.
  */
-export async function startGateway(dir: string, options: GatewayOptions): Promise<Server> {
+export async function startGateway(parent: string, options: GatewayOptions): Promise<Server> {
+  // A folder of its own: measurements in turns run two gateways at once.
+  const dir = await mkdtemp(join(parent, 'gateway-'));
   const log = join(dir, 'gateway.log');
   await writeFile(log, '');
   const config = join(dir, 'gateway.yaml');
@@ -155,8 +157,17 @@ export async function startGateway(dir: string, options: GatewayOptions): Promis
   // glibc's allocator settings the supervisor gives its workers (docs/performance.md); workers: 1 has none.
   const env = { MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20), MALLOC_TOP_PAD_: String(16 * 2 ** 20), ...process.env };
   const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitForServiceStarted(log, child);
-  return { name: 'gateway', pid: child.pid ?? -1, port, tlsPort, stop: () => stopChild(child) };
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForServiceStarted(log, child);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name: 'gateway', pid: child.pid ?? -1, port, tlsPort, stop };
 }
 
 async function waitForServiceStarted(log: string, child: ChildProcess): Promise<void> {
