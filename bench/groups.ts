@@ -26,6 +26,8 @@ export interface Context {
   readonly gatewayCertificate: Certificate;
   readonly uploadBody: string;
   readonly gatewayNodeOptions: readonly string[];
+  /** Set in the gateway's environment (--gateway-env). */
+  readonly gatewayEnv: Readonly<Record<string, string>>;
   readonly gatewayWorkers: number;
   /** Where the gateway's CPU profiles go (node --cpu-prof), a folder per path; undefined: not profiled. */
   readonly profileDir: string | undefined;
@@ -48,7 +50,7 @@ function startProxy(context: Context, path: PathName, originPort: number): Promi
     case 'gateway':
     case 'gatewayTls': {
       const profile = context.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, path)}`];
-      return startGateway(context.dir, { originPort, certificate: context.gatewayCertificate, cpus, nodeOptions: [...context.gatewayNodeOptions, ...profile], workers: context.gatewayWorkers });
+      return startGateway(context.dir, { originPort, certificate: context.gatewayCertificate, cpus, nodeOptions: [...context.gatewayNodeOptions, ...profile], env: context.gatewayEnv, workers: context.gatewayWorkers });
     }
   }
 }

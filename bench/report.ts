@@ -16,6 +16,8 @@ export interface Machine {
   readonly openFilesLimit: string;
   /** What node runs the gateway with: the launchers' options, then any --node-option. */
   readonly gatewayNodeOptions: readonly string[];
+  /** Set in the gateway's environment by --gateway-env, beside the allocator settings a worker has. */
+  readonly gatewayEnv: Readonly<Record<string, string>>;
   /** The gateway's `workers` setting: 1 (one process) unless --workers said otherwise. */
   readonly gatewayWorkers: number;
   readonly pinning: string;
@@ -96,6 +98,7 @@ export function machineLines(machine: Machine): string {
     `- Node.js ${machine.node}; Squid ${machine.squid ?? 'not installed'}; hey ${machine.hey ?? 'not installed'}`,
     `- open files limit: ${machine.openFilesLimit}; gateway workers: ${machine.gatewayWorkers}, Squid workers: 1`,
     `- gateway's node options: ${machine.gatewayNodeOptions.join(' ') || 'none'}`,
+    ...(Object.keys(machine.gatewayEnv).length === 0 ? [] : [`- gateway's environment (--gateway-env): ${Object.entries(machine.gatewayEnv).map(([name, value]) => `${name}=${value}`).join(' ')}`]),
     `- pinning: ${machine.pinning}`,
     `- load average (1 min) before / after the run: ${machine.loadAverage}`,
   ].join('\n');

@@ -3,11 +3,13 @@
 // over the runs and every target of issue 14 as met or not, and writes them with the machine's description
 // to bench/results/<date>-<shortsha>.md and .json.
 //   node dist/bench/run.js [--only setup,requests,latency,bulk,memory,agents] [--runs N] [--quick] [--out DIR] [--profile] [--workers N]
-//     [--node-option=--max-semi-space-size=8 ...]
+//     [--node-option=--max-semi-space-size=8 ...] [--gateway-env MALLOC_ARENA_MAX=2 ...]
 // --quick (or --smoke): tiny sizes, one run unless --runs says otherwise, a minute or two in all (CI);
 // --profile: the gateway runs under --cpu-prof and the tables are followed, for each of its listeners, by the
 //   top functions by self time and the gateway's own by time including callees;
 // --node-option: passed to the gateway's node (repeatable), to weigh a runtime setting against the same run's peers;
+// --gateway-env NAME=VALUE: set in the gateway's environment only (repeatable), e.g. a glibc allocator tunable
+//   (the environment the benchmark itself runs in reaches every process it starts, Squid and the origin too);
 // --workers N: the gateway's `workers` setting (default 1): its supervisor and workers all on the proxy's CPUs.
 //
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
@@ -133,7 +135,7 @@ function pin(): Pinning {
   return { proxy: '0', description: `the proxy under test on CPU 0, the origin and the load generator on CPU ${rest}` };
 }
 
-async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly string[], gatewayWorkers: number): Promise<Machine> {
+async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly string[], gatewayEnv: Readonly<Record<string, string>>, gatewayWorkers: number): Promise<Machine> {
   const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
   const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
   return {
@@ -146,6 +148,7 @@ async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly st
     squid: squidVersion(),
     hey: command('dpkg-query', ['-W', '-f=${Version}', 'hey']),
     gatewayNodeOptions,
+    gatewayEnv,
     gatewayWorkers,
     openFilesLimit: /Max open files\s+(\d+)\s+(\d+)/.exec(limits)?.slice(1).join(' / ') ?? 'unknown',
     pinning: pinning.description,
@@ -168,6 +171,17 @@ function parseGroups(only: string | undefined): Group[] {
   return GROUPS.filter((group) => names.includes(group));
 }
 
+/** --gateway-env values (NAME=VALUE) as an environment, or an error naming the one that is not. */
+function environment(assignments: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const assignment of assignments) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(assignment);
+    if (match === null) throw new Error(`--gateway-env: NAME=VALUE, not ${assignment}`);
+    env[match[1]!] = match[2]!;
+  }
+  return env;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -178,6 +192,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'node-option': { type: 'string', multiple: true, default: [] },
+      'gateway-env': { type: 'string', multiple: true, default: [] },
       workers: { type: 'string', default: '1' },
     },
   });
@@ -185,6 +200,7 @@ async function main(): Promise<void> {
   const groups = parseGroups(values.only);
   const runs = atLeastOne('--runs', values.runs ?? (quick ? '1' : '3'));
   const workers = atLeastOne('--workers', values.workers);
+  const gatewayEnv = environment(values['gateway-env']);
   for (const tool of ['hey', 'openssl']) {
     if (command('sh', ['-c', `command -v ${tool}`]) === undefined) throw new Error(`${tool} is needed: apt-get install ${tool}`);
   }
@@ -192,7 +208,7 @@ async function main(): Promise<void> {
   // Before the machine is described: its open-files line says what the proxies ran under.
   const limit = await raiseOpenFiles(Math.max(...sizes.idleTunnels));
   const pinning = pin();
-  const machine = await describeMachine(pinning, [...launcherNodeOptions(), ...values['node-option']], workers);
+  const machine = await describeMachine(pinning, [...launcherNodeOptions(), ...values['node-option']], gatewayEnv, workers);
   progress(`pinning: ${pinning.description}`);
   // Two descriptors per tunnel in one proxy process: more tunnels than the limit allows are not measured.
   const maxTunnels = limit === undefined ? Infinity : tunnelsWithin(limit);
@@ -216,6 +232,7 @@ async function main(): Promise<void> {
     gatewayCertificate: makeCertificate(dir, 'gateway'),
     uploadBody: await writeUploadBody(dir, sizes),
     gatewayNodeOptions: values['node-option'],
+    gatewayEnv,
     gatewayWorkers: workers,
     profileDir: values.profile === true ? profileDir : undefined,
     samples: {},

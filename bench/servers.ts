@@ -97,6 +97,8 @@ export interface GatewayOptions {
   readonly cpus: string | undefined;
   /** Extra node options for the gateway's process, e.g. --cpu-prof. */
   readonly nodeOptions?: readonly string[];
+  /** Set in its environment, over the benchmark's own. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Its `workers` setting; 1 (no supervisor) by default. All of them share the proxy's CPUs. */
   readonly workers?: number;
 }
@@ -155,7 +157,7 @@ export async function startGateway(parent: string, options: GatewayOptions): Pro
     '--allow-host', `${TARGET_HOST}:${options.originPort}`, '--resolve', `${TARGET_HOST}=127.0.0.1`,
   ]);
   // glibc's allocator settings the supervisor gives its workers (docs/performance.md); workers: 1 has none.
-  const env = { MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20), MALLOC_TOP_PAD_: String(16 * 2 ** 20), ...process.env };
+  const env = { MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20), MALLOC_TOP_PAD_: String(16 * 2 ** 20), ...process.env, ...options.env };
   const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async (): Promise<void> => {
     await stopChild(child);
