@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { probeConnect } from '../test/fixtures/raw-client.js';
+import { workerEnvironment } from '../src/cluster/worker-env.js';
 
 export const TARGET_HOST = 'bench.ods.opinsights.azure.com';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -157,7 +158,7 @@ export async function startGateway(parent: string, options: GatewayOptions): Pro
     '--allow-host', `${TARGET_HOST}:${options.originPort}`, '--resolve', `${TARGET_HOST}=127.0.0.1`,
   ]);
   // glibc's allocator settings the supervisor gives its workers (docs/performance.md); workers: 1 has none.
-  const env = { MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 20), MALLOC_TOP_PAD_: String(16 * 2 ** 20), ...process.env, ...options.env };
+  const env = { ...process.env, ...workerEnvironment(process.env), ...options.env };
   const child = spawn(file, args, { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const stop = async (): Promise<void> => {
     await stopChild(child);

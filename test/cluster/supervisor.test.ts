@@ -213,6 +213,24 @@ describe('worker count', () => {
       await single.stop();
     }
   });
+
+  test("workers start with glibc's allocator settings; one the operator set keeps the operator's value", { timeout: hangBound(30_000) }, async () => {
+    const gateway = await startGateway({ args: ['--workers', '2'], env: { MALLOC_TOP_PAD_: '0' } });
+    try {
+      const tasks = await readdir(`/proc/${gateway.pid}/task`);
+      const children = await Promise.all(tasks.map((task) => readFile(`/proc/${gateway.pid}/task/${task}/children`, 'utf8')));
+      const workerPids = children.join(' ').split(/\s+/).filter(Boolean).map(Number);
+      assert.equal(workerPids.length, 2, `the supervisor's children: ${workerPids.join(', ')}`);
+      for (const pid of workerPids) {
+        const environment = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+        for (const setting of ['MALLOC_TRIM_THRESHOLD_=67108864', 'MALLOC_TOP_PAD_=0', 'MALLOC_ARENA_MAX=2']) {
+          assert.ok(environment.includes(setting), `worker ${pid} has no ${setting}`);
+        }
+      }
+    } finally {
+      await gateway.stop();
+    }
+  });
 });
 
 /** PIDs among `pids` holding the listening TCP socket on `port` (from /proc: no tool needed). */
