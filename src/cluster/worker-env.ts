@@ -12,7 +12,7 @@ const MALLOC_SETTINGS: Readonly<Record<string, string>> = {
   MALLOC_TOP_PAD_: String(16 * 1024 * 1024),
   // glibc gives each thread that allocates (V8's compiler and collector helpers, libuv's pool) an arena of
   // its own, up to eight per core, each keeping what it once held. Nearly every allocation is the event
-  // loop's: with two arenas a worker held 1,000 idle tunnels in 15.2–15.8 KB each, against 16.6–17.3 with
+  // loop's: with two arenas a worker held 1,000 idle tunnels in 15.2–16.6 KB each, against 16.6–17.3 with
   // glibc's default, for the same set-up, request and bulk figures (docs/performance.md).
   MALLOC_ARENA_MAX: '2',
 };
