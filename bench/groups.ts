@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentRun } from './agents.js';
-import { agents, bulkTurns, memory, requestLatency, requestTurns, setupTurns, type Bulk, type Sizes, type Slice, type Target, type Turns } from './phases.js';
+import { agents, bulkTurns, memory, requestLatency, requestTurns, setupTurns, type Sizes, type Slice, type Target, type Turns } from './phases.js';
 import { startGateway, startOrigin, startPipeRelay, startSquid, type Certificate, type Server } from './servers.js';
 import { addSample, idleFigure, PATH_TITLES, type FigureDef, type PathName, type Samples } from './summary.js';
 
@@ -113,7 +113,7 @@ async function measure<T>(context: Context, run: number, what: string, path: Pat
  * the ratio between them; in turns it falls on all of them. A path that fails is noted and has no results
  * for this run.
  */
-async function inTurns<R>(context: Context, run: number, what: string, rounds: number, open: (target: Target, originPort: number) => Promise<Turns<R>>): Promise<Map<PathName, R[]>> {
+async function inTurns<R>(context: Context, run: number, what: string, rounds: number, open: (target: Target, originPort: number) => Turns<R> | Promise<Turns<R>>): Promise<Map<PathName, R[]>> {
   interface Lane {
     readonly path: PathName;
     readonly started: Started;
@@ -198,7 +198,7 @@ type GroupRunner = (context: Context, run: number) => Promise<void>;
 export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
   async setup(context, run) {
     const { rounds, sliceSeconds } = rateRounds(context, context.sizes.setupSeconds);
-    const slices = await inTurns(context, run, 'set-up', rounds, (target, port) => Promise.resolve(setupTurns(target, port, context.sizes, sliceSeconds)));
+    const slices = await inTurns(context, run, 'set-up', rounds, (target, port) => setupTurns(target, port, context.sizes, sliceSeconds));
     recordRates(context, run, slices, { what: 'set-up', figure: 'setup', cpuFigure: 'setupCpu', unit: 'tunnels/s' });
   },
   async requests(context, run) {
@@ -217,9 +217,9 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
     }
   },
   async bulk(context, run) {
-    const transfers = await inTurns(context, run, 'bulk', context.sizes.bulkRounds, (target, port) => Promise.resolve(bulkTurns(target, port, context.sizes, context.uploadBody)));
+    const transfers = await inTurns(context, run, 'bulk', context.sizes.bulkRounds, (target, port) => bulkTurns(target, port, context.sizes, context.uploadBody));
     for (const [path, taken] of transfers) {
-      const download = harmonicMean(taken.map((t: Bulk) => t.downloadMBps));
+      const download = harmonicMean(taken.map((t) => t.downloadMBps));
       const upload = harmonicMean(taken.map((t) => t.uploadMBps));
       // Equal bytes in every transfer: the CPU per GB over all of them is the mean of each one's.
       const cpu = taken.every((t) => t.cpuSecondsPerGB !== undefined) ? taken.reduce((sum, t) => sum + (t.cpuSecondsPerGB ?? 0), 0) / taken.length : undefined;

@@ -15,9 +15,8 @@
 // The proxy under test runs alone on CPU 0 (taskset), the origin and the load generator on the others; the
 // runs go round the paths in turn (direct, pipe, Squid, gateway, gateway https://, then again), the set-up
 // and request rates in turns of 2 s and the bulk transfers three times in turns within a run, so drift hits
-// all alike, and every measurement starts a
-// fresh origin and a fresh proxy: an origin's state after thousands of TLS sessions swung later figures
-// tenfold.
+// all alike, and every measurement starts a fresh origin and a fresh proxy: an origin's state after
+// thousands of TLS sessions swung later figures tenfold.
 
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
