@@ -117,7 +117,8 @@ const gateway = await startGateway(dir, {
   originPort: origin.port,
   certificate,
   cpus: undefined,
-  nodeOptions: [...values['node-option'], ...(values.snapshot ? [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`] : [])],
+  // The gateway runs in a folder of its own; its snapshots are written where snapshotAll reads.
+  nodeOptions: [...values['node-option'], ...(values.snapshot ? [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${dir}`] : [])],
 }).catch(async (err: unknown) => {
   await origin.stop();
   throw err;

@@ -9,6 +9,7 @@ import type { LogConfig } from '../config/types.js';
 import { censorCredentials } from './censor.js';
 import { EVENTS, type EventName } from './events.js';
 import { PipeDestination } from './pipe-destination.js';
+import { writeRecordLine } from './record-line.js';
 
 export type { Logger } from 'pino';
 
@@ -219,7 +220,8 @@ export function audit(
   message?: string,
 ): void {
   if (!logger.isLevelEnabled(level)) return;
-  logger[level]({ event, eventId: EVENTS[event], ...fields }, message ?? event);
+  const record = { event, eventId: EVENTS[event], ...fields };
+  if (!writeRecordLine(logger, level, record, message ?? event, escapeUnsafeCharacters)) logger[level](record, message ?? event);
 }
 
 /**

@@ -106,6 +106,52 @@ describe('file destination', () => {
     assert.deepEqual(eventsOf(await linesOf(file, 2)), ['first', 'second']);
   });
 
+  test('an audit record is written as the line pino writes for the same record, bindings and all', async () => {
+    const file = join(dir, 'same-line.log');
+    const { logger } = openLog({ level: 'info', format: 'json', file, bufferBytes: 0 });
+    const worker = logger.child({ worker: 2 });
+    const fields = {
+      client: '192.0.2.7', clientPort: 50123, method: 'CONNECT', user: 'ag"ent\\1\t', target: 'x.ods.opinsights.azure.com:443',
+      entry: undefined, enforcing: false, ratio: Number.NaN, listeners: ['127.0.0.1:8080', '[::1]:8080'], route: { upstream: 'direct', hops: [1, 2] },
+      note: '\u2028 and \u0085', empty: '',
+    };
+    audit(worker, 'warn', 'request-denied', fields, 'a "quoted" message');
+    worker.warn(Object.assign({ event: 'request-denied', eventId: 105 }, fields), 'a "quoted" message');
+    audit(logger, 'info', 'service-stopped', {});
+    logger.info({ event: 'service-stopped', eventId: 102 }, 'service-stopped');
+    const lines = (await linesOf(file, 4)).map((line) => line.replace(/"time":"[^"]+"/, '"time":"T"'));
+    assert.equal(lines.length, 4);
+    assert.equal(lines[0], lines[1]);
+    assert.equal(lines[2], lines[3]);
+    assert.match(lines[0] ?? '', /^\{"level":"warn","time":"T","pid":\d+,"worker":2,"event":"request-denied","eventId":105,"client":/);
+  });
+
+  test('an audit record pino alone can write still reaches the file: an error, a cycle, a BigInt', async () => {
+    const file = join(dir, 'fallback.log');
+    const { logger } = openLog({ level: 'info', format: 'json', file, bufferBytes: 0 });
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    audit(logger, 'error', 'error', { err: Object.assign(new Error('disk full'), { code: 'ENOSPC' }) });
+    audit(logger, 'error', 'error', { reason: 'cycle', cyclic });
+    audit(logger, 'error', 'error', { reason: 'bigint', bytes: 2n ** 64n });
+    const records = (await linesOf(file, 3)).map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(records.length, 3);
+    const err = records[0]?.err as Record<string, unknown>;
+    assert.deepEqual([err.type, err.message, err.code], ['Error', 'disk full', 'ENOSPC'], "pino's error serialiser");
+    assert.equal((records[1]?.cyclic as { self: unknown }).self, '[Circular]');
+    assert.equal(records[2]?.bytes, 18446744073709552000);
+  });
+
+  test('credentials in an audit record are censored like those in any other record', async () => {
+    const file = join(dir, 'audit-redact.log');
+    const { logger } = openLog({ level: 'info', format: 'json', file, bufferBytes: 0 });
+    audit(logger, 'warn', 'auth-failed', { user: 'kept-name', password: 'pw-audit-1', headers: { 'Proxy-Authorization': 'Basic YXVkaXQ6c2VjcmV0' } });
+    const text = (await linesOf(file, 1)).join('\n');
+    assert.doesNotMatch(text, /pw-audit-1|YXVkaXQ6c2VjcmV0/);
+    assert.match(text, /kept-name/);
+    assert.equal(text.split('[redacted]').length - 1, 2);
+  });
+
   test('pretty lines in a file: level, message and fields, without colour codes', async () => {
     const file = join(dir, 'pretty.log');
     const { logger } = openLog({ level: 'info', format: 'pretty', file, bufferBytes: 4096 }, true);
