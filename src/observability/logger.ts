@@ -8,6 +8,7 @@ import pretty from 'pino-pretty';
 import type { LogConfig } from '../config/types.js';
 import { censorCredentials } from './censor.js';
 import { EVENTS, type EventName } from './events.js';
+import { LineBlocks } from './line-blocks.js';
 import { PipeDestination } from './pipe-destination.js';
 import { writeRecordLine } from './record-line.js';
 
@@ -109,10 +110,13 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
   if (config.file === undefined && config.format === 'json' && PipeDestination.suits(1)) return openPipeLog(config);
   if (config.file !== undefined) checkWritable(config.file);
   let attributes = config.file === undefined ? undefined : attributesOf(config.file);
+  // JSON lines are collected into blocks here (line-blocks.ts); pretty lines pass pino-pretty first.
+  const blocked = config.format === 'json' && config.bufferBytes > 0;
   const destination = pino.destination({ dest: config.file ?? 1, sync: false, minLength: config.bufferBytes, append: true, mkdir: false });
+  const blocks = blocked ? new LineBlocks(destination, config.bufferBytes) : undefined;
   // A file that cannot be reopened (directory removed) must not take the gateway down with it.
   // Buffered lines still reach the file promptly when traffic is light.
-  if (config.bufferBytes > 0) setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  if (config.bufferBytes > 0) setInterval(() => (blocks ?? destination).flush(), LOG_FLUSH_MS).unref();
   // After every (re)open: the file as it is now (logrotate's `create` may have given it another mode).
   destination.on('ready', () => {
     if (config.file === undefined) return;
@@ -135,7 +139,7 @@ export function openLog(config: LogConfig, isTerminal = process.stdout.isTTY ===
           ignore: 'pid,hostname',
           singleLine: true,
         })
-      : destination;
+      : (blocks ?? destination);
   const logger = pino(loggerOptions(config.level), stream);
   return {
     logger,

@@ -181,6 +181,28 @@ describe('file destination', () => {
     }
   });
 
+  for (const ending of ['exitAfterFlush(logger, 0);', 'logger.flush(); process.exit(0);']) {
+    test(`lines waiting for a block (log.bufferBytes) reach the file at an exit after a flush: ${ending}`, async () => {
+      const file = join(dir, `exit-${ending.length}.log`);
+      const LOGGER = new URL('../../src/observability/logger.js', import.meta.url).pathname;
+      // 25 records of about 250 bytes: several blocks of 4,096 and a part block that only the flush hands over.
+      const script = `
+        import { audit, exitAfterFlush, openLog } from ${JSON.stringify(LOGGER)};
+        const { logger } = openLog({ level: 'info', format: 'json', file: ${JSON.stringify(file)}, bufferBytes: 4096 }, false);
+        // Once the file is open, as it is long before any exit of a running gateway.
+        setTimeout(() => {
+          for (let i = 0; i < 25; i += 1) audit(logger, 'info', 'tunnel-closed', { n: i, pad: 'x'.repeat(150) });
+          ${ending}
+        }, 200);
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode: number | null) => resolve(exitCode)));
+      assert.equal(code, 0);
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
+      assert.deepEqual(lines.map((line) => (JSON.parse(line) as { n: number }).n), Array.from({ length: 25 }, (_, i) => i));
+    });
+  }
+
   test('a file in a missing directory stops the start with the path and the reason', () => {
     const file = join(dir, 'no-such-dir', 'gateway.log');
     assert.throws(
