@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --no-minor-gc-task
 // Entry point of the `oms-gateway` command: dispatches to one module per command and maps errors to
 // exit statuses (0 ok, 1 run-time failure, 2 bad usage or bad configuration).
 import { ConfigError } from '../config/load.js';
