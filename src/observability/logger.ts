@@ -225,7 +225,7 @@ export function audit(
 ): void {
   if (!logger.isLevelEnabled(level)) return;
   const record = { event, eventId: EVENTS[event], ...fields };
-  if (!writeRecordLine(logger, level, record, message ?? event, escapeUnsafeCharacters)) logger[level](record, message ?? event);
+  if (!writeRecordLine(logger, level, record, message ?? event)) logger[level](record, message ?? event);
 }
 
 /**
