@@ -20,6 +20,8 @@ export interface Context {
   readonly sizes: Sizes;
   /** taskset CPU list of the proxy under test; undefined: not pinned. */
   readonly proxyCpus: string | undefined;
+  /** The CPUs the benchmark, the origins and the load generators are pinned to; undefined: not pinned. */
+  readonly loadCpus: readonly number[] | undefined;
   readonly paths: readonly PathName[];
   readonly idleCounts: readonly number[];
   readonly originCertificate: Certificate;
@@ -75,7 +77,7 @@ async function startPath(context: Context, path: PathName): Promise<Started> {
     const proxy = await startProxy(context, path, origin.port);
     if (proxy !== undefined) servers.push(proxy);
     const proxyPort = path === 'gatewayTls' ? proxy?.tlsPort : proxy?.port;
-    return { target: { name: path, path: { name: path, proxyPort, proxyTls: path === 'gatewayTls' }, pid: proxy?.pid }, originPort: origin.port, stop };
+    return { target: { name: path, path: { name: path, proxyPort, proxyTls: path === 'gatewayTls' }, pid: proxy?.pid, loadCpus: context.loadCpus }, originPort: origin.port, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -163,20 +165,28 @@ function rateRounds(context: Context, seconds: number): { rounds: number; sliceS
 }
 
 /** Each path's slices as one rate, with what it cost the proxy, as samples of `names.figure` and `names.cpuFigure`. */
-function recordRates(context: Context, run: number, slices: ReadonlyMap<PathName, readonly Slice[]>, names: { what: string; figure: string; cpuFigure: string; unit: string }): void {
+function recordRates(context: Context, run: number, slices: ReadonlyMap<PathName, readonly Slice[]>, names: { what: string; figure: string; cpuFigure: string; loadCpuFigure: string; unit: string }): void {
   for (const [path, taken] of slices) {
     const done = taken.reduce((sum, slice) => sum + slice.result.requests, 0);
     const seconds = taken.reduce((sum, slice) => sum + slice.result.totalSeconds, 0);
     const errors = taken.reduce((sum, slice) => sum + slice.result.errors, 0);
-    const cpu = taken.every((slice) => slice.cpu !== undefined) ? taken.reduce((sum, slice) => sum + (slice.cpu ?? 0), 0) : undefined;
     if (seconds === 0) continue;
     const perSecond = done / seconds;
-    const cpuMsPerThousand = cpu === undefined || done === 0 ? undefined : (cpu * 1e6) / done;
+    const cpuMsPerThousand = msPerThousand(taken.map((slice) => slice.cpu), done);
+    const loadMsPerThousand = msPerThousand(taken.map((slice) => slice.loadCpu), done);
     addSample(context.samples, names.figure, path, perSecond);
     if (cpuMsPerThousand !== undefined) addSample(context.samples, names.cpuFigure, path, cpuMsPerThousand);
+    if (loadMsPerThousand !== undefined) addSample(context.samples, names.loadCpuFigure, path, loadMsPerThousand);
     noteErrors(context, run, names.what, path, errors);
-    context.progress(`run ${run} ${names.what} ${PATH_TITLES[path]}: ${perSecond.toFixed(0)} ${names.unit} (${cpuText(cpuMsPerThousand)}), ${errors} errors`);
+    const load = loadMsPerThousand === undefined ? '' : `, load CPUs ${loadMsPerThousand.toFixed(0)} ms per 1,000`;
+    context.progress(`run ${run} ${names.what} ${PATH_TITLES[path]}: ${perSecond.toFixed(0)} ${names.unit} (${cpuText(cpuMsPerThousand)}${load}), ${errors} errors`);
   }
+}
+
+/** CPU milliseconds per 1,000 of `done` over the slices; undefined when a slice has no reading. */
+function msPerThousand(seconds: readonly (number | undefined)[], done: number): number | undefined {
+  if (done === 0 || seconds.some((s) => s === undefined)) return undefined;
+  return (seconds.reduce<number>((sum, s) => sum + (s ?? 0), 0) * 1e6) / done;
 }
 
 /** Rates of equal amounts of work, as one: the amount over the time all of them took. */
@@ -199,12 +209,12 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
   async setup(context, run) {
     const { rounds, sliceSeconds } = rateRounds(context, context.sizes.setupSeconds);
     const slices = await inTurns(context, run, 'set-up', rounds, (target, port) => setupTurns(target, port, context.sizes, sliceSeconds));
-    recordRates(context, run, slices, { what: 'set-up', figure: 'setup', cpuFigure: 'setupCpu', unit: 'tunnels/s' });
+    recordRates(context, run, slices, { what: 'set-up', figure: 'setup', cpuFigure: 'setupCpu', loadCpuFigure: 'setupLoadCpu', unit: 'tunnels/s' });
   },
   async requests(context, run) {
     const { rounds, sliceSeconds } = rateRounds(context, context.sizes.rpsSeconds);
     const slices = await inTurns(context, run, 'requests', rounds, (target, port) => requestTurns(target, port, context.sizes, sliceSeconds));
-    recordRates(context, run, slices, { what: 'requests', figure: 'requests', cpuFigure: 'requestsCpu', unit: 'req/s' });
+    recordRates(context, run, slices, { what: 'requests', figure: 'requests', cpuFigure: 'requestsCpu', loadCpuFigure: 'requestsLoadCpu', unit: 'req/s' });
   },
   async latency(context, run) {
     for (const path of context.paths) {
@@ -280,10 +290,12 @@ export function figureDefs(groups: readonly Group[], sizes: Sizes, idleCounts: r
     setup: [
       { id: 'setup', label: 'tunnel set-ups', unit: 'tunnels/s' },
       { id: 'setupCpu', label: 'proxy CPU per 1,000 tunnel set-ups', unit: 'ms', ...proxiesOnly },
+      { id: 'setupLoadCpu', label: 'load CPUs per 1,000 tunnel set-ups', unit: 'ms' },
     ],
     requests: [
       { id: 'requests', label: 'requests over 64 open tunnels', unit: 'req/s' },
       { id: 'requestsCpu', label: 'proxy CPU per 1,000 requests over open tunnels', unit: 'ms', ...proxiesOnly },
+      { id: 'requestsLoadCpu', label: 'load CPUs per 1,000 requests over open tunnels', unit: 'ms' },
     ],
     latency: [
       { id: 'latencyP50', label: `request p50 at ${sizes.latencyRatePerTunnel}/s per tunnel`, unit: 'ms' },

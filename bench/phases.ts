@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { closeSessions, openSessions, runAgents, type AgentRun, type Path } from './agents.js';
 import { runHey, type HeyResult } from './hey.js';
 import { driveSessions, runRequests } from './requests.js';
-import { treeCpuSeconds, treeRssBytes } from './procs.js';
+import { cpusBusySeconds, treeCpuSeconds, treeRssBytes } from './procs.js';
 import type { PathName } from './summary.js';
 import { TARGET_HOST } from './servers.js';
 
@@ -51,6 +51,8 @@ export interface Target {
   readonly path: Path;
   /** The server's main process (its tree is measured), undefined for the direct path. */
   readonly pid: number | undefined;
+  /** The CPUs the origin and the load generator are pinned to; undefined: not pinned (nothing to read apart). */
+  readonly loadCpus: readonly number[] | undefined;
 }
 
 function urlFor(target: Target, originPort: number, path: string): { url: string; host: string; proxy: string | undefined } {
@@ -78,10 +80,22 @@ export interface Turns<R> {
   close(): void;
 }
 
-/** A slice of a rate's load: what got done, how long it took, and the proxy's CPU seconds over it. */
+/**
+ * A slice of a rate's load: what got done, how long it took, the proxy's CPU seconds over it, and the seconds
+ * the load CPUs were busy (undefined when nothing is pinned).
+ */
 export interface Slice {
   readonly result: HeyResult;
   readonly cpu: number | undefined;
+  readonly loadCpu: number | undefined;
+}
+
+/** withProxyCpu, and how long the load CPUs were busy meanwhile. */
+async function slice(target: Target, run: () => Promise<HeyResult>): Promise<Slice> {
+  const { loadCpus } = target;
+  const before = loadCpus === undefined ? 0 : cpusBusySeconds(loadCpus);
+  const { result, cpu } = await withProxyCpu(target, run);
+  return { result, cpu, loadCpu: loadCpus === undefined ? undefined : cpusBusySeconds(loadCpus) - before };
 }
 
 /** CONNECT + TLS handshake + one small GET + close, 32 at a time, `seconds` a turn. */
@@ -91,7 +105,7 @@ export function setupTurns(target: Target, originPort: number, sizes: Sizes, sec
     warmUp: async () => {
       await setups(sizes.warmupSeconds);
     },
-    take: () => withProxyCpu(target, () => setups(seconds)),
+    take: () => slice(target, () => setups(seconds)),
     close: () => undefined,
   };
 }
@@ -104,7 +118,7 @@ export async function requestTurns(target: Target, originPort: number, sizes: Si
     warmUp: async () => {
       await driveSessions(live(), sizes.warmupSeconds);
     },
-    take: () => withProxyCpu(target, () => driveSessions(live(), seconds)),
+    take: () => slice(target, () => driveSessions(live(), seconds)),
     close: () => closeSessions(sessions),
   };
 }

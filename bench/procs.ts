@@ -58,3 +58,21 @@ export function treeCpuSeconds(pid: number): number {
   }
   return ticks / TICKS_PER_SECOND;
 }
+
+/**
+ * Time the given CPUs spent busy, in seconds: everything that ran on them (processes, interrupts, the kernel's
+ * network work), from /proc/stat. The load CPUs' figure says what a path costs the origin and the load
+ * generator, which a rate measured with the load CPUs saturated is the inverse of.
+ */
+export function cpusBusySeconds(cpus: readonly number[]): number {
+  const wanted = new Set(cpus.map((cpu) => `cpu${cpu}`));
+  let ticks = 0;
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const [name, ...fields] = line.split(/\s+/);
+    if (name === undefined || !wanted.has(name)) continue;
+    // user nice system idle iowait irq softirq steal (guest time is already in user): all but idle and iowait.
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+    ticks += (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  }
+  return ticks / TICKS_PER_SECOND;
+}

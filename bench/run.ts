@@ -116,6 +116,8 @@ function command(file: string, args: readonly string[]): string | undefined {
 interface Pinning {
   /** taskset CPU list of the proxy under test; undefined: nothing pinned. */
   readonly proxy: string | undefined;
+  /** The CPUs left to the benchmark, its origins and load generators; undefined: nothing pinned. */
+  readonly load: readonly number[] | undefined;
   readonly description: string;
 }
 
@@ -125,13 +127,13 @@ function pin(): Pinning {
   const taskset = command('sh', ['-c', 'command -v taskset']) !== undefined;
   if (cores < 2 || !taskset) {
     const why = cores < 2 ? `${cores} CPU available` : 'taskset is not installed (util-linux)';
-    return { proxy: undefined, description: `none: ${why}; the proxy, the origin and the load generator share the CPUs` };
+    return { proxy: undefined, load: undefined, description: `none: ${why}; the proxy, the origin and the load generator share the CPUs` };
   }
   const rest = cores === 2 ? '1' : `1-${cores - 1}`;
   if (command('taskset', ['-a', '-p', '-c', rest, String(process.pid)]) === undefined) {
-    return { proxy: undefined, description: 'none: taskset could not pin the benchmark; the proxy, the origin and the load generator share the CPUs' };
+    return { proxy: undefined, load: undefined, description: 'none: taskset could not pin the benchmark; the proxy, the origin and the load generator share the CPUs' };
   }
-  return { proxy: '0', description: `the proxy under test on CPU 0, the origin and the load generator on CPU ${rest}` };
+  return { proxy: '0', load: Array.from({ length: cores - 1 }, (_, i) => i + 1), description: `the proxy under test on CPU 0, the origin and the load generator on CPU ${rest}` };
 }
 
 async function describeMachine(pinning: Pinning, gatewayNodeOptions: readonly string[], gatewayEnv: Readonly<Record<string, string>>, gatewayWorkers: number): Promise<Machine> {
@@ -225,6 +227,7 @@ async function main(): Promise<void> {
     progress,
     sizes,
     proxyCpus: pinning.proxy,
+    loadCpus: pinning.load,
     paths: PATHS.filter((path) => path !== 'squid' || machine.squid !== undefined),
     idleCounts,
     originCertificate: makeCertificate(dir, 'origin'),

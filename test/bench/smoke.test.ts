@@ -52,7 +52,7 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
     });
   });
   assert.equal(code, 0, `${stdout}\n${stderr}`);
-  for (const label of ['tunnel set-ups', 'requests over 64 open tunnels', 'bulk download', 'proxy CPU per GB', 'proxy CPU per 1,000 tunnel set-ups', 'proxy CPU per 1,000 requests', 'memory per idle tunnel', 'agents carried', 'pipe relay', 'gateway https://']) {
+  for (const label of ['tunnel set-ups', 'requests over 64 open tunnels', 'bulk download', 'proxy CPU per GB', 'proxy CPU per 1,000 tunnel set-ups', 'proxy CPU per 1,000 requests', 'load CPUs per 1,000 tunnel set-ups', 'load CPUs per 1,000 requests', 'memory per idle tunnel', 'agents carried', 'pipe relay', 'gateway https://']) {
     assert.match(stdout, new RegExp(label), `the table has no "${label}"`);
   }
   assert.match(stdout, /^target +gateway +met +gateway https:\/\/ +would be$/m, 'no targets table');
@@ -62,12 +62,22 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
   assert.ok(files.includes(json.replace(/json$/, 'md')), `no markdown beside ${json}`);
   const results = JSON.parse(await readFile(join(out, json), 'utf8')) as Results;
   assert.deepEqual(results.notes, [], 'a measurement failed');
-  if (availableParallelism() >= 2 && hasCommand('taskset')) assert.match(results.machine.pinning, /proxy under test on CPU 0/);
+  const pinned = availableParallelism() >= 2 && hasCommand('taskset');
+  if (pinned) assert.match(results.machine.pinning, /proxy under test on CPU 0/);
   const figure = (id: string): Figure => {
     const found = results.figures.find((f) => f.id === id);
     assert.ok(found, `no figure "${id}"`);
     return found;
   };
+  // The load CPUs' time per set-up and per request, on every path, the direct one too: what the rates are the
+  // inverse of when the load CPUs are saturated. Only when something is pinned apart.
+  for (const id of ['setupLoadCpu', 'requestsLoadCpu']) {
+    for (const path of PATHS) {
+      const load = figure(id).values[path]?.median;
+      if (pinned) assert.ok(typeof load === 'number' && load > 0, `no ${id} figure for ${path}: ${load}`);
+      else assert.equal(load, undefined, `${id} for ${path} without pinning`);
+    }
+  }
   for (const id of ['setup', 'requests', 'bulk', 'upload']) {
     for (const path of PATHS) {
       const value = figure(id).values[path]?.median;
