@@ -174,9 +174,9 @@ function recordRates(context: Context, run: number, slices: ReadonlyMap<PathName
     const perSecond = done / seconds;
     const cpuMsPerThousand = msPerThousand(taken.map((slice) => slice.cpu), done);
     const loadMsPerThousand = msPerThousand(taken.map((slice) => slice.loadCpu), done);
-    addSample(context.samples, names.figure, path, perSecond);
-    if (cpuMsPerThousand !== undefined) addSample(context.samples, names.cpuFigure, path, cpuMsPerThousand);
-    if (loadMsPerThousand !== undefined) addSample(context.samples, names.loadCpuFigure, path, loadMsPerThousand);
+    addSample(context.samples, names.figure, path, perSecond, run);
+    if (cpuMsPerThousand !== undefined) addSample(context.samples, names.cpuFigure, path, cpuMsPerThousand, run);
+    if (loadMsPerThousand !== undefined) addSample(context.samples, names.loadCpuFigure, path, loadMsPerThousand, run);
     noteErrors(context, run, names.what, path, errors);
     const load = loadMsPerThousand === undefined ? '' : `, load CPUs ${loadMsPerThousand.toFixed(0)} ms per 1,000`;
     context.progress(`run ${run} ${names.what} ${PATH_TITLES[path]}: ${perSecond.toFixed(0)} ${names.unit} (${cpuText(cpuMsPerThousand)}${load}), ${errors} errors`);
@@ -192,6 +192,12 @@ function msPerThousand(seconds: readonly (number | undefined)[], done: number): 
 /** Rates of equal amounts of work, as one: the amount over the time all of them took. */
 function harmonicMean(rates: readonly number[]): number {
   return rates.length / rates.reduce((sum, rate) => sum + 1 / rate, 0);
+}
+
+/** Equal bytes in every transfer: the CPU per GB over all of them is the mean of each one's; undefined if one has none. */
+function meanOf(values: readonly (number | undefined)[]): number | undefined {
+  if (values.length === 0 || values.some((v) => v === undefined)) return undefined;
+  return values.reduce<number>((sum, v) => sum + (v ?? 0), 0) / values.length;
 }
 
 /** Notes a measurement that completed with failed requests: its figure stands, the note says what it hides. */
@@ -220,8 +226,8 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
     for (const path of context.paths) {
       const result = await measure(context, run, 'latency', path, (target, port) => requestLatency(target, port, context.sizes));
       if (result === undefined) continue;
-      addSample(context.samples, 'latencyP50', path, result.p50Ms);
-      addSample(context.samples, 'latencyP99', path, result.p99Ms);
+      addSample(context.samples, 'latencyP50', path, result.p50Ms, run);
+      addSample(context.samples, 'latencyP99', path, result.p99Ms, run);
       noteErrors(context, run, 'latency', path, result.errors);
       context.progress(`run ${run} latency ${PATH_TITLES[path]}: p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms`);
     }
@@ -231,14 +237,15 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
     for (const [path, taken] of transfers) {
       const download = harmonicMean(taken.map((t) => t.downloadMBps));
       const upload = harmonicMean(taken.map((t) => t.uploadMBps));
-      // Equal bytes in every transfer: the CPU per GB over all of them is the mean of each one's.
-      const cpu = taken.every((t) => t.cpuSecondsPerGB !== undefined) ? taken.reduce((sum, t) => sum + (t.cpuSecondsPerGB ?? 0), 0) / taken.length : undefined;
+      const cpu = meanOf(taken.map((t) => t.cpuSecondsPerGB));
+      const loadCpu = meanOf(taken.map((t) => t.loadCpuSecondsPerGB));
       const errors = taken.reduce((sum, t) => sum + t.errors, 0);
-      addSample(context.samples, 'bulk', path, download);
-      addSample(context.samples, 'upload', path, upload);
-      if (cpu !== undefined) addSample(context.samples, 'cpuPerGB', path, cpu);
+      addSample(context.samples, 'bulk', path, download, run);
+      addSample(context.samples, 'upload', path, upload, run);
+      if (cpu !== undefined) addSample(context.samples, 'cpuPerGB', path, cpu, run);
+      if (loadCpu !== undefined) addSample(context.samples, 'loadCpuPerGB', path, loadCpu, run);
       noteErrors(context, run, 'bulk', path, errors);
-      context.progress(`run ${run} bulk ${PATH_TITLES[path]}: download ${download.toFixed(0)} MB/s (${cpu?.toFixed(2) ?? '–'} CPU s/GB), upload ${upload.toFixed(0)} MB/s, ${errors} errors`);
+      context.progress(`run ${run} bulk ${PATH_TITLES[path]}: download ${download.toFixed(0)} MB/s (${cpu?.toFixed(2) ?? '–'} CPU s/GB${loadCpu === undefined ? '' : `, load CPUs ${loadCpu.toFixed(2)} s/GB`}), upload ${upload.toFixed(0)} MB/s, ${errors} errors`);
     }
   },
   async memory(context, run) {
@@ -248,8 +255,8 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
           target.pid === undefined ? Promise.reject(new Error('no proxy process')) : memory({ ...target, pid: target.pid }, port, count, context.sizes),
         );
         if (result === undefined) continue;
-        addSample(context.samples, idleFigure(count), path, result.kbPerTunnel);
-        if (count === context.idleCounts[0]) addSample(context.samples, 'idleMB', path, result.idleMB);
+        addSample(context.samples, idleFigure(count), path, result.kbPerTunnel, run);
+        if (count === context.idleCounts[0]) addSample(context.samples, 'idleMB', path, result.idleMB, run);
         context.progress(`run ${run} ${PATH_TITLES[path]}: ${count} idle tunnels → ${result.kbPerTunnel.toFixed(1)} KB each`);
       }
     }
@@ -265,7 +272,7 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
         const result = await measure(context, run, `${count} agents`, path, (target, port) => agents(target, port, count, context.sizes));
         if (result === undefined) continue;
         context.agentRuns.push({ run, path, ...result });
-        if (index === 0) addSample(context.samples, 'agentsP99', path, result.p99Ms);
+        if (index === 0) addSample(context.samples, 'agentsP99', path, result.p99Ms, run);
         if (path === 'direct') directP99 = result.p99Ms;
         const ok = result.errors === 0 && (path === 'direct' || (directP99 !== undefined && result.p99Ms <= 2 * directP99));
         if (ok) {
@@ -279,7 +286,7 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
       }
       remaining = passed;
     }
-    for (const [path, count] of carried) addSample(context.samples, 'agentsCarried', path, count);
+    for (const [path, count] of carried) addSample(context.samples, 'agentsCarried', path, count, run);
   },
 };
 
@@ -304,6 +311,7 @@ export function figureDefs(groups: readonly Group[], sizes: Sizes, idleCounts: r
     bulk: [
       { id: 'bulk', label: `bulk download, ${sizes.downloads} tunnels × ${count(sizes.bulkBytes / 1e6)} MB`, unit: 'MB/s' },
       { id: 'cpuPerGB', label: 'proxy CPU per GB of bulk download', unit: 's/GB', ...proxiesOnly },
+      { id: 'loadCpuPerGB', label: 'load CPUs per GB of bulk download', unit: 's/GB' },
       { id: 'upload', label: `bulk upload, 1 tunnel × ${count(sizes.bulkBytes / 1e6)} MB`, unit: 'MB/s' },
     ],
     memory: [

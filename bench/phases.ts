@@ -137,6 +137,8 @@ export interface Bulk {
   readonly errors: number;
   /** CPU seconds the path's server used per GB of the downloads (undefined for the direct path). */
   readonly cpuSecondsPerGB: number | undefined;
+  /** Seconds the load CPUs were busy per GB of the downloads (undefined when nothing is pinned). */
+  readonly loadCpuSecondsPerGB: number | undefined;
 }
 
 /** The body `bulk` uploads, written once into `dir`. */
@@ -146,17 +148,22 @@ export async function writeUploadBody(dir: string, sizes: Sizes): Promise<string
   return body;
 }
 
-/** Downloads in parallel tunnels, with the server's CPU time over them (its whole process tree); then one upload. */
+/**
+ * Downloads in parallel tunnels, with the server's CPU time over them (its whole process tree) and the load
+ * CPUs' busy time; then one upload.
+ */
 async function bulk(target: Target, originPort: number, sizes: Sizes, uploadBody: string): Promise<Bulk> {
-  const { result: down, cpu } = await withProxyCpu(target, () =>
+  const { result: down, cpu, loadCpu } = await slice(target, () =>
     runHey({ ...urlFor(target, originPort, `/bytes?n=${sizes.bulkBytes}`), concurrency: sizes.downloads, requests: sizes.downloads, keepAlive: true, timeoutSeconds: 300 }),
   );
+  const gigabytes = (sizes.downloads * sizes.bulkBytes) / 1e9;
   const up = await runHey({ ...urlFor(target, originPort, '/sha256'), concurrency: 1, requests: 1, keepAlive: true, method: 'POST', bodyFile: uploadBody, timeoutSeconds: 300 });
   return {
     downloadMBps: (sizes.downloads * sizes.bulkBytes) / 1e6 / down.totalSeconds,
     uploadMBps: sizes.bulkBytes / 1e6 / up.totalSeconds,
     errors: down.errors + up.errors + (sizes.downloads - down.requests) + (1 - up.requests),
-    cpuSecondsPerGB: cpu === undefined ? undefined : cpu / ((sizes.downloads * sizes.bulkBytes) / 1e9),
+    cpuSecondsPerGB: cpu === undefined ? undefined : cpu / gigabytes,
+    loadCpuSecondsPerGB: loadCpu === undefined ? undefined : loadCpu / gigabytes,
   };
 }
 

@@ -54,11 +54,20 @@ function judged(target: TargetResult | undefined): [string, string] {
   return [target.ratio === undefined ? '–' : `${target.ratio.toFixed(2)}×`, target.met === undefined ? 'not measured' : target.met ? 'met' : 'NOT MET'];
 }
 
-/** The plain listener's targets, with the https:// listener's ratios beside them (no targets of their own). */
+/** The ratio in each run, when there was more than one: "0.97 0.78 0.91" ("–" for a run missing it). */
+function byRun(target: TargetResult): string {
+  const ratios = target.byRun ?? [];
+  return ratios.length < 2 ? '' : ratios.map((ratio) => (ratio === undefined ? '–' : ratio.toFixed(2))).join(' ');
+}
+
+/**
+ * The plain listener's targets, its ratio run by run, and the https:// listener's ratios beside them (no
+ * targets of their own).
+ */
 function targetRows(plain: readonly TargetResult[], https: readonly TargetResult[]): string[][] {
   return [
-    ['target', 'gateway', 'met', 'gateway https://', 'would be'],
-    ...plain.map((t, i) => [`${t.text}${t.aim ? ' (aim)' : ''}`, ...judged(t), ...judged(https[i])]),
+    ['target', 'gateway', 'met', 'run by run', 'gateway https://', 'would be'],
+    ...plain.map((t, i) => [`${t.text}${t.aim ? ' (aim)' : ''}`, ...judged(t), byRun(t), ...judged(https[i])]),
   ];
 }
 
@@ -84,7 +93,7 @@ export function textFigures(figures: readonly Figure[]): string {
 }
 
 export function markdownTargets(plain: readonly TargetResult[], https: readonly TargetResult[] = []): string {
-  return markdown(targetRows(plain, https), ['l', 'r', 'c', 'r', 'c']);
+  return markdown(targetRows(plain, https), ['l', 'r', 'c', 'r', 'r', 'c']);
 }
 
 export function textTargets(plain: readonly TargetResult[], https: readonly TargetResult[] = []): string {

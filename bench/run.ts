@@ -261,8 +261,8 @@ async function main(): Promise<void> {
   const figures = summarise(figureDefs(groups, sizes, idleCounts), context.samples);
   // Only the targets of the figures this run measured.
   const specs = issueTargets(idleCounts, sizes.agentSteps[0] ?? 0).filter((spec) => figures.some((f) => f.id === spec.figure));
-  const targets = evaluateTargets(specs, figures);
-  const httpsTargets = evaluateTargets(specs, figures, 'gatewayTls');
+  const targets = evaluateTargets(specs, figures, 'gateway', context.samples);
+  const httpsTargets = evaluateTargets(specs, figures, 'gatewayTls', context.samples);
   const profileTexts = profiles.map(({ path, summary }) => `${PATH_TITLES[path]} CPU profile\n\n${profileText(summary)}`);
   const heading = `median over ${runs} run${runs === 1 ? '' : 's'} (min–max); the https:// listener is the gateway's (Squid and the pipe relay have none)`;
   process.stdout.write(`\n${heading}\n\n${textFigures(figures)}\n\n${textTargets(targets, httpsTargets)}\n\n${machineLines(finished)}\n`);

@@ -21,8 +21,8 @@ export interface Spread {
 }
 
 /** Median (the mean of the middle two for an even count) and range of the finite values; undefined for none. */
-export function spread(values: readonly number[]): Spread | undefined {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+export function spread(values: readonly (number | null)[]): Spread | undefined {
+  const sorted = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
   const count = sorted.length;
   if (count === 0) return undefined;
   const middle = Math.floor(count / 2);
@@ -31,12 +31,17 @@ export function spread(values: readonly number[]): Spread | undefined {
   return { median, min: at(0), max: at(count - 1), runs: count };
 }
 
-/** Per figure, per path, one value per run. */
-export type Samples = Record<string, Partial<Record<PathName, number[]>>>;
+/**
+ * Per figure, per path, one value per run: the value at index `run - 1`, null for a run that has none (the
+ * measurement failed), so two paths' values of one run can be paired.
+ */
+export type Samples = Record<string, Partial<Record<PathName, (number | null)[]>>>;
 
-export function addSample(samples: Samples, figure: string, path: PathName, value: number): void {
-  const byPath = (samples[figure] ??= {});
-  (byPath[path] ??= []).push(value);
+/** The value of `run` (counted from 1). */
+export function addSample(samples: Samples, figure: string, path: PathName, value: number, run: number): void {
+  const values = ((samples[figure] ??= {})[path] ??= []);
+  while (values.length < run - 1) values.push(null);
+  values[run - 1] = value;
 }
 
 export interface FigureDef {
@@ -102,16 +107,36 @@ export interface TargetResult {
   /** The gateway's figure over the reference; undefined when either was not measured. */
   readonly ratio: number | undefined;
   readonly met: boolean | undefined;
+  /**
+   * The same ratio within each run (the gateway's value of a run over the reference's of the same run);
+   * undefined for a run missing either. Shown beside the verdict, which stays on the medians: the medians
+   * of two paths may come from different runs, and the machine's rates swing more between runs than the
+   * paths differ within one.
+   */
+  readonly byRun?: readonly (number | undefined)[];
 }
 
-/** Each target for `subject` (the plain listener's gateway unless told), judged on the figures. */
-export function evaluateTargets(specs: readonly TargetSpec[], figures: readonly Figure[], subject: PathName = 'gateway'): TargetResult[] {
+function ratioOf(value: number | null | undefined, reference: number | null | undefined): number | undefined {
+  return value === undefined || value === null || reference === undefined || reference === null || reference === 0 ? undefined : value / reference;
+}
+
+/**
+ * Each target for `subject` (the plain listener's gateway unless told), judged on the figures; with the
+ * samples, each ratio run by run too.
+ */
+export function evaluateTargets(specs: readonly TargetSpec[], figures: readonly Figure[], subject: PathName = 'gateway', samples?: Samples): TargetResult[] {
   return specs.map((spec) => {
     const figure = figures.find((f) => f.id === spec.figure);
     const value = figure?.values[subject]?.[spec.stat];
     const reference = typeof spec.against === 'string' ? figure?.values[spec.against]?.median : spec.against.limit;
-    const ratio = value === undefined || reference === undefined || reference === 0 ? undefined : value / reference;
+    const ratio = ratioOf(value, reference);
     const met = ratio === undefined ? undefined : spec.compare === 'atLeast' ? ratio >= spec.factor : ratio <= spec.factor;
-    return { text: spec.text, aim: spec.aim === true, ratio, met };
+    const result = { text: spec.text, aim: spec.aim === true, ratio, met };
+    if (samples === undefined) return result;
+    const values = samples[spec.figure]?.[subject] ?? [];
+    const { against } = spec;
+    const references = typeof against === 'string' ? (samples[spec.figure]?.[against] ?? []) : values.map(() => against.limit);
+    const runs = Math.max(values.length, references.length);
+    return { ...result, byRun: Array.from({ length: runs }, (_, run) => ratioOf(values[run], references[run])) };
   });
 }

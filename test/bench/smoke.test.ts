@@ -52,10 +52,10 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
     });
   });
   assert.equal(code, 0, `${stdout}\n${stderr}`);
-  for (const label of ['tunnel set-ups', 'requests over 64 open tunnels', 'bulk download', 'proxy CPU per GB', 'proxy CPU per 1,000 tunnel set-ups', 'proxy CPU per 1,000 requests', 'load CPUs per 1,000 tunnel set-ups', 'load CPUs per 1,000 requests', 'memory per idle tunnel', 'agents carried', 'pipe relay', 'gateway https://']) {
+  for (const label of ['tunnel set-ups', 'requests over 64 open tunnels', 'bulk download', 'proxy CPU per GB', 'proxy CPU per 1,000 tunnel set-ups', 'proxy CPU per 1,000 requests', 'load CPUs per 1,000 tunnel set-ups', 'load CPUs per 1,000 requests', 'load CPUs per GB', 'memory per idle tunnel', 'agents carried', 'pipe relay', 'gateway https://']) {
     assert.match(stdout, new RegExp(label), `the table has no "${label}"`);
   }
-  assert.match(stdout, /^target +gateway +met +gateway https:\/\/ +would be$/m, 'no targets table');
+  assert.match(stdout, /^target +gateway +met +run by run +gateway https:\/\/ +would be$/m, 'no targets table');
   const files = await readdir(out);
   const json = files.find((name) => name.endsWith('-quick.json'));
   assert.ok(json, `no results file in ${files.join(', ')}`);
@@ -69,9 +69,9 @@ test('npm run bench --smoke: every path measured, tables printed, results writte
     assert.ok(found, `no figure "${id}"`);
     return found;
   };
-  // The load CPUs' time per set-up and per request, on every path, the direct one too: what the rates are the
+  // The load CPUs' time per set-up, per request and per GB, on every path, the direct one too: what the rates are the
   // inverse of when the load CPUs are saturated. Only when something is pinned apart.
-  for (const id of ['setupLoadCpu', 'requestsLoadCpu']) {
+  for (const id of ['setupLoadCpu', 'requestsLoadCpu', 'loadCpuPerGB']) {
     for (const path of PATHS) {
       const load = figure(id).values[path]?.median;
       if (pinned) assert.ok(typeof load === 'number' && load > 0, `no ${id} figure for ${path}: ${load}`);
