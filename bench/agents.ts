@@ -143,6 +143,11 @@ export interface AgentRun {
   readonly firstError: string | undefined;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /**
+   * The share of a CPU the load generator's CPUs were busy while the agents uploaded (1: one CPU saturated,
+   * and the upload times are its queue as much as the path's); undefined when not read.
+   */
+  readonly loadBusy?: number;
 }
 
 export interface AgentLoad {
@@ -151,6 +156,11 @@ export interface AgentLoad {
   readonly periodMs: number;
   /** Upload rounds each agent makes after all sessions are open. */
   readonly rounds: number;
+  /**
+   * Seconds the load generator's CPUs have been busy so far (bench/procs.ts cpusBusySeconds on them), read
+   * before and after the uploads; undefined: not read.
+   */
+  readonly loadBusySeconds?: () => number;
 }
 
 /**
@@ -185,10 +195,14 @@ export async function runAgents(path: Path, originPort: number, load: AgentLoad)
       if (round < load.rounds - 1) await sleepMs(due - performance.now());
     }
   };
+  const busyBefore = load.loadBusySeconds?.();
+  const started = performance.now();
   await Promise.all(sessions.map(agent));
+  const seconds = (performance.now() - started) / 1000;
+  const loadBusy = busyBefore === undefined || load.loadBusySeconds === undefined ? undefined : (load.loadBusySeconds() - busyBefore) / seconds;
   closeSessions(sessions);
   const sorted = times.sort((a, b) => a - b);
-  return { agents: load.agents, uploads: times.length, errors, firstError, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+  return { agents: load.agents, uploads: times.length, errors, firstError, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), loadBusy };
 }
 
 export function sleepMs(ms: number): Promise<void> {

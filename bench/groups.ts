@@ -273,6 +273,7 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
         if (result === undefined) continue;
         context.agentRuns.push({ run, path, ...result });
         if (index === 0) addSample(context.samples, 'agentsP99', path, result.p99Ms, run);
+        if (index === 0 && result.loadBusy !== undefined) addSample(context.samples, 'agentsLoadBusy', path, result.loadBusy, run);
         if (path === 'direct') directP99 = result.p99Ms;
         const ok = result.errors === 0 && (path === 'direct' || (directP99 !== undefined && result.p99Ms <= 2 * directP99));
         if (ok) {
@@ -281,6 +282,7 @@ export const RUNNERS: Readonly<Record<Group, GroupRunner>> = {
         }
         context.progress(
           `run ${run} agents ${count} ${PATH_TITLES[path]}: p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors` +
+            `${result.loadBusy === undefined ? '' : `, load CPUs ${result.loadBusy.toFixed(2)} busy`}` +
             `${result.firstError === undefined ? '' : ` (${result.firstError})`} → ${ok ? 'carried' : 'not carried'}`,
         );
       }
@@ -320,6 +322,7 @@ export function figureDefs(groups: readonly Group[], sizes: Sizes, idleCounts: r
     ],
     agents: [
       { id: 'agentsP99', label: `agents' p99 upload at ${count(sizes.agentSteps[0] ?? 0)} (${sizes.uploadBytes / 1024} KB every ${sizes.agentPeriodMs / 1000} s)`, unit: 'ms' },
+      { id: 'agentsLoadBusy', label: `load CPUs busy during the uploads at ${count(sizes.agentSteps[0] ?? 0)} (1: one CPU saturated)`, unit: 'CPUs' },
       { id: 'agentsCarried', label: `agents carried (tried: ${sizes.agentSteps.map(count).join(', ')})`, unit: 'agents', whole: true },
     ],
   };

@@ -197,5 +197,7 @@ export async function memory(target: Target & { pid: number }, originPort: numbe
 
 /** `agents` simulated agents, each from its own source address, uploading on the path. */
 export function agents(target: Target, originPort: number, count: number, sizes: Sizes): Promise<AgentRun> {
-  return runAgents(target.path, originPort, { agents: count, uploadBytes: sizes.uploadBytes, periodMs: sizes.agentPeriodMs, rounds: sizes.agentRounds });
+  const { loadCpus } = target;
+  const loadBusySeconds = loadCpus === undefined ? undefined : (): number => cpusBusySeconds(loadCpus);
+  return runAgents(target.path, originPort, { agents: count, uploadBytes: sizes.uploadBytes, periodMs: sizes.agentPeriodMs, rounds: sizes.agentRounds, loadBusySeconds });
 }
