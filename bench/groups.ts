@@ -183,10 +183,15 @@ function recordRates(context: Context, run: number, slices: ReadonlyMap<PathName
   }
 }
 
+/** The sum of the readings; undefined when one of them has none (a figure over part of the work would lie). */
+function total(readings: readonly (number | undefined)[]): number | undefined {
+  return readings.some((r) => r === undefined) ? undefined : readings.reduce<number>((sum, r) => sum + (r ?? 0), 0);
+}
+
 /** CPU milliseconds per 1,000 of `done` over the slices; undefined when a slice has no reading. */
 function msPerThousand(seconds: readonly (number | undefined)[], done: number): number | undefined {
-  if (done === 0 || seconds.some((s) => s === undefined)) return undefined;
-  return (seconds.reduce<number>((sum, s) => sum + (s ?? 0), 0) * 1e6) / done;
+  const sum = total(seconds);
+  return sum === undefined || done === 0 ? undefined : (sum * 1e6) / done;
 }
 
 /** Rates of equal amounts of work, as one: the amount over the time all of them took. */
@@ -194,10 +199,10 @@ function harmonicMean(rates: readonly number[]): number {
   return rates.length / rates.reduce((sum, rate) => sum + 1 / rate, 0);
 }
 
-/** Equal bytes in every transfer: the CPU per GB over all of them is the mean of each one's; undefined if one has none. */
+/** Equal bytes in every transfer: the CPU per GB over all of them is the mean of each one's. */
 function meanOf(values: readonly (number | undefined)[]): number | undefined {
-  if (values.length === 0 || values.some((v) => v === undefined)) return undefined;
-  return values.reduce<number>((sum, v) => sum + (v ?? 0), 0) / values.length;
+  const sum = total(values);
+  return sum === undefined || values.length === 0 ? undefined : sum / values.length;
 }
 
 /** Notes a measurement that completed with failed requests: its figure stands, the note says what it hides. */
