@@ -195,11 +195,12 @@ export async function runAgents(path: Path, originPort: number, load: AgentLoad)
       if (round < load.rounds - 1) await sleepMs(due - performance.now());
     }
   };
-  const busyBefore = load.loadBusySeconds?.();
+  const { loadBusySeconds } = load;
+  const busyBefore = loadBusySeconds?.() ?? 0;
   const started = performance.now();
   await Promise.all(sessions.map(agent));
   const seconds = (performance.now() - started) / 1000;
-  const loadBusy = busyBefore === undefined || load.loadBusySeconds === undefined ? undefined : (load.loadBusySeconds() - busyBefore) / seconds;
+  const loadBusy = loadBusySeconds === undefined ? undefined : (loadBusySeconds() - busyBefore) / seconds;
   closeSessions(sessions);
   const sorted = times.sort((a, b) => a - b);
   return { agents: load.agents, uploads: times.length, errors, firstError, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), loadBusy };

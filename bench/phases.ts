@@ -62,13 +62,6 @@ function urlFor(target: Target, originPort: number, path: string): { url: string
     : { url: `https://${TARGET_HOST}:${originPort}${path}`, host: TARGET_HOST, proxy: `${proxyTls === true ? 'https' : 'http'}://127.0.0.1:${proxyPort}` };
 }
 
-/** `run`'s result and the CPU seconds the proxy's process tree used during it (undefined for the direct path). */
-export async function withProxyCpu<T>(target: Target, run: () => Promise<T>): Promise<{ result: T; cpu: number | undefined }> {
-  const before = target.pid === undefined ? 0 : treeCpuSeconds(target.pid);
-  const result = await run();
-  return { result, cpu: target.pid === undefined ? undefined : treeCpuSeconds(target.pid) - before };
-}
-
 /**
  * What one path is given, measurement after measurement: bench/groups.ts gives every path its measurements
  * in turns, so that a slow spell of the machine falls on all paths alike.
@@ -90,12 +83,20 @@ export interface Slice {
   readonly loadCpu: number | undefined;
 }
 
-/** withProxyCpu, and how long the load CPUs were busy meanwhile. */
+/**
+ * `run`'s result, the CPU seconds the proxy's process tree used during it (undefined for the direct path) and
+ * how long the load CPUs were busy meanwhile (undefined when nothing is pinned).
+ */
 async function slice(target: Target, run: () => Promise<HeyResult>): Promise<Slice> {
-  const { loadCpus } = target;
-  const before = loadCpus === undefined ? 0 : cpusBusySeconds(loadCpus);
-  const { result, cpu } = await withProxyCpu(target, run);
-  return { result, cpu, loadCpu: loadCpus === undefined ? undefined : cpusBusySeconds(loadCpus) - before };
+  const { pid, loadCpus } = target;
+  const proxyBefore = pid === undefined ? 0 : treeCpuSeconds(pid);
+  const loadBefore = loadCpus === undefined ? 0 : cpusBusySeconds(loadCpus);
+  const result = await run();
+  return {
+    result,
+    cpu: pid === undefined ? undefined : treeCpuSeconds(pid) - proxyBefore,
+    loadCpu: loadCpus === undefined ? undefined : cpusBusySeconds(loadCpus) - loadBefore,
+  };
 }
 
 /** CONNECT + TLS handshake + one small GET + close, 32 at a time, `seconds` a turn. */
@@ -159,7 +160,7 @@ async function bulk(target: Target, originPort: number, sizes: Sizes, uploadBody
   const gigabytes = (sizes.downloads * sizes.bulkBytes) / 1e9;
   const up = await runHey({ ...urlFor(target, originPort, '/sha256'), concurrency: 1, requests: 1, keepAlive: true, method: 'POST', bodyFile: uploadBody, timeoutSeconds: 300 });
   return {
-    downloadMBps: (sizes.downloads * sizes.bulkBytes) / 1e6 / down.totalSeconds,
+    downloadMBps: (gigabytes * 1e3) / down.totalSeconds,
     uploadMBps: sizes.bulkBytes / 1e6 / up.totalSeconds,
     errors: down.errors + up.errors + (sizes.downloads - down.requests) + (1 - up.requests),
     cpuSecondsPerGB: cpu === undefined ? undefined : cpu / gigabytes,
